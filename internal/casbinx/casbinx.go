@@ -1,0 +1,338 @@
+// Package casbinx is the bridge between an rbac.Model and Casbin: the
+// embedded Casbin model text, the policy lines a model is stored as (the rows
+// gorm-adapter keeps), the way back from lines to a model, and a plain Casbin
+// enforcer over a model that serves as the reference semantics in tests and
+// benchmarks.
+//
+// Line format (ptype first, as gorm-adapter's casbin_rule stores it):
+//
+//	p,  <subject>, role:<id>, <scope>, <from>, <until>, allow|deny   assignment (twice, one per effect)
+//	g,  <user or svc>, <group or unit>                               membership
+//	g2, role:<child>, role:<parent>                                  inheritance / composition
+//	g2, role:<id>, allow:<rule> | deny:<rule>                        rule
+//	g2, role:<id>, meta:role | meta:composite                        role declaration
+//	g2, allow:a.*, allow:a.b.* ... allow:a.b.c                       wildcard structure per known permission
+//	g3, <scope>, <parent>                                            scope tree
+//
+// Only names that rbac validated reach this package, so no line can hold a
+// comma, quote, newline or other separator.
+package casbinx
+
+import (
+	_ "embed"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	casbin "github.com/casbin/casbin/v3"
+	"github.com/casbin/casbin/v3/model"
+	defaultrolemanager "github.com/casbin/casbin/v3/rbac/default-role-manager"
+
+	"github.com/civic-platform/security/rbac"
+)
+
+// ModelText is the Casbin model (.conf) that expresses the rbac semantics.
+//
+//go:embed model.conf
+var ModelText string
+
+// Line is one policy line: PType ("p", "g", "g2", "g3") and its values.
+type Line struct {
+	PType  string
+	Values []string
+}
+
+const (
+	rolePrefix   = "role:"
+	metaRole     = "meta:role"
+	metaComp     = "meta:composite"
+	allowPrefix  = "allow:"
+	denyPrefix   = "deny:"
+	openFrom     = "00000000000000000000"
+	openUntil    = "99999999999999999999"
+	roleMaxLevel = 2*rbac.MaxRoleDepth + 8
+)
+
+// Instant formats t as the fixed-width decimal the model compares.
+func Instant(t time.Time) string { return fmt.Sprintf("%020d", rbac.Nanos(t)) }
+
+func bound(t time.Time, open string) string {
+	if t.IsZero() {
+		return open
+	}
+	return fmt.Sprintf("%020d", t.UnixNano())
+}
+
+func parseBound(s string) (time.Time, error) {
+	if s == openFrom || s == openUntil {
+		return time.Time{}, nil
+	}
+	if len(s) != 20 {
+		return time.Time{}, fmt.Errorf("casbinx: bad instant %q", s)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n == math.MaxInt64 {
+		return time.Time{}, fmt.Errorf("casbinx: bad instant %q", s)
+	}
+	return time.Unix(0, n).UTC(), nil
+}
+
+// Lines returns m as Casbin policy lines in a deterministic order. m must
+// compile; Lines validates it first.
+func Lines(m rbac.Model) ([]Line, error) {
+	p, err := rbac.Compile(m)
+	if err != nil {
+		return nil, err
+	}
+	var out []Line
+	add := func(pt string, v ...string) { out = append(out, Line{PType: pt, Values: v}) }
+	for _, g := range m.Grants {
+		from, until := bound(g.NotBefore, openFrom), bound(g.NotAfter, openUntil)
+		add("p", string(g.Subject), rolePrefix+string(g.Role), string(g.Scope), from, until, "allow")
+		add("p", string(g.Subject), rolePrefix+string(g.Role), string(g.Scope), from, until, "deny")
+	}
+	for _, ms := range m.Members {
+		add("g", string(ms.Member), string(ms.Group))
+	}
+	for _, r := range m.Roles {
+		id := rolePrefix + string(r.ID)
+		add("g2", id, metaRole)
+		if r.Composite {
+			add("g2", id, metaComp)
+		}
+		for _, parent := range r.Inherits {
+			add("g2", id, rolePrefix+string(parent))
+		}
+		for _, x := range r.Permissions {
+			add("g2", id, allowPrefix+string(x))
+		}
+		for _, x := range r.Deny {
+			add("g2", id, denyPrefix+string(x))
+		}
+	}
+	for _, x := range p.KnownPermissions() {
+		for _, eft := range []string{allowPrefix, denyPrefix} {
+			segs := strings.Split(string(x), ".")
+			prev := ""
+			for i := 1; i < len(segs); i++ {
+				node := eft + strings.Join(segs[:i], ".") + ".*"
+				if prev != "" {
+					add("g2", prev, node)
+				}
+				prev = node
+			}
+			add("g2", prev, eft+string(x))
+		}
+	}
+	for _, s := range m.Scopes {
+		parent := s.Parent
+		if parent == "" {
+			parent = rbac.OrgScope
+		}
+		add("g3", string(s.Scope), string(parent))
+	}
+	return dedupe(out), nil
+}
+
+func dedupe(lines []Line) []Line {
+	seen := make(map[string]struct{}, len(lines))
+	out := lines[:0]
+	for _, l := range lines {
+		k := l.PType + "\x00" + strings.Join(l.Values, "\x00")
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		out = append(out, l)
+	}
+	return out
+}
+
+// FromLines rebuilds a model from policy lines, as a store loads it. The
+// result is validated with rbac.Compile. Grant reasons and role labels are
+// not part of the line format and come back empty.
+func FromLines(lines []Line) (rbac.Model, error) {
+	var m rbac.Model
+	roles := map[rbac.RoleID]*rbac.Role{}
+	var order []rbac.RoleID
+	role := func(name string) (*rbac.Role, error) {
+		id, ok := strings.CutPrefix(name, rolePrefix)
+		if !ok {
+			return nil, fmt.Errorf("casbinx: %q is not a role", name)
+		}
+		r, ok := roles[rbac.RoleID(id)]
+		if !ok {
+			r = &rbac.Role{ID: rbac.RoleID(id)}
+			roles[r.ID] = r
+			order = append(order, r.ID)
+		}
+		return r, nil
+	}
+	known := map[rbac.Permission]struct{}{}
+	want := func(l Line, n int) error {
+		if len(l.Values) < n {
+			return fmt.Errorf("casbinx: %s line with %d values, want %d", l.PType, len(l.Values), n)
+		}
+		return nil
+	}
+	for _, l := range lines {
+		switch l.PType {
+		case "p":
+			if err := want(l, 6); err != nil {
+				return rbac.Model{}, err
+			}
+			if l.Values[5] != "allow" {
+				continue // the deny twin carries nothing new
+			}
+			if _, err := role(l.Values[1]); err != nil {
+				return rbac.Model{}, err
+			}
+			from, err := parseBound(l.Values[3])
+			if err != nil {
+				return rbac.Model{}, err
+			}
+			until, err := parseBound(l.Values[4])
+			if err != nil {
+				return rbac.Model{}, err
+			}
+			m.Grants = append(m.Grants, rbac.Grant{
+				Subject: rbac.Subject(l.Values[0]), Role: rbac.RoleID(strings.TrimPrefix(l.Values[1], rolePrefix)),
+				Scope: rbac.Scope(l.Values[2]), NotBefore: from, NotAfter: until,
+			})
+		case "g":
+			if err := want(l, 2); err != nil {
+				return rbac.Model{}, err
+			}
+			m.Members = append(m.Members, rbac.Membership{Member: rbac.Subject(l.Values[0]), Group: rbac.Subject(l.Values[1])})
+		case "g2":
+			if err := want(l, 2); err != nil {
+				return rbac.Model{}, err
+			}
+			a, b := l.Values[0], l.Values[1]
+			if !strings.HasPrefix(a, rolePrefix) {
+				// Wildcard structure: its leaves are the known permissions.
+				for _, pre := range []string{allowPrefix, denyPrefix} {
+					if x, ok := strings.CutPrefix(b, pre); ok && !strings.HasSuffix(x, "*") {
+						known[rbac.Permission(x)] = struct{}{}
+					}
+				}
+				continue
+			}
+			r, err := role(a)
+			if err != nil {
+				return rbac.Model{}, err
+			}
+			switch {
+			case b == metaRole:
+			case b == metaComp:
+				r.Composite = true
+			case strings.HasPrefix(b, rolePrefix):
+				r.Inherits = append(r.Inherits, rbac.RoleID(strings.TrimPrefix(b, rolePrefix)))
+			case strings.HasPrefix(b, allowPrefix):
+				r.Permissions = append(r.Permissions, rbac.Permission(strings.TrimPrefix(b, allowPrefix)))
+			case strings.HasPrefix(b, denyPrefix):
+				r.Deny = append(r.Deny, rbac.Permission(strings.TrimPrefix(b, denyPrefix)))
+			default:
+				return rbac.Model{}, fmt.Errorf("casbinx: unexpected g2 target %q", b)
+			}
+		case "g3":
+			if err := want(l, 2); err != nil {
+				return rbac.Model{}, err
+			}
+			m.Scopes = append(m.Scopes, rbac.ScopeNode{Scope: rbac.Scope(l.Values[0]), Parent: rbac.Scope(l.Values[1])})
+		default:
+			return rbac.Model{}, fmt.Errorf("casbinx: unknown policy type %q", l.PType)
+		}
+	}
+	for _, id := range order {
+		m.Roles = append(m.Roles, *roles[id])
+	}
+	// The catalog: known permissions that no exact rule names.
+	named := map[rbac.Permission]struct{}{}
+	for _, r := range m.Roles {
+		for _, x := range slices.Concat(r.Permissions, r.Deny) {
+			named[x] = struct{}{}
+		}
+	}
+	for x := range known {
+		if _, ok := named[x]; !ok {
+			m.Permissions = append(m.Permissions, x)
+		}
+	}
+	sort.Slice(m.Permissions, func(i, j int) bool { return m.Permissions[i] < m.Permissions[j] })
+	if _, err := rbac.Compile(m); err != nil {
+		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
+	}
+	return m, nil
+}
+
+// NewModel parses the embedded model text.
+func NewModel() (model.Model, error) { return model.NewModelFromString(ModelText) }
+
+// NewEnforcer returns a plain Casbin enforcer over m: the reference answer.
+// Its role managers allow hierarchies as deep as rbac accepts.
+func NewEnforcer(m rbac.Model) (*casbin.Enforcer, error) {
+	lines, err := Lines(m)
+	if err != nil {
+		return nil, err
+	}
+	return NewEnforcerFromLines(lines)
+}
+
+// NewEnforcerFromLines returns a plain Casbin enforcer over stored lines.
+func NewEnforcerFromLines(lines []Line) (*casbin.Enforcer, error) {
+	cm, err := NewModel()
+	if err != nil {
+		return nil, err
+	}
+	e, err := casbin.NewEnforcer(cm)
+	if err != nil {
+		return nil, err
+	}
+	if err := Configure(e); err != nil {
+		return nil, err
+	}
+	if err := AddLines(e, lines); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Configure gives e role managers deep enough for every model rbac accepts.
+func Configure(e *casbin.Enforcer) error {
+	for _, pt := range []string{"g", "g2", "g3"} {
+		e.SetNamedRoleManager(pt, defaultrolemanager.NewRoleManagerImpl(roleMaxLevel))
+	}
+	return e.BuildRoleLinks()
+}
+
+// AddLines loads lines into e.
+func AddLines(e casbin.IEnforcer, lines []Line) error {
+	byType := map[string][][]string{}
+	for _, l := range lines {
+		byType[l.PType] = append(byType[l.PType], l.Values)
+	}
+	for _, pt := range []string{"g", "g2", "g3"} {
+		if len(byType[pt]) == 0 {
+			continue
+		}
+		if _, err := e.AddNamedGroupingPolicies(pt, byType[pt]); err != nil {
+			return fmt.Errorf("casbinx: add %s lines: %w", pt, err)
+		}
+	}
+	if len(byType["p"]) > 0 {
+		if _, err := e.AddPolicies(byType["p"]); err != nil {
+			return fmt.Errorf("casbinx: add p lines: %w", err)
+		}
+	}
+	return nil
+}
+
+// Enforce asks e the reference question.
+func Enforce(e casbin.IEnforcer, sub rbac.Subject, x rbac.Permission, s rbac.Scope, at time.Time) (bool, error) {
+	return e.Enforce(string(sub), string(s), string(x), Instant(at))
+}

@@ -1,0 +1,239 @@
+package rbac
+
+import (
+	"math"
+	"time"
+)
+
+// Reason says why a check decided as it did. The zero Reason is
+// [ReasonNoGrant].
+type Reason uint8
+
+// The reasons a check gives.
+const (
+	ReasonNoGrant           Reason = iota // no grant in force covers the permission at the scope
+	ReasonAllowed                         // a grant in force allows it and none denies it
+	ReasonDenyRule                        // a role held at a covering scope denies it
+	ReasonUnknownPermission               // no rule or catalog entry names the permission
+	ReasonUnknownSubject                  // the subject holds no grant and belongs to nothing
+)
+
+var reasonText = [...]string{
+	ReasonNoGrant:           "no grant in force covers this permission at this scope",
+	ReasonAllowed:           "allowed by an active grant",
+	ReasonDenyRule:          "denied by a deny rule",
+	ReasonUnknownPermission: "unknown permission",
+	ReasonUnknownSubject:    "subject has no grants",
+}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonText) {
+		return reasonText[r]
+	}
+	return "unknown reason"
+}
+
+// Query is a validated, resolved (permission, scope) pair, ready to be
+// checked for any subject. Resolving once and checking many subjects, or
+// checking one subject many times, skips repeated validation.
+type Query struct {
+	perm  int32 // -1: a well-formed permission that the policy does not know
+	scope int32 // -1: a well-formed scope that is neither declared nor granted
+}
+
+// Resolve validates a request's permission and scope against the grammar and
+// looks them up. A wildcard in the permission, a malformed permission or an
+// unknown scope kind is an [*InvalidError]. A well-formed permission that the
+// policy does not know resolves, and every check of it denies.
+func (p *Policy) Resolve(x Permission, s Scope) (Query, error) {
+	q := Query{perm: -1, scope: -1}
+	if i, ok := p.permIdx[string(x)]; ok {
+		q.perm = i // only valid permissions are interned
+	} else if err := x.Validate(); err != nil {
+		return Query{}, err
+	}
+	if i, ok := p.scopeIdx[s]; ok {
+		q.scope = i
+	} else if err := s.Validate(); err != nil {
+		return Query{}, err
+	}
+	return q, nil
+}
+
+// Result is the outcome of a check. The zero Result denies.
+type Result struct {
+	Allowed bool
+	Reason  Reason
+	grant   int32 // the deciding grant + 1; 0 if none
+}
+
+// covers reports whether a grant at scope g covers the request scope r.
+func (p *Policy) covers(g, r int32) bool {
+	if g == 0 {
+		return true
+	}
+	for s := r; s > 0; s = p.scopes[s].parent {
+		if s == g {
+			return true
+		}
+	}
+	return false
+}
+
+// Decide checks q for sub at instant at (Unix nanoseconds, see [Nanos]).
+// It allocates nothing.
+func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
+	if q.perm < 0 {
+		return Result{Reason: ReasonUnknownPermission}
+	}
+	si, ok := p.subjIdx[sub]
+	if !ok {
+		return Result{Reason: ReasonUnknownSubject}
+	}
+	s := &p.subjects[si]
+	var allow int32
+	for _, gi := range p.flat[s.start:s.end] {
+		g := &p.grants[gi]
+		if at < g.from || at >= g.until || !p.covers(g.scope, q.scope) {
+			continue
+		}
+		if has(p.denyBits(g.role), q.perm) {
+			return Result{Reason: ReasonDenyRule, grant: gi + 1}
+		}
+		if allow == 0 && has(p.allowBits(g.role), q.perm) {
+			allow = gi + 1
+		}
+	}
+	if allow != 0 {
+		return Result{Allowed: true, Reason: ReasonAllowed, grant: allow}
+	}
+	return Result{Reason: ReasonNoGrant}
+}
+
+// Allows reports whether sub may use x at scope s at time at. Malformed
+// input denies. Use [Policy.Resolve] and [Policy.Decide] to tell the cases
+// apart.
+func (p *Policy) Allows(sub Subject, x Permission, s Scope, at time.Time) bool {
+	q, err := p.Resolve(x, s)
+	if err != nil {
+		return false
+	}
+	return p.Decide(sub, q, Nanos(at)).Allowed
+}
+
+// Perms is a subject's grants that are in force during one stretch of time,
+// the unit the facade caches per subject. It stays true exactly while
+// [Perms.ValidAt] holds: from the latest window boundary at or before the
+// instant it was computed for, up to the next one.
+type Perms struct {
+	active      []activeGrant
+	from, until int64
+	known       bool
+}
+
+type activeGrant struct {
+	scope, role, grant int32
+}
+
+// ValidAt reports whether ps still describes the subject at t (Unix ns).
+func (ps *Perms) ValidAt(t int64) bool { return t >= ps.from && t < ps.until }
+
+// Until returns the first instant at which ps stops being true.
+func (ps *Perms) Until() time.Time {
+	if ps.until == math.MaxInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, ps.until).UTC()
+}
+
+// Effective returns sub's grants in force at at (Unix ns), with the stretch
+// of time over which that set does not change.
+func (p *Policy) Effective(sub Subject, at int64) Perms {
+	ps := Perms{from: 0, until: math.MaxInt64}
+	si, ok := p.subjIdx[sub]
+	if !ok {
+		return ps
+	}
+	ps.known = true
+	s := &p.subjects[si]
+	for _, gi := range p.flat[s.start:s.end] {
+		g := &p.grants[gi]
+		for _, edge := range [2]int64{g.from, g.until} {
+			if edge <= at {
+				ps.from = max(ps.from, edge)
+			} else {
+				ps.until = min(ps.until, edge)
+			}
+		}
+		if at < g.from || at >= g.until {
+			continue
+		}
+		dup := false
+		for _, a := range ps.active {
+			if a.scope == g.scope && a.role == g.role {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			ps.active = append(ps.active, activeGrant{scope: g.scope, role: g.role, grant: gi})
+		}
+	}
+	return ps
+}
+
+// DecideWith checks q against a subject's [Perms], which the caller has
+// confirmed are valid at the instant of the check. It allocates nothing.
+func (p *Policy) DecideWith(ps *Perms, q Query) Result {
+	if q.perm < 0 {
+		return Result{Reason: ReasonUnknownPermission}
+	}
+	if !ps.known {
+		return Result{Reason: ReasonUnknownSubject}
+	}
+	var allow int32
+	for i := range ps.active {
+		a := &ps.active[i]
+		if !p.covers(a.scope, q.scope) {
+			continue
+		}
+		if has(p.denyBits(a.role), q.perm) {
+			return Result{Reason: ReasonDenyRule, grant: a.grant + 1}
+		}
+		if allow == 0 && has(p.allowBits(a.role), q.perm) {
+			allow = a.grant + 1
+		}
+	}
+	if allow != 0 {
+		return Result{Allowed: true, Reason: ReasonAllowed, grant: allow}
+	}
+	return Result{Reason: ReasonNoGrant}
+}
+
+// Permissions returns every known permission sub holds at scope s at time
+// at, sorted.
+func (p *Policy) Permissions(sub Subject, s Scope, at time.Time) ([]Permission, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	q := Query{scope: -1}
+	if i, ok := p.scopeIdx[s]; ok {
+		q.scope = i
+	}
+	ps := p.Effective(sub, Nanos(at))
+	allow := make([]uint64, p.words)
+	deny := make([]uint64, p.words)
+	for _, a := range ps.active {
+		if p.covers(a.scope, q.scope) {
+			orInto(allow, p.allowBits(a.role))
+			orInto(deny, p.denyBits(a.role))
+		}
+	}
+	var out []Permission
+	for i, name := range p.permNames {
+		if has(allow, int32(i)) && !has(deny, int32(i)) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,429 @@
+package rbac
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/civic-platform/security/internal/perm"
+)
+
+// MaxRoleDepth is the longest inheritance chain Compile accepts, counted in
+// roles. City hierarchies are up to 8 deep; the bound keeps Explain paths
+// short and the Casbin reference (whose role manager is configured deeper)
+// in agreement.
+const MaxRoleDepth = 32
+
+// Earliest and Latest bound the instants a grant window may name. Times are
+// kept as Unix nanoseconds.
+var (
+	Earliest = time.Unix(0, 0).UTC()
+	Latest   = time.Unix(0, math.MaxInt64-1).UTC()
+)
+
+// Policy is a compiled, read-only [Model]. It is safe for concurrent use
+// because nothing mutates it after [Compile] returns.
+type Policy struct {
+	permIdx   map[string]int32 // known exact permission -> bit
+	permNames []Permission
+	words     int // uint64 words per bitset
+
+	scopeIdx map[Scope]int32 // declared or granted scopes; org is 0
+	scopes   []scopeInfo
+
+	roleIdx map[RoleID]int32
+	roles   []roleInfo
+	bits    []uint64 // per role: allow words then deny words
+
+	subjIdx  map[Subject]int32
+	subjects []subjInfo
+	flat     []int32 // grant indices, sliced by subjInfo.start/end
+	members  []int32 // container subject indices, sliced by subjInfo.mstart/mend
+
+	grants []cgrant
+	lines  int
+}
+
+type scopeInfo struct {
+	name   Scope
+	parent int32 // -1 for org
+}
+
+type roleInfo struct {
+	role  Role
+	depth int
+}
+
+type subjInfo struct {
+	name         Subject
+	start, end   uint32 // flat[start:end]: own grants, then the grants of each container
+	mstart, mend uint32 // members[mstart:mend]: containers this subject belongs to
+}
+
+type cgrant struct {
+	holder      int32 // subject index of the grant's subject (a user or a container)
+	role        int32
+	scope       int32
+	from, until int64 // Unix ns; [from, until)
+}
+
+// Compile validates m — names, unknown roles, inheritance cycles, grant
+// windows, duplicate grants — and precomputes each role's effective
+// permissions, so that checks are a few map lookups and bit tests and take
+// no locks. Errors wrap [ErrInvalidInput].
+func Compile(m Model) (*Policy, error) {
+	p := &Policy{
+		permIdx:  map[string]int32{},
+		scopeIdx: map[Scope]int32{OrgScope: 0},
+		scopes:   []scopeInfo{{name: OrgScope, parent: -1}},
+		roleIdx:  make(map[RoleID]int32, len(m.Roles)),
+	}
+
+	// Permissions: the catalog and every exact rule.
+	known := map[string]struct{}{}
+	for _, x := range m.Permissions {
+		if err := x.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: permission catalog: %w", err)
+		}
+		known[string(x)] = struct{}{}
+	}
+	for _, r := range m.Roles {
+		for _, list := range [][]Permission{r.Permissions, r.Deny} {
+			for _, x := range list {
+				if err := x.ValidatePattern(); err != nil {
+					return nil, fmt.Errorf("rbac: role %s: %w", perm.Quote(string(r.ID)), err)
+				}
+				if !x.IsWildcard() {
+					known[string(x)] = struct{}{}
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(known))
+	for k := range known {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	p.permNames = make([]Permission, len(names))
+	byPrefix := map[string][]int32{}
+	for i, n := range names {
+		p.permIdx[n] = int32(i)
+		p.permNames[i] = Permission(n)
+		perm.WildcardPrefixes(n, func(prefix string) bool {
+			byPrefix[prefix] = append(byPrefix[prefix], int32(i))
+			return true
+		})
+	}
+	p.words = (len(names) + 63) / 64
+
+	// Scopes.
+	for _, s := range m.Scopes {
+		if err := s.Scope.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: scope tree: %w", err)
+		}
+		if s.Scope == OrgScope {
+			return nil, invalid("scope", string(s.Scope), "org is the root and has no parent")
+		}
+		parent := s.Parent
+		if parent == "" {
+			parent = OrgScope
+		}
+		if err := parent.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: scope tree: parent of %s: %w", s.Scope, err)
+		}
+		if _, dup := p.scopeIdx[s.Scope]; dup {
+			return nil, invalid("scope", string(s.Scope), "declared twice")
+		}
+		p.scopeIdx[s.Scope] = int32(len(p.scopes))
+		p.scopes = append(p.scopes, scopeInfo{name: s.Scope, parent: -2})
+	}
+	for i, s := range m.Scopes {
+		parent := s.Parent
+		if parent == "" {
+			parent = OrgScope
+		}
+		pi, ok := p.scopeIdx[parent]
+		if !ok {
+			return nil, invalid("scope", string(s.Scope), "parent "+perm.Quote(string(parent))+" is not declared")
+		}
+		p.scopes[i+1].parent = pi
+	}
+	for i := range p.scopes { // cycle check: every chain must reach org
+		seen := 0
+		for s := int32(i); s != 0; s = p.scopes[s].parent {
+			if seen++; seen > len(p.scopes) {
+				return nil, invalid("scope", string(p.scopes[i].name), "scope tree has a cycle")
+			}
+		}
+	}
+
+	// Roles.
+	for i, r := range m.Roles {
+		if err := r.ID.Validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := p.roleIdx[r.ID]; dup {
+			return nil, invalid("role", string(r.ID), "declared twice")
+		}
+		p.roleIdx[r.ID] = int32(i)
+	}
+	p.roles = make([]roleInfo, len(m.Roles))
+	for i, r := range m.Roles {
+		p.roles[i] = roleInfo{role: r, depth: -1}
+		for _, parent := range r.Inherits {
+			if _, ok := p.roleIdx[parent]; !ok {
+				return nil, fmt.Errorf("rbac: role %s inherits %w", perm.Quote(string(r.ID)), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(parent))})
+			}
+		}
+	}
+	w := p.words
+	p.bits = make([]uint64, 2*w*len(m.Roles))
+	state := make([]uint8, len(m.Roles)) // 0 new, 1 visiting, 2 done
+	var stack []RoleID
+	var visit func(i int32) error
+	visit = func(i int32) error {
+		switch state[i] {
+		case 2:
+			return nil
+		case 1:
+			id := p.roles[i].role.ID
+			at := slices.Index(stack, id)
+			return &CycleError{Path: append(slices.Clone(stack[at:]), id)}
+		}
+		state[i] = 1
+		stack = append(stack, p.roles[i].role.ID)
+		r := &p.roles[i]
+		allow, deny := p.allowBits(i), p.denyBits(i)
+		depth := 1
+		for _, parent := range r.role.Inherits {
+			pi := p.roleIdx[parent]
+			if err := visit(pi); err != nil {
+				return err
+			}
+			depth = max(depth, p.roles[pi].depth+1)
+			orInto(allow, p.allowBits(pi))
+			orInto(deny, p.denyBits(pi))
+		}
+		for _, x := range r.role.Permissions {
+			setRule(allow, x, p.permIdx, byPrefix)
+		}
+		for _, x := range r.role.Deny {
+			setRule(deny, x, p.permIdx, byPrefix)
+		}
+		if depth > MaxRoleDepth {
+			return invalid("role", string(r.role.ID), fmt.Sprintf("inheritance deeper than %d roles", MaxRoleDepth))
+		}
+		r.depth = depth
+		stack = stack[:len(stack)-1]
+		state[i] = 2
+		return nil
+	}
+	for i := range p.roles {
+		if err := visit(int32(i)); err != nil {
+			return nil, err
+		}
+	}
+
+	// Subjects, memberships and grants.
+	p.subjIdx = map[Subject]int32{}
+	subj := func(s Subject) int32 {
+		if i, ok := p.subjIdx[s]; ok {
+			return i
+		}
+		i := int32(len(p.subjects))
+		p.subjIdx[s] = i
+		p.subjects = append(p.subjects, subjInfo{name: s})
+		return i
+	}
+	direct := map[int32][]int32{}
+	seenGrant := make(map[GrantKey]struct{}, len(m.Grants))
+	p.grants = make([]cgrant, 0, len(m.Grants))
+	for _, g := range m.Grants {
+		if err := g.Subject.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: grant: %w", err)
+		}
+		ri, ok := p.roleIdx[g.Role]
+		if !ok {
+			if err := g.Role.Validate(); err != nil {
+				return nil, fmt.Errorf("rbac: grant: %w", err)
+			}
+			return nil, fmt.Errorf("rbac: grant %s: %w", g.Key(), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(g.Role))})
+		}
+		if err := g.Scope.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: grant: %w", err)
+		}
+		from, until, err := window(g)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := seenGrant[g.Key()]; dup {
+			return nil, invalid("grant", g.Key().String(), "granted twice")
+		}
+		seenGrant[g.Key()] = struct{}{}
+		si, ok := p.scopeIdx[g.Scope]
+		if !ok {
+			si = int32(len(p.scopes))
+			p.scopeIdx[g.Scope] = si
+			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
+		}
+		h := subj(g.Subject)
+		direct[h] = append(direct[h], int32(len(p.grants)))
+		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, from: from, until: until})
+	}
+	containers := map[int32][]int32{}
+	seenMember := make(map[Membership]struct{}, len(m.Members))
+	for _, ms := range m.Members {
+		if err := ms.Member.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: membership: %w", err)
+		}
+		if err := ms.Group.Validate(); err != nil {
+			return nil, fmt.Errorf("rbac: membership: %w", err)
+		}
+		if !ms.Member.IsPrincipal() {
+			return nil, invalid("membership", string(ms.Member), "only users and service accounts join groups and units")
+		}
+		if ms.Group.IsPrincipal() {
+			return nil, invalid("membership", string(ms.Group), "a user or service account cannot have members")
+		}
+		if _, dup := seenMember[ms]; dup {
+			continue
+		}
+		seenMember[ms] = struct{}{}
+		mi := subj(ms.Member)
+		containers[mi] = append(containers[mi], subj(ms.Group))
+	}
+	for i := range p.subjects {
+		s := &p.subjects[i]
+		s.start = uint32(len(p.flat))
+		p.flat = append(p.flat, direct[int32(i)]...)
+		cs := containers[int32(i)]
+		slices.Sort(cs)
+		for _, c := range cs {
+			p.flat = append(p.flat, direct[c]...)
+		}
+		s.end = uint32(len(p.flat))
+		s.mstart = uint32(len(p.members))
+		p.members = append(p.members, cs...)
+		s.mend = uint32(len(p.members))
+	}
+	p.lines = lineCount(m, len(names))
+	return p, nil
+}
+
+// NotFoundErrorInvalid reports a reference to a role that does not exist
+// inside a model being compiled. It wraps both [ErrInvalidInput] and
+// [ErrNotFound].
+type NotFoundErrorInvalid NotFoundError
+
+func (e *NotFoundErrorInvalid) Error() string { return fmt.Sprintf("missing %s %s", e.Kind, e.Name) }
+
+// Is makes errors.Is report true for ErrInvalidInput and ErrNotFound.
+func (e *NotFoundErrorInvalid) Is(target error) bool {
+	return target == ErrInvalidInput || target == ErrNotFound
+}
+
+// window converts a grant's validity window to Unix nanoseconds.
+func window(g Grant) (from, until int64, err error) {
+	from, until = 0, math.MaxInt64
+	inRange := func(t time.Time) bool { return !t.Before(Earliest) && t.Before(Latest) }
+	if !g.NotBefore.IsZero() {
+		if !inRange(g.NotBefore) {
+			return 0, 0, invalid("grant", g.Key().String(), "valid_from outside 1970..2262")
+		}
+		from = g.NotBefore.UnixNano()
+	}
+	if !g.NotAfter.IsZero() {
+		if !inRange(g.NotAfter) {
+			return 0, 0, invalid("grant", g.Key().String(), "valid_until outside 1970..2262")
+		}
+		until = g.NotAfter.UnixNano()
+	}
+	if until <= from {
+		return 0, 0, invalid("grant", g.Key().String(), "valid_until is not after valid_from")
+	}
+	return from, until, nil
+}
+
+// Nanos converts t to the clamped Unix-nanosecond instant checks compare
+// against grant windows.
+func Nanos(t time.Time) int64 {
+	switch {
+	case t.Before(Earliest):
+		return 0
+	case !t.Before(Latest):
+		return math.MaxInt64 - 1
+	}
+	return t.UnixNano()
+}
+
+func lineCount(m Model, perms int) int {
+	// One line per grant (plus its deny twin), membership, inheritance edge,
+	// rule, declared scope and known permission: the Casbin line count.
+	n := 2*len(m.Grants) + len(m.Members) + len(m.Scopes) + perms
+	for _, r := range m.Roles {
+		n += 1 + len(r.Inherits) + len(r.Permissions) + len(r.Deny)
+	}
+	return n
+}
+
+func setRule(bits []uint64, x Permission, idx map[string]int32, byPrefix map[string][]int32) {
+	if x.IsWildcard() {
+		for _, i := range byPrefix[string(x[:len(x)-1])] {
+			bits[i>>6] |= 1 << (uint(i) & 63)
+		}
+		return
+	}
+	i := idx[string(x)]
+	bits[i>>6] |= 1 << (uint(i) & 63)
+}
+
+func orInto(dst, src []uint64) {
+	for i := range dst {
+		dst[i] |= src[i]
+	}
+}
+
+func (p *Policy) allowBits(r int32) []uint64 {
+	o := int(r) * 2 * p.words
+	return p.bits[o : o+p.words : o+p.words]
+}
+
+func (p *Policy) denyBits(r int32) []uint64 {
+	o := int(r)*2*p.words + p.words
+	return p.bits[o : o+p.words : o+p.words]
+}
+
+func has(bits []uint64, i int32) bool { return bits[i>>6]&(1<<(uint(i)&63)) != 0 }
+
+// Lines returns the number of Casbin policy lines the compiled model
+// corresponds to, for memory-per-line reporting.
+func (p *Policy) Lines() int { return p.lines }
+
+// Subjects returns the number of subjects (users, service accounts, groups
+// and units) the policy names.
+func (p *Policy) Subjects() int { return len(p.subjects) }
+
+// KnownPermissions returns every concrete permission the policy knows, sorted.
+func (p *Policy) KnownPermissions() []Permission { return slices.Clone(p.permNames) }
+
+// HasRole reports whether the policy declares role r.
+func (p *Policy) HasRole(r RoleID) bool { _, ok := p.roleIdx[r]; return ok }
+
+// Role returns the declared role r.
+func (p *Policy) Role(r RoleID) (Role, bool) {
+	i, ok := p.roleIdx[r]
+	if !ok {
+		return Role{}, false
+	}
+	return p.roles[i].role.clone(), true
+}
+
+func scopeString(s Scope) string {
+	if strings.ContainsRune(string(s), ':') || s == OrgScope {
+		return string(s)
+	}
+	return perm.Quote(string(s))
+}

@@ -1,0 +1,38 @@
+// Package rbac is the vocabulary and rules of role-based access for the
+// municipal platform: permissions and their grammar, scopes, roles with
+// inheritance and composition, deny rules, assignments with validity windows,
+// and [Compile], which validates a [Model] and flattens it into an immutable
+// [Policy] that answers checks with a few lookups.
+//
+// # Vocabulary
+//
+//   - A [Permission] is module.entity.action or module.entity.field.action,
+//     lower-case segments of [a-z0-9_] (permits.application.approve,
+//     crm.citizen.sin.view). A role's rule may end in a wildcard segment
+//     (permits.*, permits.application.*); a request never does. A wildcard
+//     covers the permissions the model knows: those named by any rule or
+//     listed in [Model.Permissions].
+//   - A [Scope] is org, dept:<id>, ward:<id> or facility:<id>. Scopes form a
+//     tree the city declares with [ScopeNode]s; every scope is under org and a
+//     scope that is not declared sits directly under org. A grant at a scope
+//     covers that scope and every scope beneath it.
+//   - A [Subject] is user:<id>, svc:<id> (service account), group:<id> or
+//     unit:<id> (org unit). Users and service accounts belong to groups and
+//     units through [Membership]s. Roles are a separate namespace: a subject
+//     never receives anything from a role that merely shares its name.
+//   - A [Role] has allow and deny rules and inherits the rules of the roles it
+//     lists in Inherits. A composite role (Finance Manager = AP + AR + GL +
+//     Budget) is a role that inherits from roles in several modules. Deny
+//     beats allow: a subject holding any role that denies a permission at a
+//     covering scope is denied, whatever else it holds.
+//   - A [Grant] assigns a role to a subject at a scope, optionally from
+//     NotBefore and until NotAfter. A grant outside its window grants nothing;
+//     the check compares with the time it is given, so no background job is
+//     needed for a temporary role to stop.
+//
+// # Purity and concurrency
+//
+// rbac does no I/O, reads no clock (time is a parameter), keeps no globals
+// and starts no goroutines. A [Policy] is never modified after [Compile]
+// returns, so it is safe for concurrent use without locks.
+package rbac

@@ -1,0 +1,209 @@
+package rbac
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ErrNotFound is wrapped by errors that report a missing role, grant or
+// membership named by a change.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError names what a change referred to that does not exist.
+// errors.Is(err, ErrNotFound) reports true for it.
+type NotFoundError struct {
+	Kind string // "role", "grant", "membership"
+	Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("rbac: %s %s not found", e.Kind, e.Name) }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// Model is the whole policy as data: what a store loads and [Compile] turns
+// into a [Policy]. The zero Model is valid and grants nothing.
+type Model struct {
+	// Permissions lists permissions that exist even if no rule names them
+	// exactly, so that wildcard rules cover them. Permissions named by any
+	// rule are known without being listed.
+	Permissions []Permission
+	// Scopes declares the scope tree. Undeclared scopes sit under org.
+	Scopes []ScopeNode
+	Roles  []Role
+	// Members puts users and service accounts into groups and org units.
+	Members []Membership
+	Grants  []Grant
+}
+
+// ScopeNode declares Scope as a child of Parent. A facility usually sits
+// under a department; a department or ward under org.
+type ScopeNode struct {
+	Scope  Scope
+	Parent Scope
+}
+
+// Role is a named set of rules. A role inherits every rule of the roles in
+// Inherits, transitively; a composite role is one whose Inherits span
+// modules. Deny rules beat allow rules wherever they meet.
+type Role struct {
+	ID RoleID
+	// Labels holds display names by language ("en", "fr").
+	Labels map[string]string
+	// Inherits lists the roles whose rules this role includes.
+	Inherits []RoleID
+	// Composite marks a role built from roles of several modules. It changes
+	// nothing in checks; reports show it.
+	Composite bool
+	// Permissions are the allow rules: exact permissions or wildcards.
+	Permissions []Permission
+	// Deny rules remove permissions whatever grants them.
+	Deny []Permission
+}
+
+// Membership puts Member (a user or service account) into Group (a group
+// or org unit), so that Member holds every grant made to Group.
+type Membership struct {
+	Member Subject
+	Group  Subject
+}
+
+// Grant assigns Role to Subject at Scope. A zero NotBefore (valid_from)
+// means "already in force"; a zero NotAfter (valid_until) means "until
+// revoked". The window is half-open: the grant is in force from NotBefore
+// up to, not including, NotAfter.
+type Grant struct {
+	Subject   Subject
+	Role      RoleID
+	Scope     Scope
+	NotBefore time.Time
+	NotAfter  time.Time
+	// Reason is free text for reviewers ("acting CBO during leave").
+	Reason string
+}
+
+// ActiveAt reports whether g is in force at t. rbac never reads the clock
+// itself.
+func (g Grant) ActiveAt(t time.Time) bool {
+	return (g.NotBefore.IsZero() || !t.Before(g.NotBefore)) &&
+		(g.NotAfter.IsZero() || t.Before(g.NotAfter))
+}
+
+// Key identifies the grant: a subject holds a role at a scope at most once.
+func (g Grant) Key() GrantKey { return GrantKey{Subject: g.Subject, Role: g.Role, Scope: g.Scope} }
+
+// GrantKey identifies a grant.
+type GrantKey struct {
+	Subject Subject
+	Role    RoleID
+	Scope   Scope
+}
+
+func (k GrantKey) String() string {
+	return fmt.Sprintf("%s %s@%s", k.Subject, k.Role, k.Scope)
+}
+
+// Change is one atomic edit of a Model: a store applies it in one
+// transaction, and the facade emits one event for it.
+type Change struct {
+	PutRoles       []Role // create or replace, by ID
+	DeleteRoles    []RoleID
+	Grant          []Grant
+	Revoke         []GrantKey
+	Join           []Membership
+	Leave          []Membership
+	PutScopes      []ScopeNode
+	AddPermissions []Permission
+}
+
+// IsZero reports whether c changes nothing.
+func (c Change) IsZero() bool {
+	return len(c.PutRoles)+len(c.DeleteRoles)+len(c.Grant)+len(c.Revoke)+len(c.Join)+
+		len(c.Leave)+len(c.PutScopes)+len(c.AddPermissions) == 0
+}
+
+// Clone returns a deep copy of m.
+func (m Model) Clone() Model {
+	out := Model{
+		Permissions: slices.Clone(m.Permissions),
+		Scopes:      slices.Clone(m.Scopes),
+		Members:     slices.Clone(m.Members),
+		Grants:      slices.Clone(m.Grants),
+		Roles:       make([]Role, len(m.Roles)),
+	}
+	for i, r := range m.Roles {
+		out.Roles[i] = r.clone()
+	}
+	return out
+}
+
+func (r Role) clone() Role {
+	r.Inherits = slices.Clone(r.Inherits)
+	r.Permissions = slices.Clone(r.Permissions)
+	r.Deny = slices.Clone(r.Deny)
+	if r.Labels != nil {
+		l := make(map[string]string, len(r.Labels))
+		for k, v := range r.Labels {
+			l[k] = v
+		}
+		r.Labels = l
+	}
+	return r
+}
+
+// Apply returns a copy of m with c applied. It reports a revoke, leave or
+// delete of something that does not exist as a [NotFoundError], and leaves
+// full validation to [Compile], which a store runs on the result before it
+// writes anything.
+func (m Model) Apply(c Change) (Model, error) {
+	out := m.Clone()
+	for _, r := range c.PutRoles {
+		if i := slices.IndexFunc(out.Roles, func(x Role) bool { return x.ID == r.ID }); i >= 0 {
+			out.Roles[i] = r.clone()
+		} else {
+			out.Roles = append(out.Roles, r.clone())
+		}
+	}
+	for _, id := range c.DeleteRoles {
+		i := slices.IndexFunc(out.Roles, func(x Role) bool { return x.ID == id })
+		if i < 0 {
+			return Model{}, &NotFoundError{Kind: "role", Name: string(id)}
+		}
+		out.Roles = slices.Delete(out.Roles, i, i+1)
+	}
+	for _, k := range c.Revoke {
+		i := slices.IndexFunc(out.Grants, func(g Grant) bool { return g.Key() == k })
+		if i < 0 {
+			return Model{}, &NotFoundError{Kind: "grant", Name: k.String()}
+		}
+		out.Grants = slices.Delete(out.Grants, i, i+1)
+	}
+	out.Grants = append(out.Grants, c.Grant...)
+	for _, ms := range c.Leave {
+		i := slices.Index(out.Members, ms)
+		if i < 0 {
+			return Model{}, &NotFoundError{Kind: "membership", Name: string(ms.Member) + " in " + string(ms.Group)}
+		}
+		out.Members = slices.Delete(out.Members, i, i+1)
+	}
+	for _, ms := range c.Join {
+		if !slices.Contains(out.Members, ms) {
+			out.Members = append(out.Members, ms)
+		}
+	}
+	for _, s := range c.PutScopes {
+		if i := slices.IndexFunc(out.Scopes, func(x ScopeNode) bool { return x.Scope == s.Scope }); i >= 0 {
+			out.Scopes[i] = s
+		} else {
+			out.Scopes = append(out.Scopes, s)
+		}
+	}
+	for _, p := range c.AddPermissions {
+		if !slices.Contains(out.Permissions, p) {
+			out.Permissions = append(out.Permissions, p)
+		}
+	}
+	return out, nil
+}
