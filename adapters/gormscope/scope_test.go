@@ -156,16 +156,20 @@ func TestScopeSQL(t *testing.T) {
 			vars:  []any{"roads"},
 		},
 		{
-			name:  "all adds nothing",
-			query: func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Scopes(gormscope.Scope(abac.All(), caseColumns)) },
-			want:  `SELECT * FROM "cases" WHERE kind = $1`,
-			vars:  []any{"bylaw"},
+			name: "all adds nothing",
+			query: func(db *gorm.DB) *gorm.DB {
+				return db.Where("kind = ?", "bylaw").Scopes(gormscope.Scope(abac.All(), caseColumns))
+			},
+			want: `SELECT * FROM "cases" WHERE kind = $1`,
+			vars: []any{"bylaw"},
 		},
 		{
-			name:  "none",
-			query: func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Scopes(gormscope.Scope(abac.None(), caseColumns)) },
-			want:  `SELECT * FROM "cases" WHERE kind = $1 AND (1 = 0)`,
-			vars:  []any{"bylaw"},
+			name: "none",
+			query: func(db *gorm.DB) *gorm.DB {
+				return db.Where("kind = ?", "bylaw").Scopes(gormscope.Scope(abac.None(), caseColumns))
+			},
+			want: `SELECT * FROM "cases" WHERE kind = $1 AND (1 = 0)`,
+			vars: []any{"bylaw"},
 		},
 		{
 			name:  "zero filter",
@@ -173,9 +177,11 @@ func TestScopeSQL(t *testing.T) {
 			want:  `SELECT * FROM "cases" WHERE (1 = 0)`,
 		},
 		{
-			name:  "unbound rule",
-			query: func(db *gorm.DB) *gorm.DB { return db.Scopes(gormscope.Scope(mustFilter(t, nil, "dept = subject.dept"), caseColumns)) },
-			want:  `SELECT * FROM "cases" WHERE (1 = 0)`,
+			name: "unbound rule",
+			query: func(db *gorm.DB) *gorm.DB {
+				return db.Scopes(gormscope.Scope(mustFilter(t, nil, "dept = subject.dept"), caseColumns))
+			},
+			want: `SELECT * FROM "cases" WHERE (1 = 0)`,
 		},
 	}
 	pg := dryPostgres(t)
@@ -280,17 +286,19 @@ func TestScopeNeverLeaksAnotherDepartment(t *testing.T) {
 	wards := gormscope.Scope(mustFilter(t, abac.Attributes{"wards": {1, 2}, "id": {"u1"}},
 		"ward in subject.wards and status != 'closed'", "owner = subject.id"), caseColumns)
 	queries := map[string]func(*gorm.DB) *gorm.DB{
-		"where, scope":        func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Scopes(dept) },
-		"scope, where":        func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Where("kind = ?", "bylaw") },
-		"where or, scope":     func(db *gorm.DB) *gorm.DB { return db.Where("kind = ? OR kind = ?", "bylaw", "fire").Scopes(dept) },
-		"where, or, scope":    func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Or("kind = ?", "fire").Scopes(dept) },
-		"scope, where, or":    func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Where("kind = ?", "bylaw").Or("ward = ?", 3) },
-		"or only, scope":      func(db *gorm.DB) *gorm.DB { return db.Or("kind = ?", "fire").Scopes(dept) },
-		"dept, wards scopes":  func(db *gorm.DB) *gorm.DB { return db.Scopes(dept, wards).Where("kind = ?", "bylaw") },
-		"wards, dept scopes":  func(db *gorm.DB) *gorm.DB { return db.Where("kind = ? or 1 = 1", "x").Scopes(wards).Scopes(dept) },
-		"wards, or, dept":     func(db *gorm.DB) *gorm.DB { return db.Scopes(wards).Or("kind = ?", "fire").Scopes(dept) },
-		"not, scope":          func(db *gorm.DB) *gorm.DB { return db.Not("kind = ?", "x").Scopes(dept) },
-		"map condition, or":   func(db *gorm.DB) *gorm.DB { return db.Where(map[string]any{"kind": "bylaw"}).Or(map[string]any{"kind": "fire"}).Scopes(dept) },
+		"where, scope":       func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Scopes(dept) },
+		"scope, where":       func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Where("kind = ?", "bylaw") },
+		"where or, scope":    func(db *gorm.DB) *gorm.DB { return db.Where("kind = ? OR kind = ?", "bylaw", "fire").Scopes(dept) },
+		"where, or, scope":   func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Or("kind = ?", "fire").Scopes(dept) },
+		"scope, where, or":   func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Where("kind = ?", "bylaw").Or("ward = ?", 3) },
+		"or only, scope":     func(db *gorm.DB) *gorm.DB { return db.Or("kind = ?", "fire").Scopes(dept) },
+		"dept, wards scopes": func(db *gorm.DB) *gorm.DB { return db.Scopes(dept, wards).Where("kind = ?", "bylaw") },
+		"wards, dept scopes": func(db *gorm.DB) *gorm.DB { return db.Where("kind = ? or 1 = 1", "x").Scopes(wards).Scopes(dept) },
+		"wards, or, dept":    func(db *gorm.DB) *gorm.DB { return db.Scopes(wards).Or("kind = ?", "fire").Scopes(dept) },
+		"not, scope":         func(db *gorm.DB) *gorm.DB { return db.Not("kind = ?", "x").Scopes(dept) },
+		"map condition, or": func(db *gorm.DB) *gorm.DB {
+			return db.Where(map[string]any{"kind": "bylaw"}).Or(map[string]any{"kind": "fire"}).Scopes(dept)
+		},
 		"struct condition":    func(db *gorm.DB) *gorm.DB { return db.Where(&Case{Kind: "fire"}).Scopes(dept) },
 		"raw or in where arg": func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "') OR ('1'='1").Scopes(dept) },
 	}
