@@ -1,0 +1,352 @@
+package masking
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// decisionCache is how many distinct permissions a walker remembers the
+// answer for within one call.
+const decisionCache = 64
+
+// pathDepth is how deep a field path can be before it is kept on the heap.
+const pathDepth = 16
+
+// walker masks one value in place. It lives on the caller's stack for the
+// length of one call.
+type walker struct {
+	e       *Engine
+	may     func(perm string) bool
+	viewed  func(View)
+	seen    map[seenKey]struct{} // reference values already walked; made on first use
+	decided [decisionCache]uint8 // by rule.permID: 0 not asked, 1 denied, 2 held
+}
+
+// seenKey identifies a pointer, slice or map value: its address, its length
+// for a slice, and its type.
+type seenKey struct {
+	ptr uintptr
+	n   int
+	typ reflect.Type
+}
+
+// visit reports whether the reference was walked already, and records it.
+func (w *walker) visit(ptr uintptr, n int, t reflect.Type) bool {
+	k := seenKey{ptr: ptr, n: n, typ: t}
+	if w.seen == nil {
+		w.seen = make(map[seenKey]struct{})
+	} else if _, ok := w.seen[k]; ok {
+		return true
+	}
+	w.seen[k] = struct{}{}
+	return false
+}
+
+// allowed reports whether the caller holds r's permission. A nil may holds
+// nothing.
+func (w *walker) allowed(r *rule) bool {
+	if w.may == nil || r.perm == "" {
+		return false
+	}
+	if r.permID < 0 {
+		return w.may(r.perm)
+	}
+	switch w.decided[r.permID] {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	ok := w.may(r.perm)
+	w.decided[r.permID] = 1
+	if ok {
+		w.decided[r.permID] = 2
+	}
+	return ok
+}
+
+// walk masks v, a value of p.typ. path names v for View.Field; key is the
+// nearest enclosing record key field, if any.
+func (w *walker) walk(v reflect.Value, p *typePlan, path []seg, key reflect.Value) error {
+	switch p.op {
+	case opStruct:
+		if p.key >= 0 {
+			key = v.Field(p.key)
+		}
+		for i := range p.fields {
+			f := &p.fields[i]
+			fpath := append(path, seg{kind: segField, name: f.name})
+			var err error
+			if f.rule != nil {
+				err = w.apply(v.Field(f.index), f, fpath, key)
+			} else {
+				err = w.walk(v.Field(f.index), f.sub, fpath, key)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	case opPtr:
+		if v.IsNil() || (p.track && w.visit(v.Pointer(), 0, p.typ)) {
+			return nil
+		}
+		return w.walk(v.Elem(), p.elem, path, key)
+	case opSlice:
+		if v.Len() == 0 || (p.track && w.visit(v.Pointer(), v.Len(), p.typ)) {
+			return nil
+		}
+		return w.walkElems(v, p.elem, path, key)
+	case opArray:
+		return w.walkElems(v, p.elem, path, key)
+	case opMap:
+		if v.Len() == 0 || (p.track && w.visit(v.Pointer(), 0, p.typ)) {
+			return nil
+		}
+		return w.walkMap(v, p.elem, path, key)
+	case opIface:
+		if v.IsNil() {
+			return nil
+		}
+		e := v.Elem()
+		dp, err := w.e.planFor(e.Type())
+		if err != nil || dp.op == opSkip {
+			return err
+		}
+		switch e.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			// Reference values are masked where they point.
+			return w.walk(e, dp, path, key)
+		}
+		// A value held in an interface cannot be changed: mask a copy and
+		// put that back.
+		tmp := reflect.New(e.Type()).Elem()
+		tmp.Set(e)
+		if err := w.walk(tmp, dp, path, key); err != nil {
+			return err
+		}
+		v.Set(tmp)
+	}
+	return nil
+}
+
+func (w *walker) walkElems(v reflect.Value, elem *typePlan, path []seg, key reflect.Value) error {
+	for i := range v.Len() {
+		if err := w.walk(v.Index(i), elem, append(path, seg{kind: segIndex, index: i}), key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *walker) walkMap(v reflect.Value, elem *typePlan, path []seg, key reflect.Value) error {
+	t := v.Type()
+	k := reflect.New(t.Key()).Elem()
+	basic := basicKey(t.Key().Kind())
+	node := seg{kind: segKey, key: k}
+	label := func() []seg {
+		if !basic {
+			node.name = keyLabel(k)
+		}
+		return append(path, node)
+	}
+	it := v.MapRange()
+	switch t.Elem().Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		// Masked where they point; the map itself does not change.
+		for it.Next() {
+			k.SetIterKey(it)
+			if err := w.walk(it.Value(), elem, label(), key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	val := reflect.New(t.Elem()).Elem()
+	for it.Next() {
+		k.SetIterKey(it)
+		val.SetIterValue(it)
+		if err := w.walk(val, elem, label(), key); err != nil {
+			return err
+		}
+		v.SetMapIndex(k, val)
+	}
+	return nil
+}
+
+// apply masks one tagged field, or leaves it and reports the view when the
+// caller holds its permission.
+func (w *walker) apply(v reflect.Value, f *fieldPlan, path []seg, key reflect.Value) error {
+	r := f.rule
+	if w.allowed(r) {
+		if r.pii && w.viewed != nil {
+			w.viewed(View{Permission: r.perm, Field: pathString(path), Key: keyString(key)})
+		}
+		if f.sub != nil {
+			return w.walk(v, f.sub, path, key)
+		}
+		return nil
+	}
+	switch r.target {
+	case tgtZero:
+		v.SetZero()
+	case tgtElems:
+		for i := range v.Len() {
+			maskLeaf(v.Index(i), r.leaf, r.mask)
+		}
+	case tgtMapValues:
+		if v.Len() == 0 {
+			return nil
+		}
+		t := v.Type()
+		k, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		for it := v.MapRange(); it.Next(); {
+			k.SetIterKey(it)
+			val.SetIterValue(it)
+			maskLeaf(val, r.leaf, r.mask)
+			v.SetMapIndex(k, val)
+		}
+	default:
+		maskLeaf(v, r.target, r.mask)
+	}
+	return nil
+}
+
+// maskLeaf masks a string, *string, SIN or *SIN. A pointer is replaced, not
+// written through, so a string it shared with other data is left alone.
+func maskLeaf(v reflect.Value, t target, m Masker) {
+	switch t {
+	case tgtString:
+		s := v.String()
+		if ms := m(s); ms != s {
+			v.SetString(ms)
+		}
+	case tgtStringPtr:
+		if v.IsNil() {
+			return
+		}
+		s := v.Elem().String()
+		ms := m(s)
+		if ms == s {
+			return
+		}
+		np := reflect.New(v.Type().Elem())
+		np.Elem().SetString(ms)
+		v.Set(np)
+	case tgtSIN:
+		v.SetZero()
+	case tgtSINPtr:
+		if !v.IsNil() && !v.Elem().IsZero() {
+			v.Set(reflect.New(sinType))
+		}
+	}
+}
+
+// segKind is what one step of a field path is.
+type segKind uint8
+
+const (
+	segField segKind = iota // .Name
+	segIndex                // [3]
+	segKey                  // ["home"]
+)
+
+// seg is one step of the path to the value being walked. The walker keeps
+// the path in a slice on the caller's stack and turns it into a string only
+// when a view is reported.
+type seg struct {
+	kind  segKind
+	name  string        // segField: the field name; segKey: a formatted non-basic key
+	index int           // segIndex
+	key   reflect.Value // segKey: a key of a basic kind, formatted on demand
+}
+
+// pathString returns the dotted path, "Contacts[2].Email".
+func pathString(path []seg) string {
+	var b strings.Builder
+	for _, s := range path {
+		switch s.kind {
+		case segField:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.name)
+		case segIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+		case segKey:
+			b.WriteByte('[')
+			if s.name != "" {
+				b.WriteString(s.name)
+			} else {
+				b.WriteString(formatKey(s.key))
+			}
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
+}
+
+// formatKey formats a map key of a basic kind for a path: strings quoted,
+// numbers as they are. Other keys are formatted by walkMap into seg.name.
+func formatKey(k reflect.Value) string {
+	switch k.Kind() {
+	case reflect.String:
+		return strconv.Quote(k.String())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(k.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(k.Uint(), 10)
+	case reflect.Bool:
+		return strconv.FormatBool(k.Bool())
+	}
+	return ""
+}
+
+// basicKey reports whether formatKey formats keys of kind k.
+func basicKey(k reflect.Kind) bool {
+	switch k {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// keyLabel formats a map key of any other kind, eagerly.
+func keyLabel(k reflect.Value) string {
+	if k.CanInterface() {
+		return fmt.Sprint(k.Interface())
+	}
+	return "?"
+}
+
+// keyString formats the record key field for View.Key.
+func keyString(k reflect.Value) string {
+	if !k.IsValid() {
+		return ""
+	}
+	switch k.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if k.IsNil() {
+			return ""
+		}
+	}
+	if k.CanInterface() {
+		if s, ok := k.Interface().(fmt.Stringer); ok {
+			return s.String()
+		}
+	}
+	switch k.Kind() {
+	case reflect.String:
+		return k.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(k.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(k.Uint(), 10)
+	}
+	return ""
+}
