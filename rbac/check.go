@@ -3,6 +3,8 @@ package rbac
 import (
 	"math"
 	"time"
+
+	"github.com/civic-platform/security/internal/perm"
 )
 
 // Reason says why a check decided as it did. The zero Reason is
@@ -37,8 +39,24 @@ func (r Reason) String() string {
 // checked for any subject. Resolving once and checking many subjects, or
 // checking one subject many times, skips repeated validation.
 type Query struct {
-	perm  int32 // -1: a well-formed permission that the policy does not know
+	// bits[:n] are the permission bits that answer the query: the bit of a
+	// known permission (wildcards already folded into it), or else the bits
+	// of the wildcard rules whose prefix covers it. n == 0: no rule covers
+	// the permission at all.
+	bits  [3]int32
+	n     int8
+	perm  int32 // known permission bit, or -1
 	scope int32 // -1: a well-formed scope that is neither declared nor granted
+}
+
+// hit reports whether the rule bitset covers the query's permission.
+func (q *Query) hit(bits []uint64) bool {
+	for _, i := range q.bits[:q.n] {
+		if has(bits, i) {
+			return true
+		}
+	}
+	return false
 }
 
 // Resolve validates a request's permission and scope against the grammar and
@@ -49,8 +67,18 @@ func (p *Policy) Resolve(x Permission, s Scope) (Query, error) {
 	q := Query{perm: -1, scope: -1}
 	if i, ok := p.permIdx[string(x)]; ok {
 		q.perm = i // only valid permissions are interned
-	} else if err := x.Validate(); err != nil {
-		return Query{}, err
+		q.bits[0], q.n = i, 1
+	} else {
+		if err := x.Validate(); err != nil {
+			return Query{}, err
+		}
+		perm.WildcardPrefixes(string(x), func(prefix string) bool {
+			if w, ok := p.wildIdx[prefix]; ok {
+				q.bits[q.n] = w
+				q.n++
+			}
+			return true
+		})
 	}
 	if i, ok := p.scopeIdx[s]; ok {
 		q.scope = i
@@ -83,7 +111,7 @@ func (p *Policy) covers(g, r int32) bool {
 // Decide checks q for sub at instant at (Unix nanoseconds, see [Nanos]).
 // It allocates nothing.
 func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
-	if q.perm < 0 {
+	if q.n == 0 {
 		return Result{Reason: ReasonUnknownPermission}
 	}
 	si, ok := p.subjIdx[sub]
@@ -97,10 +125,10 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 		if at < g.from || at >= g.until || !p.covers(g.scope, q.scope) {
 			continue
 		}
-		if has(p.denyBits(g.role), q.perm) {
+		if q.hit(p.denyBits(g.role)) {
 			return Result{Reason: ReasonDenyRule, grant: gi + 1}
 		}
-		if allow == 0 && has(p.allowBits(g.role), q.perm) {
+		if allow == 0 && q.hit(p.allowBits(g.role)) {
 			allow = gi + 1
 		}
 	}
@@ -185,7 +213,7 @@ func (p *Policy) Effective(sub Subject, at int64) Perms {
 // DecideWith checks q against a subject's [Perms], which the caller has
 // confirmed are valid at the instant of the check. It allocates nothing.
 func (p *Policy) DecideWith(ps *Perms, q Query) Result {
-	if q.perm < 0 {
+	if q.n == 0 {
 		return Result{Reason: ReasonUnknownPermission}
 	}
 	if !ps.known {
@@ -197,10 +225,10 @@ func (p *Policy) DecideWith(ps *Perms, q Query) Result {
 		if !p.covers(a.scope, q.scope) {
 			continue
 		}
-		if has(p.denyBits(a.role), q.perm) {
+		if q.hit(p.denyBits(a.role)) {
 			return Result{Reason: ReasonDenyRule, grant: a.grant + 1}
 		}
-		if allow == 0 && has(p.allowBits(a.role), q.perm) {
+		if allow == 0 && q.hit(p.allowBits(a.role)) {
 			allow = a.grant + 1
 		}
 	}

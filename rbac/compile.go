@@ -29,7 +29,8 @@ var (
 type Policy struct {
 	permIdx   map[string]int32 // known exact permission -> bit
 	permNames []Permission
-	words     int // uint64 words per bitset
+	wildIdx   map[string]int32 // wildcard rule prefix ("permits.") -> bit, after the exact ones
+	words     int              // uint64 words per bitset
 
 	scopeIdx map[Scope]int32 // declared or granted scopes; org is 0
 	scopes   []scopeInfo
@@ -108,6 +109,28 @@ func Compile(m Model) (*Policy, error) {
 	}
 	sort.Strings(names)
 	p.permNames = make([]Permission, len(names))
+	// Wildcard rules get bits of their own, after the exact permissions, so
+	// that a permission no rule names exactly is still covered by them.
+	p.wildIdx = map[string]int32{}
+	for _, r := range m.Roles {
+		for _, list := range [][]Permission{r.Permissions, r.Deny} {
+			for _, x := range list {
+				if prefix := string(x[:len(x)-1]); x.IsWildcard() {
+					if _, ok := p.wildIdx[prefix]; !ok {
+						p.wildIdx[prefix] = -1
+					}
+				}
+			}
+		}
+	}
+	wilds := make([]string, 0, len(p.wildIdx))
+	for w := range p.wildIdx {
+		wilds = append(wilds, w)
+	}
+	sort.Strings(wilds)
+	for i, w := range wilds {
+		p.wildIdx[w] = int32(len(names) + i)
+	}
 	byPrefix := map[string][]int32{}
 	for i, n := range names {
 		p.permIdx[n] = int32(i)
@@ -117,7 +140,7 @@ func Compile(m Model) (*Policy, error) {
 			return true
 		})
 	}
-	p.words = (len(names) + 63) / 64
+	p.words = (len(names) + len(wilds) + 63) / 64
 
 	// Scopes.
 	for _, s := range m.Scopes {
@@ -208,10 +231,10 @@ func Compile(m Model) (*Policy, error) {
 			orInto(deny, p.denyBits(pi))
 		}
 		for _, x := range r.role.Permissions {
-			setRule(allow, x, p.permIdx, byPrefix)
+			p.setRule(allow, x, byPrefix)
 		}
 		for _, x := range r.role.Deny {
-			setRule(deny, x, p.permIdx, byPrefix)
+			p.setRule(deny, x, byPrefix)
 		}
 		if depth > MaxRoleDepth {
 			return invalid("role", string(r.role.ID), fmt.Sprintf("inheritance deeper than %d roles", MaxRoleDepth))
@@ -369,15 +392,19 @@ func lineCount(m Model, perms int) int {
 	return n
 }
 
-func setRule(bits []uint64, x Permission, idx map[string]int32, byPrefix map[string][]int32) {
+// setRule sets the bits of rule x: an exact permission's bit, or a
+// wildcard's own bit and the bits of every known permission it covers.
+func (p *Policy) setRule(bits []uint64, x Permission, byPrefix map[string][]int32) {
+	set := func(i int32) { bits[i>>6] |= 1 << (uint(i) & 63) }
 	if x.IsWildcard() {
-		for _, i := range byPrefix[string(x[:len(x)-1])] {
-			bits[i>>6] |= 1 << (uint(i) & 63)
+		prefix := string(x[:len(x)-1])
+		set(p.wildIdx[prefix])
+		for _, i := range byPrefix[prefix] {
+			set(i)
 		}
 		return
 	}
-	i := idx[string(x)]
-	bits[i>>6] |= 1 << (uint(i) & 63)
+	set(p.permIdx[string(x)])
 }
 
 func orInto(dst, src []uint64) {

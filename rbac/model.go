@@ -207,3 +207,21 @@ func (m Model) Apply(c Change) (Model, error) {
 	}
 	return out, nil
 }
+
+// Update applies c to m and compiles the result, so that a store can
+// validate a change completely before it writes anything. It returns the new
+// model and its compiled policy. An empty change is an [*InvalidError].
+func Update(m Model, c Change) (Model, *Policy, error) {
+	if c.IsZero() {
+		return Model{}, nil, invalid("change", "", "empty change")
+	}
+	next, err := m.Apply(c)
+	if err != nil {
+		return Model{}, nil, err
+	}
+	p, err := Compile(next)
+	if err != nil {
+		return Model{}, nil, err
+	}
+	return next, p, nil
+}

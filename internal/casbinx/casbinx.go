@@ -11,7 +11,7 @@
 //	g2, role:<child>, role:<parent>                                  inheritance / composition
 //	g2, role:<id>, allow:<rule> | deny:<rule>                        rule
 //	g2, role:<id>, meta:role | meta:composite                        role declaration
-//	g2, allow:a.*, allow:a.b.* ... allow:a.b.c                       wildcard structure per known permission
+//	g2, allow:<permission>, meta:permission                          catalog entry
 //	g3, <scope>, <parent>                                            scope tree
 //
 // Only names that rbac validated reach this package, so no line can hold a
@@ -22,8 +22,6 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +30,7 @@ import (
 	"github.com/casbin/casbin/v3/model"
 	defaultrolemanager "github.com/casbin/casbin/v3/rbac/default-role-manager"
 
+	"github.com/civic-platform/security/internal/perm"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -50,6 +49,7 @@ const (
 	rolePrefix   = "role:"
 	metaRole     = "meta:role"
 	metaComp     = "meta:composite"
+	metaPerm     = "meta:permission"
 	allowPrefix  = "allow:"
 	denyPrefix   = "deny:"
 	openFrom     = "00000000000000000000"
@@ -84,8 +84,7 @@ func parseBound(s string) (time.Time, error) {
 // Lines returns m as Casbin policy lines in a deterministic order. m must
 // compile; Lines validates it first.
 func Lines(m rbac.Model) ([]Line, error) {
-	p, err := rbac.Compile(m)
-	if err != nil {
+	if _, err := rbac.Compile(m); err != nil {
 		return nil, err
 	}
 	var out []Line
@@ -114,19 +113,8 @@ func Lines(m rbac.Model) ([]Line, error) {
 			add("g2", id, denyPrefix+string(x))
 		}
 	}
-	for _, x := range p.KnownPermissions() {
-		for _, eft := range []string{allowPrefix, denyPrefix} {
-			segs := strings.Split(string(x), ".")
-			prev := ""
-			for i := 1; i < len(segs); i++ {
-				node := eft + strings.Join(segs[:i], ".") + ".*"
-				if prev != "" {
-					add("g2", prev, node)
-				}
-				prev = node
-			}
-			add("g2", prev, eft+string(x))
-		}
+	for _, x := range m.Permissions {
+		add("g2", allowPrefix+string(x), metaPerm)
 	}
 	for _, s := range m.Scopes {
 		parent := s.Parent
@@ -172,7 +160,6 @@ func FromLines(lines []Line) (rbac.Model, error) {
 		}
 		return r, nil
 	}
-	known := map[rbac.Permission]struct{}{}
 	want := func(l Line, n int) error {
 		if len(l.Values) < n {
 			return fmt.Errorf("casbinx: %s line with %d values, want %d", l.PType, len(l.Values), n)
@@ -188,8 +175,8 @@ func FromLines(lines []Line) (rbac.Model, error) {
 			if l.Values[5] != "allow" {
 				continue // the deny twin carries nothing new
 			}
-			if _, err := role(l.Values[1]); err != nil {
-				return rbac.Model{}, err
+			if !strings.HasPrefix(l.Values[1], rolePrefix) {
+				return rbac.Model{}, fmt.Errorf("casbinx: %q is not a role", l.Values[1])
 			}
 			from, err := parseBound(l.Values[3])
 			if err != nil {
@@ -213,13 +200,12 @@ func FromLines(lines []Line) (rbac.Model, error) {
 				return rbac.Model{}, err
 			}
 			a, b := l.Values[0], l.Values[1]
-			if !strings.HasPrefix(a, rolePrefix) {
-				// Wildcard structure: its leaves are the known permissions.
-				for _, pre := range []string{allowPrefix, denyPrefix} {
-					if x, ok := strings.CutPrefix(b, pre); ok && !strings.HasSuffix(x, "*") {
-						known[rbac.Permission(x)] = struct{}{}
-					}
+			if b == metaPerm {
+				x, ok := strings.CutPrefix(a, allowPrefix)
+				if !ok {
+					return rbac.Model{}, fmt.Errorf("casbinx: bad catalog line %q", a)
 				}
+				m.Permissions = append(m.Permissions, rbac.Permission(x))
 				continue
 			}
 			r, err := role(a)
@@ -251,19 +237,6 @@ func FromLines(lines []Line) (rbac.Model, error) {
 	for _, id := range order {
 		m.Roles = append(m.Roles, *roles[id])
 	}
-	// The catalog: known permissions that no exact rule names.
-	named := map[rbac.Permission]struct{}{}
-	for _, r := range m.Roles {
-		for _, x := range slices.Concat(r.Permissions, r.Deny) {
-			named[x] = struct{}{}
-		}
-	}
-	for x := range known {
-		if _, ok := named[x]; !ok {
-			m.Permissions = append(m.Permissions, x)
-		}
-	}
-	sort.Slice(m.Permissions, func(i, j int) bool { return m.Permissions[i] < m.Permissions[j] })
 	if _, err := rbac.Compile(m); err != nil {
 		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
 	}
@@ -332,7 +305,23 @@ func AddLines(e casbin.IEnforcer, lines []Line) error {
 	return nil
 }
 
+// Request returns the Casbin request values for a check: subject, scope,
+// permission, instant, and the three wildcards that could cover the
+// permission (empty where the permission has fewer segments).
+func Request(sub rbac.Subject, x rbac.Permission, s rbac.Scope, at time.Time) []any {
+	w := [3]string{}
+	i := 0
+	perm.WildcardPrefixes(string(x), func(prefix string) bool {
+		if i < len(w) {
+			w[i] = prefix + "*"
+			i++
+		}
+		return i < len(w)
+	})
+	return []any{string(sub), string(s), string(x), Instant(at), w[0], w[1], w[2]}
+}
+
 // Enforce asks e the reference question.
 func Enforce(e casbin.IEnforcer, sub rbac.Subject, x rbac.Permission, s rbac.Scope, at time.Time) (bool, error) {
-	return e.Enforce(string(sub), string(s), string(x), Instant(at))
+	return e.Enforce(Request(sub, x, s, at)...)
 }

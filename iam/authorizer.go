@@ -1,0 +1,303 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/civic-platform/security/rbac"
+)
+
+type snapshot struct {
+	revision int64
+	policy   *rbac.Policy // compiled; never mutated after publication
+	// The cache belongs to this snapshot: a reload drops it together with
+	// the snapshot, so there is nothing to invalidate.
+	cache *subjectCache
+}
+
+// Authorizer answers authorization questions from an immutable, atomically
+// swapped policy snapshot. Create one with [New]; it is safe for concurrent
+// use. Call [Authorizer.Close] to stop its watcher.
+type Authorizer struct {
+	src  PolicySource
+	opts options
+
+	snap     atomic.Pointer[snapshot]
+	reloadMu sync.Mutex // serializes rebuilds; checks never take it
+	closed   atomic.Bool
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New loads the policy from src, compiles it and returns a ready Authorizer.
+// It fails rather than start with an empty policy: if src cannot be read or
+// holds an invalid policy, New returns the error.
+func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, error) {
+	if src == nil {
+		return nil, errors.New("iam: New: nil PolicySource")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a := &Authorizer{src: src, opts: o}
+	if err := a.Reload(ctx); err != nil {
+		return nil, fmt.Errorf("iam: New: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	if o.notifier != nil {
+		a.wg.Add(1)
+		go a.watch(bg)
+	}
+	return a, nil
+}
+
+// Close stops the watcher and waits for it. Checks after Close return
+// [ErrClosed]. Close is idempotent.
+func (a *Authorizer) Close() error {
+	if a.closed.Swap(true) {
+		return nil
+	}
+	a.cancel()
+	a.wg.Wait()
+	return nil
+}
+
+// Revision returns the revision of the policy snapshot in use.
+func (a *Authorizer) Revision() int64 {
+	if s := a.snap.Load(); s != nil {
+		return s.revision
+	}
+	return 0
+}
+
+// Reload builds a new snapshot from the source and publishes it only if it
+// is valid and newer than the one in use. On error the current snapshot
+// keeps serving.
+func (a *Authorizer) Reload(ctx context.Context) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+
+	m, revision, err := a.src.LoadPolicy(ctx)
+	if err != nil {
+		return fmt.Errorf("iam: reload: %w", err)
+	}
+	if cur := a.snap.Load(); cur != nil && revision <= cur.revision {
+		return nil // nothing newer: keep the snapshot and its warm cache
+	}
+	p, err := rbac.Compile(m)
+	if err != nil {
+		return fmt.Errorf("iam: reload revision %d: %w", revision, err)
+	}
+	next := &snapshot{revision: revision, policy: p}
+	if a.opts.cacheSize > 0 {
+		next.cache = newSubjectCache(a.opts.cacheSize)
+	}
+	a.snap.Store(next)
+	return nil
+}
+
+func (a *Authorizer) watch(ctx context.Context) {
+	defer a.wg.Done()
+	kick := make(chan struct{}, 1)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := a.opts.notifier.Watch(ctx, func() {
+			select {
+			case kick <- struct{}{}: // at most one reload pending; bursts coalesce
+			default:
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			a.opts.logger.Error("iam: policy watcher stopped", "err", err)
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+			if err := a.Reload(ctx); err != nil {
+				a.opts.logger.Warn("iam: reload failed; keeping previous policy", "err", err, "revision", a.Revision())
+			}
+		}
+	}
+}
+
+// load returns the snapshot for one decision.
+func (a *Authorizer) load() (*snapshot, error) {
+	if a.closed.Load() {
+		return nil, ErrClosed
+	}
+	s := a.snap.Load()
+	if s == nil {
+		return nil, ErrClosed
+	}
+	return s, nil
+}
+
+// decide runs one check on snapshot s at instant at (Unix ns).
+func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Scope, at int64) (rbac.Result, error) {
+	q, err := s.policy.Resolve(perm, scope)
+	if err != nil {
+		return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
+	}
+	var res rbac.Result
+	if s.cache != nil {
+		res = s.policy.DecideWith(s.perms(sub, at), q)
+	} else {
+		res = s.policy.Decide(sub, q, at)
+	}
+	if !res.Allowed { // only valid subjects are in the policy
+		if err := sub.Validate(); err != nil {
+			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// Check reports whether sub may use perm at scope now. A clean deny is a
+// Decision with Allowed false and a nil error; a non-nil error means the
+// input was malformed (wrapping [ErrInvalidInput]) or the Authorizer is
+// closed, and the returned Decision denies. A permission no rule or catalog
+// entry names is a clean deny. Check never blocks and, for a subject whose
+// grants are cached, allocates nothing.
+func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, scope Scope) (Decision, error) {
+	s, err := a.load()
+	if err != nil {
+		return Decision{}, err
+	}
+	res, err := a.decide(s, sub, perm, scope, rbac.Nanos(a.opts.clock()))
+	if err != nil {
+		return Decision{Reason: "invalid input", Revision: s.revision}, err
+	}
+	return Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}, nil
+}
+
+// Require is the handler-friendly form of [Authorizer.Check]: it returns nil
+// when allowed, a [*DeniedError] (errors.Is(err, ErrDenied)) when denied, and
+// any other error when no decision could be made — which callers must also
+// treat as a denial.
+func (a *Authorizer) Require(ctx context.Context, sub Subject, perm Permission, scope Scope) error {
+	d, err := a.Check(ctx, sub, perm, scope)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return &DeniedError{Subject: sub, Permission: perm, Scope: scope, Reason: d.Reason, Revision: d.Revision}
+	}
+	return nil
+}
+
+// CheckMany decides a batch on one snapshot at one instant. The result has
+// one Decision per request, in order. A malformed request gets a denying
+// Decision, and the returned error joins every such request's error, each
+// prefixed with its index.
+func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision, error) {
+	s, err := a.load()
+	if err != nil {
+		return make([]Decision, len(reqs)), err
+	}
+	at := rbac.Nanos(a.opts.clock())
+	out := make([]Decision, len(reqs))
+	var errs []error
+	for i, r := range reqs {
+		res, err := a.decide(s, r.Subject, r.Permission, r.Scope, at)
+		if err != nil {
+			out[i] = Decision{Reason: "invalid input", Revision: s.revision}
+			errs = append(errs, fmt.Errorf("request %d: %w", i, err))
+			continue
+		}
+		out[i] = Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Explain decides like [Authorizer.Check] and returns the path that decided
+// (user → group → grant → role → parent role → rule) and any other matching
+// paths. It does more work than Check; use it for people and logs.
+func (a *Authorizer) Explain(ctx context.Context, sub Subject, perm Permission, scope Scope) (Explanation, error) {
+	s, err := a.load()
+	if err != nil {
+		return Explanation{}, err
+	}
+	if err := sub.Validate(); err != nil {
+		return Explanation{}, fmt.Errorf("iam: explain: %w", err)
+	}
+	ex, err := s.policy.Explain(sub, perm, scope, a.opts.clock())
+	if err != nil {
+		return Explanation{}, fmt.Errorf("iam: explain: %w", err)
+	}
+	return Explanation{
+		Decision: Decision{Allowed: ex.Allowed, Reason: ex.Reason.String(), Revision: s.revision},
+		Decisive: ex.Decisive,
+		Others:   ex.Others,
+	}, nil
+}
+
+// Permissions returns every known permission sub holds at scope now, sorted.
+func (a *Authorizer) Permissions(ctx context.Context, sub Subject, scope Scope) ([]Permission, error) {
+	s, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.Validate(); err != nil {
+		return nil, fmt.Errorf("iam: permissions: %w", err)
+	}
+	ps, err := s.policy.Permissions(sub, scope, a.opts.clock())
+	if err != nil {
+		return nil, fmt.Errorf("iam: permissions: %w", err)
+	}
+	return ps, nil
+}
+
+// WhoCan lists the roles that hold perm and the subjects that may use it at
+// scope now, each with the path that gives it. It scans the whole policy;
+// use it for access reviews, not per request.
+func (a *Authorizer) WhoCan(ctx context.Context, perm Permission, scope Scope) (Access, error) {
+	s, err := a.load()
+	if err != nil {
+		return Access{}, err
+	}
+	acc, err := s.policy.WhoCan(perm, scope, a.opts.clock())
+	if err != nil {
+		return Access{}, fmt.Errorf("iam: who can: %w", err)
+	}
+	return acc, nil
+}
+
+// Apply writes c through the source, which must also be a [PolicyWriter],
+// then reloads, so that checks made after Apply returns see the change.
+// It returns the new revision. An invalid change is refused by the store
+// with an error wrapping [ErrInvalidInput] or [ErrNotFound], and nothing is
+// written.
+func (a *Authorizer) Apply(ctx context.Context, c Change) (int64, error) {
+	if a.closed.Load() {
+		return 0, ErrClosed
+	}
+	w, ok := a.src.(PolicyWriter)
+	if !ok {
+		return 0, ErrReadOnly
+	}
+	rev, err := w.Apply(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("iam: apply: %w", err)
+	}
+	if err := a.Reload(ctx); err != nil {
+		return rev, fmt.Errorf("iam: apply: revision %d written, reload failed: %w", rev, err)
+	}
+	a.emit(ctx, Event{Type: "policy.changed", Time: a.opts.clock(), Revision: rev})
+	return rev, nil
+}
+
+func (a *Authorizer) emit(ctx context.Context, e Event) {
+	if err := a.opts.audit.Record(ctx, e); err != nil {
+		a.opts.logger.Error("iam: audit sink failed", "event", e.Type, "err", err)
+	}
+}

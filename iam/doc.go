@@ -1,0 +1,24 @@
+// Package iam is the front door of the authorization library: a service
+// creates one [Authorizer] at start-up and asks it [Authorizer.Check],
+// [Authorizer.Require], [Authorizer.CheckMany], [Authorizer.Explain],
+// [Authorizer.Permissions] and [Authorizer.WhoCan].
+//
+// An Authorizer is safe for concurrent use. Each decision reads one
+// immutable policy snapshot; reloads build a new snapshot off to the side
+// and swap it in atomically, so a request never sees half of an update, and
+// an invalid policy from the store never replaces a valid one. Each snapshot
+// owns its own cache of per-subject effective grants, so a reload has
+// nothing to invalidate and a result computed on an old snapshot can never
+// be served from a newer one. A cache entry also carries the instant it
+// stops being true (the next start or end of one of the subject's temporary
+// grants), so time alone retires it.
+//
+// Decisions fail closed: the zero [Decision] denies, malformed input is an
+// error wrapping [ErrInvalidInput] (and a deny), and a closed Authorizer
+// returns [ErrClosed].
+//
+// iam never talks to PostgreSQL or Redis itself. Storage and change
+// notifications arrive through the small interfaces [PolicySource],
+// [PolicyWriter], [Notifier] and [AuditSink]; the adapters packages
+// provide implementations.
+package iam

@@ -1,0 +1,64 @@
+package iam
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// An Option configures an Authorizer in [New].
+type Option func(*options)
+
+type options struct {
+	clock     func() time.Time
+	cacheSize int
+	logger    *slog.Logger
+	notifier  Notifier
+	audit     AuditSink
+}
+
+func defaultOptions() options {
+	return options{
+		clock:     time.Now,
+		cacheSize: 50_000,
+		logger:    slog.Default(),
+		audit:     AuditFunc(func(context.Context, Event) error { return nil }),
+	}
+}
+
+// WithClock sets the clock that decides which temporary grants are in force.
+// Tests pin it; the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.clock = now
+		}
+	}
+}
+
+// WithSubjectCache keeps the effective grants of up to n subjects per policy
+// snapshot (default 50,000). n <= 0 turns the cache off: every check is then
+// answered from the compiled indexes, which is still allocation-free.
+func WithSubjectCache(n int) Option { return func(o *options) { o.cacheSize = n } }
+
+// WithLogger sets where reload failures and watcher errors are reported.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithNotifier makes the Authorizer reload when n reports a change. Bursts
+// of changes coalesce into at most one pending reload.
+func WithNotifier(n Notifier) Option { return func(o *options) { o.notifier = n } }
+
+// WithAuditSink sets where domain events go. The default drops them.
+func WithAuditSink(s AuditSink) Option {
+	return func(o *options) {
+		if s != nil {
+			o.audit = s
+		}
+	}
+}

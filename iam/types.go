@@ -1,0 +1,156 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/civic-platform/security/rbac"
+)
+
+// Re-exported so that most services import only iam.
+type (
+	Subject     = rbac.Subject     // "user:alice", "group:clerks", "svc:permits-api"
+	Permission  = rbac.Permission  // "permits.application.approve"
+	Scope       = rbac.Scope       // "org", "dept:building", "ward:7"
+	RoleID      = rbac.RoleID      // "permit-clerk"
+	Model       = rbac.Model       // the whole policy as data
+	Role        = rbac.Role        // a named set of rules
+	Grant       = rbac.Grant       // a role assigned at a scope, optionally for a window
+	Membership  = rbac.Membership  // a user in a group or org unit
+	ScopeNode   = rbac.ScopeNode   // a scope and its parent
+	Change      = rbac.Change      // one atomic policy edit
+	GrantKey    = rbac.GrantKey    // identifies a grant
+	Path        = rbac.Path        // user → group → grant → role → rule
+	Step        = rbac.Step        // one hop of a Path
+	Access      = rbac.Access      // the answer to WhoCan
+	Holder      = rbac.Holder      // a subject that holds a permission
+	RoleHolding = rbac.RoleHolding // a role that holds a permission
+)
+
+// OrgScope is the whole organisation.
+const OrgScope = rbac.OrgScope
+
+var (
+	// ErrDenied is wrapped by every error that reports a policy denial.
+	ErrDenied = errors.New("iam: access denied")
+
+	// ErrInvalidInput is wrapped by errors reporting malformed input:
+	// a bad permission, scope, subject or role, or an invalid policy.
+	ErrInvalidInput = rbac.ErrInvalidInput
+
+	// ErrNotFound is wrapped by errors reporting that a change names a role,
+	// grant or membership that does not exist.
+	ErrNotFound = rbac.ErrNotFound
+
+	// ErrClosed is returned by methods called after [Authorizer.Close].
+	ErrClosed = errors.New("iam: authorizer closed")
+
+	// ErrReadOnly is returned by [Authorizer.Apply] when the policy source
+	// cannot write.
+	ErrReadOnly = errors.New("iam: policy source is read-only")
+)
+
+// Decision is the answer to a check. The zero Decision denies.
+type Decision struct {
+	Allowed bool
+	// Reason says why, in words fit for a log line.
+	Reason string
+	// Revision is the policy revision the decision was made on.
+	Revision int64
+}
+
+// DeniedError explains a denial. errors.Is(err, ErrDenied) reports true for it.
+type DeniedError struct {
+	Subject    Subject
+	Permission Permission
+	Scope      Scope
+	Reason     string
+	Revision   int64
+}
+
+func (e *DeniedError) Error() string {
+	return fmt.Sprintf("iam: %s lacks %s at %s: %s", e.Subject, e.Permission, e.Scope, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrDenied) true.
+func (e *DeniedError) Is(target error) bool { return target == ErrDenied }
+
+// Request is one check in a [Authorizer.CheckMany] batch.
+type Request struct {
+	Subject    Subject
+	Permission Permission
+	Scope      Scope
+}
+
+// Explanation is a [Decision] with the paths that led to it.
+type Explanation struct {
+	Decision
+	// Decisive is the path of the rule that decided; empty if nothing matched.
+	Decisive Path
+	// Others are further paths to rules of the same effect.
+	Others []Path
+}
+
+func (e Explanation) String() string {
+	verdict := "deny"
+	if e.Allowed {
+		verdict = "allow"
+	}
+	if len(e.Decisive) == 0 {
+		return verdict + ": " + e.Reason
+	}
+	return verdict + ": " + e.Decisive.String()
+}
+
+// PolicySource is what a decision needs from storage.
+type PolicySource interface {
+	// LoadPolicy returns the whole current policy and its revision.
+	// Revisions increase with every change.
+	LoadPolicy(ctx context.Context) (rbac.Model, int64, error)
+}
+
+// PolicyWriter is what policy management needs from storage. One call is
+// one transaction: Apply validates c against the stored policy and writes
+// all of it or nothing, and returns the new revision.
+type PolicyWriter interface {
+	Apply(ctx context.Context, c rbac.Change) (revision int64, err error)
+}
+
+// Notifier reports that stored policy changed, perhaps in another process.
+// Watch blocks until ctx is done, calling changed after each change (and
+// after every reconnect, since changes may have been missed meanwhile).
+// changed must not block; the Authorizer coalesces bursts.
+type Notifier interface {
+	Watch(ctx context.Context, changed func()) error
+}
+
+// NotifierFunc adapts a function to a [Notifier].
+type NotifierFunc func(ctx context.Context, changed func()) error
+
+// Watch calls f(ctx, changed).
+func (f NotifierFunc) Watch(ctx context.Context, changed func()) error { return f(ctx, changed) }
+
+// Event is a domain event: a change or a security-relevant decision. Type
+// names it ("policy.changed", "pii.viewed", ...).
+type Event struct {
+	Type     string
+	Time     time.Time
+	Subject  Subject           // who acted or was decided about
+	Revision int64             // policy revision, when relevant
+	Detail   map[string]string // event-specific fields
+}
+
+// AuditSink receives events. Record is called on the request path,
+// concurrently, and should return quickly; queue slow work. If it keeps the
+// context past its return, wrap it with context.WithoutCancel.
+type AuditSink interface {
+	Record(ctx context.Context, e Event) error
+}
+
+// AuditFunc adapts an ordinary function to an [AuditSink].
+type AuditFunc func(ctx context.Context, e Event) error
+
+// Record calls f(ctx, e).
+func (f AuditFunc) Record(ctx context.Context, e Event) error { return f(ctx, e) }

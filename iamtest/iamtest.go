@@ -1,0 +1,81 @@
+// Package iamtest gives services the fakes we use ourselves, so that their
+// tests need no database: an in-memory policy store, a fixed clock and a
+// recording audit sink.
+package iamtest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/rbac"
+)
+
+// NewStore returns an in-memory [iam.PolicySource] and [iam.PolicyWriter]
+// holding m at revision 1. If m is invalid, LoadPolicy reports why, so
+// [iam.New] fails with that error.
+func NewStore(m rbac.Model) *Store {
+	_, err := rbac.Compile(m)
+	return &Store{m: m.Clone(), rev: 1, err: err}
+}
+
+// Store is an in-memory policy store for tests. It is safe for concurrent use.
+type Store struct {
+	mu  sync.Mutex
+	m   rbac.Model
+	rev int64
+	err error
+}
+
+// LoadPolicy returns a copy of the current model and its revision.
+func (s *Store) LoadPolicy(context.Context) (rbac.Model, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return rbac.Model{}, 0, s.err
+	}
+	return s.m.Clone(), s.rev, nil
+}
+
+// Apply validates c against the current model and applies it atomically,
+// returning the new revision. A refused change leaves the store untouched.
+func (s *Store) Apply(_ context.Context, c rbac.Change) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	next, _, err := rbac.Update(s.m, c)
+	if err != nil {
+		return 0, err
+	}
+	s.m = next
+	s.rev++
+	return s.rev, nil
+}
+
+// Clock returns a clock fixed at t, for [iam.WithClock].
+func Clock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// Recorder is an [iam.AuditSink] that keeps every event. It is safe for
+// concurrent use.
+type Recorder struct {
+	mu     sync.Mutex
+	events []iam.Event
+}
+
+// Record keeps e.
+func (r *Recorder) Record(_ context.Context, e iam.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+// Events returns a copy of the events recorded so far.
+func (r *Recorder) Events() []iam.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]iam.Event(nil), r.events...)
+}
