@@ -1,0 +1,5 @@
+//go:build !race
+
+package gormscope_test
+
+const raceEnabled = false
