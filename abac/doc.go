@@ -26,12 +26,14 @@
 // any Go integer type are widened to int64 and of any string kind to string.
 // A string never equals an integer: in memory, comparing a string with an
 // integer is false for every operator, including "!=". Databases are less
-// strict (PostgreSQL parses a text parameter into an integer column's type;
-// SQLite applies column affinity), so give every attribute and literal the
-// type of the column it is compared with: int64 (or any Go integer) for
-// integer columns, string for text, varchar, uuid and enum columns. With
-// types that agree, Match and the SQL return the same rows; the tests in
-// adapters/gormscope check this on PostgreSQL and SQLite.
+// strict: PostgreSQL (through pgx) parses a string parameter compared with
+// an integer column, so '7', ' 7' and '007' all equal 7 there, and fails the
+// query when an integer is compared with a text column; SQLite applies
+// column affinity. So give every attribute and literal the type of the
+// column it is compared with: int64 (or any Go integer) for integer columns,
+// string for text, varchar, uuid and enum columns. With types that agree,
+// Match and the SQL return the same rows; a randomized test in
+// adapters/gormscope checks this on PostgreSQL and SQLite.
 //
 // # What it does not do
 //

@@ -28,6 +28,7 @@ type ParseError struct {
 	Reason string // "unterminated string literal", ...
 }
 
+// Error implements error.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("abac: invalid rule at offset %d: %s", e.Offset, e.Reason)
 }
@@ -41,6 +42,7 @@ type FieldError struct {
 	Field string
 }
 
+// Error implements error.
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("abac: field %q has no column in the allow-list", e.Field)
 }

@@ -13,7 +13,10 @@ import (
 //
 // Values are read as described in the package documentation: strings,
 // integers, pointers to them, and database/sql/driver.Valuer types such as
-// sql.NullString and sql.NullInt64 (a Valuer returning nil is NULL).
+// sql.NullString and sql.NullInt64 (a Valuer returning nil is NULL). Any
+// other value, such as the float64 that encoding/json gives for every
+// number, is not NULL but equals nothing: convert JSON numbers to int64
+// before matching.
 type Record interface {
 	Field(name string) (value any, ok bool)
 }
@@ -30,10 +33,11 @@ func (m Map) Field(name string) (any, bool) {
 // Tagged reads structs whose fields carry an abac tag as [Record] values:
 //
 //	type Case struct {
-//		ID     int64  `abac:"id"`
-//		Ward   int64  `abac:"ward"`
-//		Status string `abac:"status"`
+//		ID     int64   `abac:"id"`
+//		Ward   int64   `abac:"ward"`
+//		Status string  `abac:"status"`
 //		Owner  *string `abac:"owner"` // nil is NULL
+//		Notes  string  // not visible to rules
 //	}
 //
 // Untagged fields and fields tagged "-" are not visible; fields of embedded

@@ -2,6 +2,7 @@ package abac
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -75,7 +76,7 @@ func (f Filter) AppendSQL(dst []byte, args []any, d Dialect, cols map[string]str
 		return append(dst, sqlTrue...), args, nil
 	}
 	// First pass: validate everything, count the conjunctions that can match.
-	n := 0
+	n, nargs, size := 0, 0, 2
 	for _, c := range f.Any {
 		possible := len(c) > 0
 		for i := range c {
@@ -87,11 +88,18 @@ func (f Filter) AppendSQL(dst []byte, args []any, d Dialect, cols map[string]str
 		}
 		if possible {
 			n++
+			size += 6
+			for i := range c {
+				nargs += len(c[i].Values)
+				size += len(cols[c[i].Field]) + 18 + 6*len(c[i].Values)
+			}
 		}
 	}
 	if n == 0 {
 		return append(dst, sqlFalse...), args, nil
 	}
+	dst = slices.Grow(dst, size)
+	args = slices.Grow(args, nargs)
 	dst = append(dst, '(')
 	first := true
 	for _, c := range f.Any {
