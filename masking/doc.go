@@ -42,7 +42,8 @@
 // The "redact" mask also applies to any other type, which it sets to its
 // zero value; other masks on other types are a [*TagError]. A SIN field
 // takes only "sin" or "redact", both of which set it to the zero SIN, so
-// [SIN.Plain] returns "" afterwards.
+// [SIN.Plain] returns "" afterwards. An untagged SIN field is left alone:
+// it still prints and encodes as the mask, but its Plain digits stay.
 //
 // A malformed tag, a tag on an unexported field, or an embedded pointer to
 // an unexported struct type that holds masked fields (which a copy could not

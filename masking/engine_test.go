@@ -721,3 +721,57 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestInvalidTagCachedThenNested(t *testing.T) {
+	t.Parallel()
+	type bad struct {
+		A string `iam:"nope"`
+	}
+	type holder struct{ Items []bad }
+	var eng masking.Engine
+	if err := eng.Prepare(bad{}); !errors.Is(err, masking.ErrInvalidTag) {
+		t.Fatalf("Prepare(bad) = %v", err)
+	}
+	for range 2 {
+		if err := eng.Mask(&holder{}, nil, nil); !errors.Is(err, masking.ErrInvalidTag) {
+			t.Fatalf("Mask(holder of bad) = %v, want ErrInvalidTag", err)
+		}
+	}
+}
+
+type recordID [2]byte
+
+func (id recordID) String() string { return fmt.Sprintf("R%d-%d", id[0], id[1]) }
+
+func TestViewedKeysAndPaths(t *testing.T) {
+	t.Parallel()
+	type point struct{ X, Y int }
+	type item struct {
+		ID    recordID `iam:"key"`
+		Email string   `iam:"crm.contact.email.view" mask:"email"`
+	}
+	type rec struct {
+		ByPoint map[point]item
+		ByID    map[uint8]*item
+		Grid    [1][2]item
+	}
+	r := rec{
+		ByPoint: map[point]item{{1, 2}: {ID: recordID{1, 2}, Email: "a@b.ca"}},
+		ByID:    map[uint8]*item{9: {ID: recordID{9, 9}, Email: "c@d.ca"}},
+		Grid:    [1][2]item{{{ID: recordID{0, 0}}, {ID: recordID{0, 1}}}},
+	}
+	var rec2 recorder
+	var eng masking.Engine
+	if err := eng.Mask(&r, holding("crm.contact.email.view"), rec2.viewed); err != nil {
+		t.Fatalf("Mask: %v", err)
+	}
+	want := []masking.View{
+		{Permission: "crm.contact.email.view", Field: "ByPoint[{1 2}].Email", Key: "R1-2"},
+		{Permission: "crm.contact.email.view", Field: "ByID[9].Email", Key: "R9-9"},
+		{Permission: "crm.contact.email.view", Field: "Grid[0][0].Email", Key: "R0-0"},
+		{Permission: "crm.contact.email.view", Field: "Grid[0][1].Email", Key: "R0-1"},
+	}
+	if !slices.Equal(rec2.views, want) {
+		t.Errorf("views:\n got %+v\nwant %+v", rec2.views, want)
+	}
+}

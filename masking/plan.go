@@ -101,7 +101,7 @@ type builder struct {
 	plans  map[reflect.Type]*typePlan // built in this run, by type
 	order  []*typePlan
 	embeds []embedCheck
-	err    *TagError
+	err    error // the first *TagError met
 }
 
 // embedCheck is an embedded pointer to an unexported struct type. Its fields
@@ -121,7 +121,11 @@ func (b *builder) fail(t reflect.Type, f reflect.StructField, reason string) {
 
 func (b *builder) build(t reflect.Type) *typePlan {
 	if v, ok := b.e.plans.Load(t); ok {
-		return v.(*typePlan)
+		p := v.(*typePlan)
+		if p.err != nil && b.err == nil {
+			b.err = p.err // a type that failed before fails every type holding it
+		}
+		return p
 	}
 	if p, ok := b.plans[t]; ok {
 		return p

@@ -264,6 +264,9 @@ type seg struct {
 
 // pathString returns the dotted path, "Contacts[2].Email".
 func pathString(path []seg) string {
+	if len(path) == 1 && path[0].kind == segField {
+		return path[0].name // a top-level field: no allocation
+	}
 	var b strings.Builder
 	for _, s := range path {
 		switch s.kind {
@@ -335,10 +338,8 @@ func keyString(k reflect.Value) string {
 			return ""
 		}
 	}
-	if k.CanInterface() {
-		if s, ok := k.Interface().(fmt.Stringer); ok {
-			return s.String()
-		}
+	if k.CanInterface() && k.Type().Implements(stringerTyp) {
+		return k.Interface().(fmt.Stringer).String()
 	}
 	switch k.Kind() {
 	case reflect.String:
