@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -177,7 +179,26 @@ func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, sc
 	if err != nil {
 		return Decision{Reason: "invalid input", Revision: s.revision}, err
 	}
-	return Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}, nil
+	d := Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
+	if res.Emergency {
+		a.auditEmergency(ctx, s, sub, perm, scope, d)
+	}
+	return d, nil
+}
+
+// auditEmergency records a check made under emergency access with the
+// path that decided it.
+func (a *Authorizer) auditEmergency(ctx context.Context, s *snapshot, sub Subject, perm Permission, scope Scope, d Decision) {
+	detail := map[string]string{
+		"permission": string(perm),
+		"scope":      string(scope),
+		"allowed":    strconv.FormatBool(d.Allowed),
+		"reason":     d.Reason,
+	}
+	if ex, err := s.policy.Explain(sub, perm, scope, a.opts.clock()); err == nil && len(ex.Decisive) > 0 {
+		detail["path"] = ex.Decisive.String()
+	}
+	a.emit(ctx, Event{Type: EventEmergency, Subject: sub, Revision: s.revision, Detail: detail})
 }
 
 // Require is the handler-friendly form of [Authorizer.Check]: it returns nil
@@ -215,6 +236,9 @@ func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision,
 			continue
 		}
 		out[i] = Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
+		if res.Emergency {
+			a.auditEmergency(ctx, s, r.Subject, r.Permission, r.Scope, out[i])
+		}
 	}
 	return out, errors.Join(errs...)
 }
@@ -292,11 +316,25 @@ func (a *Authorizer) Apply(ctx context.Context, c Change) (int64, error) {
 	if err := a.Reload(ctx); err != nil {
 		return rev, fmt.Errorf("iam: apply: revision %d written, reload failed: %w", rev, err)
 	}
-	a.emit(ctx, Event{Type: "policy.changed", Time: a.opts.clock(), Revision: rev})
+	for _, e := range changeEvents(c, rev, "") {
+		a.emit(ctx, e)
+	}
 	return rev, nil
 }
 
+// emit completes e (id, schema version, time) and hands it to the audit
+// sink. A sink error is logged, never returned: the decision or change it
+// reports has already happened.
 func (a *Authorizer) emit(ctx context.Context, e Event) {
+	if e.ID == "" {
+		e.ID = audit.NewID()
+	}
+	if e.Version == 0 {
+		e.Version = audit.SchemaVersion
+	}
+	if e.Time.IsZero() {
+		e.Time = a.opts.clock()
+	}
 	if err := a.opts.audit.Record(ctx, e); err != nil {
 		a.opts.logger.Error("iam: audit sink failed", "event", e.Type, "err", err)
 	}

@@ -520,3 +520,69 @@ func TestNotifierTriggersReload(t *testing.T) {
 		t.Fatal("still allowed after reload")
 	}
 }
+
+func TestEmergencyAccess(t *testing.T) {
+	t.Parallel()
+	m := city()
+	m.Roles = append(m.Roles, rbac.Role{ID: "emergency-ops", Emergency: true, Composite: true, Inherits: []rbac.RoleID{"cbo", "finance-manager"}})
+	m.Grants = append(m.Grants, rbac.Grant{Subject: "user:eoc", Role: "emergency-ops", Scope: "org",
+		NotBefore: noon.Add(-time.Hour), NotAfter: noon.Add(23 * time.Hour), Reason: "flood"})
+	rec := &iamtest.Recorder{}
+	clk := newClock(noon)
+	a, _ := newAuthz(t, m, iam.WithAuditSink(rec), iam.WithClock(clk.now))
+	ctx := context.Background()
+
+	d, err := a.Check(ctx, "user:eoc", "finance.ap.invoice.create", "dept:finance")
+	if err != nil || !d.Allowed {
+		t.Fatalf("under emergency: %+v, %v", d, err)
+	}
+	if _, err := a.Check(ctx, "user:alice", "permits.application.create", "ward:7"); err != nil {
+		t.Fatal(err)
+	}
+	evs := rec.Events()
+	if len(evs) != 1 || evs[0].Type != iam.EventEmergency || evs[0].Subject != "user:eoc" || evs[0].ID == "" ||
+		evs[0].Detail["permission"] != "finance.ap.invoice.create" ||
+		!strings.Contains(evs[0].Detail["path"], "role:emergency-ops → role:finance-manager") {
+		t.Fatalf("events = %+v", evs)
+	}
+	clk.set(noon.Add(23 * time.Hour)) // the window ends by itself
+	if d, _ := a.Check(ctx, "user:eoc", "finance.ap.invoice.create", "dept:finance"); d.Allowed {
+		t.Fatal("emergency access outlived its window")
+	}
+
+	for _, w := range []struct{ from, until time.Time }{
+		{noon, noon.Add(25 * time.Hour)}, // over 24 h
+		{time.Time{}, noon.Add(time.Hour)},
+		{noon, time.Time{}},
+	} {
+		_, err := a.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:x", Role: "emergency-ops", Scope: "org", NotBefore: w.from, NotAfter: w.until}}})
+		if !errors.Is(err, iam.ErrInvalidInput) {
+			t.Errorf("emergency window %v..%v: err = %v", w.from, w.until, err)
+		}
+	}
+}
+
+func TestApplyEmitsOneEventPerChangePart(t *testing.T) {
+	t.Parallel()
+	rec := &iamtest.Recorder{}
+	a, _ := newAuthz(t, city(), iam.WithAuditSink(rec))
+	rev, err := a.Apply(context.Background(), rbac.Change{
+		Grant:  []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "ward:3", NotAfter: noon.Add(time.Hour), Reason: "acting"}},
+		Revoke: []rbac.GrantKey{{Subject: "user:alice", Role: "permit-clerk", Scope: "ward:7"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := rec.Events()
+	if len(evs) != 2 || evs[0].Type != iam.EventRoleAssigned || evs[1].Type != iam.EventRoleRevoked {
+		t.Fatalf("events = %+v", evs)
+	}
+	for _, e := range evs {
+		if e.Revision != rev || e.ID == "" || e.Version != 1 || e.Time.IsZero() {
+			t.Errorf("incomplete event %+v", e)
+		}
+	}
+	if evs[0].Detail["reason"] != "acting" || evs[0].Detail["valid_until"] == "" {
+		t.Errorf("assigned detail = %v", evs[0].Detail)
+	}
+}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -133,14 +133,10 @@ type NotifierFunc func(ctx context.Context, changed func()) error
 func (f NotifierFunc) Watch(ctx context.Context, changed func()) error { return f(ctx, changed) }
 
 // Event is a domain event: a change or a security-relevant decision. Type
-// names it ("policy.changed", "pii.viewed", ...).
-type Event struct {
-	Type     string
-	Time     time.Time
-	Subject  Subject           // who acted or was decided about
-	Revision int64             // policy revision, when relevant
-	Detail   map[string]string // event-specific fields
-}
+// names it ("role.assigned", "pii.viewed", "decision.emergency", ...), ID is
+// its idempotency key, and its JSON form is a versioned schema (see
+// [audit.Event]).
+type Event = audit.Event
 
 // AuditSink receives events. Record is called on the request path,
 // concurrently, and should return quickly; queue slow work. If it keeps the

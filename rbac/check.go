@@ -92,7 +92,11 @@ func (p *Policy) Resolve(x Permission, s Scope) (Query, error) {
 type Result struct {
 	Allowed bool
 	Reason  Reason
-	grant   int32 // the deciding grant + 1; 0 if none
+	// Emergency reports that the subject held an emergency role in force at
+	// a scope covering the request: the check was made under emergency
+	// access and must be audited in detail.
+	Emergency bool
+	grant     int32 // the deciding grant + 1; 0 if none
 }
 
 // covers reports whether a grant at scope g covers the request scope r.
@@ -119,23 +123,32 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 		return Result{Reason: ReasonUnknownSubject}
 	}
 	s := &p.subjects[si]
-	var allow int32
+	var allow, deny int32
+	emergency := false
 	for _, gi := range p.flat[s.start:s.end] {
 		g := &p.grants[gi]
 		if at < g.from || at >= g.until || !p.covers(g.scope, q.scope) {
 			continue
 		}
-		if q.hit(p.denyBits(g.role)) {
-			return Result{Reason: ReasonDenyRule, grant: gi + 1}
+		emergency = emergency || g.emergency
+		if deny == 0 && q.hit(p.denyBits(g.role)) {
+			deny = gi + 1
 		}
 		if allow == 0 && q.hit(p.allowBits(g.role)) {
 			allow = gi + 1
 		}
 	}
-	if allow != 0 {
-		return Result{Allowed: true, Reason: ReasonAllowed, grant: allow}
+	return decided(allow, deny, emergency)
+}
+
+func decided(allow, deny int32, emergency bool) Result {
+	switch {
+	case deny != 0:
+		return Result{Reason: ReasonDenyRule, Emergency: emergency, grant: deny}
+	case allow != 0:
+		return Result{Allowed: true, Reason: ReasonAllowed, Emergency: emergency, grant: allow}
 	}
-	return Result{Reason: ReasonNoGrant}
+	return Result{Reason: ReasonNoGrant, Emergency: emergency}
 }
 
 // Allows reports whether sub may use x at scope s at time at. Malformed
@@ -161,6 +174,7 @@ type Perms struct {
 
 type activeGrant struct {
 	scope, role, grant int32
+	emergency          bool
 }
 
 // ValidAt reports whether ps still describes the subject at t (Unix ns).
@@ -204,7 +218,7 @@ func (p *Policy) Effective(sub Subject, at int64) Perms {
 			}
 		}
 		if !dup {
-			ps.active = append(ps.active, activeGrant{scope: g.scope, role: g.role, grant: gi})
+			ps.active = append(ps.active, activeGrant{scope: g.scope, role: g.role, grant: gi, emergency: g.emergency})
 		}
 	}
 	return ps
@@ -219,23 +233,22 @@ func (p *Policy) DecideWith(ps *Perms, q Query) Result {
 	if !ps.known {
 		return Result{Reason: ReasonUnknownSubject}
 	}
-	var allow int32
+	var allow, deny int32
+	emergency := false
 	for i := range ps.active {
 		a := &ps.active[i]
 		if !p.covers(a.scope, q.scope) {
 			continue
 		}
-		if q.hit(p.denyBits(a.role)) {
-			return Result{Reason: ReasonDenyRule, grant: a.grant + 1}
+		emergency = emergency || a.emergency
+		if deny == 0 && q.hit(p.denyBits(a.role)) {
+			deny = a.grant + 1
 		}
 		if allow == 0 && q.hit(p.allowBits(a.role)) {
 			allow = a.grant + 1
 		}
 	}
-	if allow != 0 {
-		return Result{Allowed: true, Reason: ReasonAllowed, grant: allow}
-	}
-	return Result{Reason: ReasonNoGrant}
+	return decided(allow, deny, emergency)
 }
 
 // Permissions returns every known permission sub holds at scope s at time

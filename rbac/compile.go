@@ -17,6 +17,10 @@ import (
 // in agreement.
 const MaxRoleDepth = 32
 
+// MaxEmergencyWindow is the longest window a grant of an emergency role may
+// name.
+const MaxEmergencyWindow = 24 * time.Hour
+
 // Earliest and Latest bound the instants a grant window may name. Times are
 // kept as Unix nanoseconds.
 var (
@@ -68,6 +72,7 @@ type cgrant struct {
 	holder      int32 // subject index of the grant's subject (a user or a container)
 	role        int32
 	scope       int32
+	emergency   bool  // the role is an emergency role
 	from, until int64 // Unix ns; [from, until)
 }
 
@@ -282,6 +287,11 @@ func Compile(m Model) (*Policy, error) {
 		if err != nil {
 			return nil, err
 		}
+		if m.Roles[ri].Emergency {
+			if g.NotBefore.IsZero() || g.NotAfter.IsZero() || g.NotAfter.Sub(g.NotBefore) > MaxEmergencyWindow {
+				return nil, invalid("grant", g.Key().String(), "an emergency role is granted only for a window of at most 24h with both ends set")
+			}
+		}
 		if _, dup := seenGrant[g.Key()]; dup {
 			return nil, invalid("grant", g.Key().String(), "granted twice")
 		}
@@ -294,7 +304,7 @@ func Compile(m Model) (*Policy, error) {
 		}
 		h := subj(g.Subject)
 		direct[h] = append(direct[h], int32(len(p.grants)))
-		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, from: from, until: until})
+		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: m.Roles[ri].Emergency, from: from, until: until})
 	}
 	containers := map[int32][]int32{}
 	seenMember := make(map[Membership]struct{}, len(m.Members))

@@ -57,6 +57,10 @@ type Role struct {
 	// Composite marks a role built from roles of several modules. It changes
 	// nothing in checks; reports show it.
 	Composite bool
+	// Emergency marks a pre-configured break-glass role. A grant of it must
+	// name a window of at most [MaxEmergencyWindow], and every check made
+	// under it is flagged ([Result.Emergency]) so the facade can audit it.
+	Emergency bool
 	// Permissions are the allow rules: exact permissions or wildcards.
 	Permissions []Permission
 	// Deny rules remove permissions whatever grants them.

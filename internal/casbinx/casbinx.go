@@ -10,7 +10,7 @@
 //	g,  <user or svc>, <group or unit>                               membership
 //	g2, role:<child>, role:<parent>                                  inheritance / composition
 //	g2, role:<id>, allow:<rule> | deny:<rule>                        rule
-//	g2, role:<id>, meta:role | meta:composite                        role declaration
+//	g2, role:<id>, meta:role | meta:composite | meta:emergency       role declaration and flags
 //	g2, allow:<permission>, meta:permission                          catalog entry
 //	g3, <scope>, <parent>                                            scope tree
 //
@@ -49,6 +49,7 @@ const (
 	rolePrefix   = "role:"
 	metaRole     = "meta:role"
 	metaComp     = "meta:composite"
+	metaEmerg    = "meta:emergency"
 	metaPerm     = "meta:permission"
 	allowPrefix  = "allow:"
 	denyPrefix   = "deny:"
@@ -102,6 +103,9 @@ func Lines(m rbac.Model) ([]Line, error) {
 		add("g2", id, metaRole)
 		if r.Composite {
 			add("g2", id, metaComp)
+		}
+		if r.Emergency {
+			add("g2", id, metaEmerg)
 		}
 		for _, parent := range r.Inherits {
 			add("g2", id, rolePrefix+string(parent))
@@ -216,6 +220,8 @@ func FromLines(lines []Line) (rbac.Model, error) {
 			case b == metaRole:
 			case b == metaComp:
 				r.Composite = true
+			case b == metaEmerg:
+				r.Emergency = true
 			case strings.HasPrefix(b, rolePrefix):
 				r.Inherits = append(r.Inherits, rbac.RoleID(strings.TrimPrefix(b, rolePrefix)))
 			case strings.HasPrefix(b, allowPrefix):
