@@ -50,6 +50,8 @@ type Policy struct {
 
 	grants []cgrant
 	lines  int
+
+	sod *sodIndex // conflict rules and waivers (conflict.go)
 }
 
 type scopeInfo struct {
@@ -343,6 +345,9 @@ func Compile(m Model) (*Policy, error) {
 		s.mend = uint32(len(p.members))
 	}
 	p.lines = lineCount(m, len(names))
+	if err := p.compileConflicts(m); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -36,6 +36,11 @@ type Model struct {
 	// Members puts users and service accounts into groups and org units.
 	Members []Membership
 	Grants  []Grant
+	// Conflicts are the segregation-of-duties rules: pairs of roles or
+	// permissions that no one may hold together (see [ConflictRule]).
+	Conflicts []ConflictRule
+	// Waivers accept named violations of conflict rules (see [Waiver]).
+	Waivers []Waiver
 }
 
 // ScopeNode declares Scope as a child of Parent. A facility usually sits
@@ -120,12 +125,21 @@ type Change struct {
 	Leave          []Membership
 	PutScopes      []ScopeNode
 	AddPermissions []Permission
+	// PutConflicts creates or replaces conflict rules, by ID.
+	PutConflicts []ConflictRule
+	// DeleteConflicts deletes conflict rules, with their waivers.
+	DeleteConflicts []string
+	// PutWaivers creates or replaces waivers, by rule and subject.
+	PutWaivers []Waiver
+	// DeleteWaivers deletes waivers.
+	DeleteWaivers []WaiverKey
 }
 
 // IsZero reports whether c changes nothing.
 func (c Change) IsZero() bool {
 	return len(c.PutRoles)+len(c.DeleteRoles)+len(c.Grant)+len(c.Revoke)+len(c.Join)+
-		len(c.Leave)+len(c.PutScopes)+len(c.AddPermissions) == 0
+		len(c.Leave)+len(c.PutScopes)+len(c.AddPermissions)+
+		len(c.PutConflicts)+len(c.DeleteConflicts)+len(c.PutWaivers)+len(c.DeleteWaivers) == 0
 }
 
 // Clone returns a deep copy of m.
@@ -140,6 +154,13 @@ func (m Model) Clone() Model {
 	for i, r := range m.Roles {
 		out.Roles[i] = r.clone()
 	}
+	if m.Conflicts != nil {
+		out.Conflicts = make([]ConflictRule, len(m.Conflicts))
+		for i, r := range m.Conflicts {
+			out.Conflicts[i] = r.clone()
+		}
+	}
+	out.Waivers = slices.Clone(m.Waivers)
 	return out
 }
 
@@ -209,12 +230,22 @@ func (m Model) Apply(c Change) (Model, error) {
 			out.Permissions = append(out.Permissions, p)
 		}
 	}
+	if err := out.applyConflicts(c); err != nil {
+		return Model{}, err
+	}
 	return out, nil
 }
 
 // Update applies c to m and compiles the result, so that a store can
 // validate a change completely before it writes anything. It returns the new
 // model and its compiled policy. An empty change is an [*InvalidError].
+//
+// Update also enforces segregation of duties: a change that would create a
+// violation of a conflict rule that is not waived and did not exist before
+// the change is refused with a [*ConflictError] (errors.Is(err,
+// ErrConflict)) naming the rule and both paths. Violations that already
+// existed — for example when a rule is added while people hold both of its
+// roles — are accepted and reported by [Policy.Violations].
 func Update(m Model, c Change) (Model, *Policy, error) {
 	if c.IsZero() {
 		return Model{}, nil, invalid("change", "", "empty change")
@@ -225,6 +256,9 @@ func Update(m Model, c Change) (Model, *Policy, error) {
 	}
 	p, err := Compile(next)
 	if err != nil {
+		return Model{}, nil, err
+	}
+	if err := CheckChange(m, p, c); err != nil {
 		return Model{}, nil, err
 	}
 	return next, p, nil
