@@ -1,0 +1,23 @@
+// Package adapters holds no code: its subpackages connect the core packages
+// (iam, rbac, abac, session) to storage and infrastructure.
+//
+//   - memstore: policy in memory, for tests and examples.
+//   - sqlitestore: policy in a SQLite file through gorm and a pure-Go
+//     driver; the embedded default when no database is configured.
+//   - pgstore: policy in PostgreSQL through gorm, shared by every process.
+//   - gormscope: an abac.Filter applied to gorm queries as a scope.
+//   - redisstore (planned): the session store in Redis.
+//   - pgnotify (planned): a PostgreSQL LISTEN/NOTIFY watcher that tells
+//     every process when the policy changed.
+//
+// The policy stores keep the policy as Casbin policy lines in gorm-adapter's
+// casbin_rule table (the same lines in memory for memstore), with a
+// revision counter beside it.
+//
+// Adapters implement the small interfaces the core declares (for example
+// iam.PolicySource and iam.PolicyWriter) structurally, and import only the
+// core's types. The dependency points one way: nothing in the core imports
+// adapters, so a service that uses memstore links no database driver, and
+// iam stays testable without a database. An adapter's tests may import iam
+// to assert that it satisfies iam's interfaces.
+package adapters

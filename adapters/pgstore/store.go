@@ -1,0 +1,79 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/civic-platform/security/internal/gormstore"
+	"github.com/civic-platform/security/rbac"
+)
+
+// Table names.
+const (
+	RuleTable     = gormstore.RuleTable     // "casbin_rule", gorm-adapter's table
+	RevisionTable = gormstore.RevisionTable // "iam_policy_revision"
+)
+
+// ErrNotMigrated is wrapped by the errors a Store returns while the
+// database lacks its tables: run [Migrate].
+var ErrNotMigrated = gormstore.ErrNotMigrated
+
+func dialect() gormstore.Dialect {
+	return gormstore.Dialect{
+		Name:        "pgstore",
+		ReadTx:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+		TableExists: "SELECT CASE WHEN to_regclass(?) IS NULL THEN 0 ELSE 1 END AS n",
+	}
+}
+
+// Store is the policy kept in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	s *gormstore.Store
+}
+
+// New returns a Store that uses db. It opens no connections and runs no
+// statement, DDL or otherwise; run [Migrate] from your migration step.
+// Tables are found through db's search_path.
+func New(db *gorm.DB) (*Store, error) {
+	if db != nil && db.Dialector != nil && db.Dialector.Name() != "postgres" {
+		return nil, fmt.Errorf("pgstore: New: handle is for %s, not postgres", db.Dialector.Name())
+	}
+	s, err := gormstore.New(db, dialect())
+	if err != nil {
+		return nil, err
+	}
+	return &Store{s: s}, nil
+}
+
+// Migrate creates casbin_rule (exactly as gorm-adapter would, if it does not
+// exist yet), its unique index, and iam_policy_revision with its one row at
+// revision 0. It is idempotent and runs in one transaction.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	return gormstore.Migrate(ctx, db, dialect())
+}
+
+// LoadPolicy returns the stored model and its revision, read from one
+// snapshot.
+func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
+	return s.s.LoadPolicy(ctx)
+}
+
+// Apply applies c in one transaction and returns the new revision. The
+// result is validated with rbac.Compile before anything is written; a
+// refused change wraps rbac.ErrInvalidInput, rbac.ErrNotFound or
+// rbac.ErrConflict and leaves the store as it was. An empty change is
+// refused as invalid input; so is one that would store a conflict rule or
+// waiver, which the line format cannot hold yet.
+func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
+	return s.s.Apply(ctx, c)
+}
+
+// Replace replaces the whole stored model with m in one transaction and
+// returns the new revision. An invalid m is refused before the transaction
+// starts, wrapping rbac.ErrInvalidInput.
+func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
+	return s.s.Replace(ctx, m)
+}

@@ -1,0 +1,38 @@
+// Package sqlitestore keeps the policy in a SQLite file: the embedded
+// default, for a service (or an example) that runs without PostgreSQL. It
+// uses github.com/glebarez/sqlite, a pure-Go driver, so it builds without
+// cgo.
+//
+//	store, err := sqlitestore.Open("policy.db")
+//	if err != nil { ... }
+//	defer store.Close()
+//	if err := sqlitestore.Migrate(ctx, store.DB()); err != nil { ... }
+//
+// A [Store] implements iam.PolicySource ([Store.LoadPolicy]) and
+// iam.PolicyWriter ([Store.Apply]), and adds [Store.Replace] for bulk
+// import. Neither [Open] nor [New] runs DDL; [Migrate] creates the tables
+// and is idempotent. Until it has run, every call fails with an error
+// wrapping [ErrNotMigrated].
+//
+// The tables and the line format are those of package pgstore:
+// gorm-adapter's casbin_rule table and a one-row iam_policy_revision table.
+// A fresh database is at revision 0. Role labels, grant reasons and the
+// order of a role's rules and parents are not stored. A name whose stored
+// form is longer than 100 bytes is refused as invalid input, as it is on
+// PostgreSQL, although SQLite could hold it. Segregation-of-duties rules
+// and waivers have no lines yet: a change or model holding one is refused
+// (rbac.ErrInvalidInput and errors.ErrUnsupported) rather than lost.
+//
+// # Consistency
+//
+// Each Apply or Replace is one transaction whose first statement bumps the
+// revision, so it holds SQLite's write lock before it reads anything:
+// writers in several goroutines, or several processes on one file,
+// serialise there, waiting up to busy_timeout (10 s with Open). The change
+// is applied and validated completely before anything is written, and any
+// error rolls everything back. LoadPolicy reads the revision and the lines
+// in one read transaction, and so from one snapshot; with WAL (as Open
+// sets) readers never wait for the writer.
+//
+// A Store is safe for concurrent use.
+package sqlitestore

@@ -1,0 +1,53 @@
+// Package gormstore is the policy store that adapters/pgstore and
+// adapters/sqlitestore share: an rbac.Model kept as Casbin policy lines in
+// gorm-adapter's casbin_rule table, plus a one-row revision counter, read
+// and written through gorm.
+//
+// # Tables
+//
+// casbin_rule is exactly the table gorm-adapter creates (its CasbinRule
+// struct: id, ptype, v0..v5, each value at most 100 characters, and the
+// unique index idx_casbin_rule over ptype and v0..v5), so a plain Casbin
+// enforcer with gorm-adapter can load what this store writes. The lines are
+// those of internal/casbinx.
+//
+//	CREATE TABLE iam_policy_revision (
+//		id       integer PRIMARY KEY CHECK (id = 1),
+//		revision bigint NOT NULL
+//	)
+//
+// holds one row whose revision counts the changes written through a Store.
+// [Migrate] creates both tables and the row; it is idempotent. Nothing else
+// here runs DDL.
+//
+// # What is not stored
+//
+// Role labels, grant reasons and the order of a role's rules and parents
+// are not part of the line format and come back empty or reordered.
+// Segregation-of-duties rules and waivers (rbac.Model.Conflicts and
+// Waivers) have no lines in the casbinx format yet: a change or model that
+// holds one is refused with an error wrapping both rbac.ErrInvalidInput and
+// errors.ErrUnsupported, rather than accepted and lost.
+//
+// # Transactions
+//
+// A write (Apply or Replace) is one transaction whose first statement is
+// UPDATE iam_policy_revision SET revision = revision + 1 ... RETURNING
+// revision. On PostgreSQL that takes the row lock (the same lock SELECT ...
+// FOR UPDATE takes), so writers from any number of goroutines and processes
+// queue on it and each one reads the lines its predecessor committed. On
+// SQLite a transaction whose first statement writes takes the database's
+// write lock at once, waiting up to busy_timeout, which is what BEGIN
+// IMMEDIATE would do. The writer then reads the current lines, computes and
+// validates the new model completely, and only then deletes the lines that
+// went away and inserts the new ones. Any error rolls the whole transaction
+// back, revision included.
+//
+// A read (LoadPolicy) reads the revision and every line in one transaction:
+// REPEATABLE READ on PostgreSQL, and on SQLite the single snapshot every
+// read transaction has.
+//
+// Lines written to casbin_rule by anything else (a Casbin enforcer's
+// AddPolicy, a hand-written SQL statement) do not move the revision, and so
+// are not seen by readers that reload only on a new revision.
+package gormstore

@@ -1,0 +1,349 @@
+package gormstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	gormadapter "github.com/casbin/gorm-adapter/v3"
+	"gorm.io/gorm"
+
+	"github.com/civic-platform/security/internal/casbinx"
+	"github.com/civic-platform/security/internal/perm"
+	"github.com/civic-platform/security/rbac"
+)
+
+// Table names.
+const (
+	// RuleTable is gorm-adapter's table of Casbin policy lines.
+	RuleTable = "casbin_rule"
+	// RuleIndex is the unique index gorm-adapter creates on RuleTable.
+	RuleIndex = "idx_casbin_rule"
+	// RevisionTable holds the one-row revision counter.
+	RevisionTable = "iam_policy_revision"
+)
+
+// MaxValueLen is the longest value a line may hold, in bytes: the width of
+// gorm-adapter's v0..v5 columns (varchar(100)). A model with a longer name
+// is refused with an error wrapping rbac.ErrInvalidInput, on SQLite too
+// (which would store it), so that both stores accept the same models.
+const MaxValueLen = 100
+
+// maxValues is the number of value columns, v0..v5.
+const maxValues = 6
+
+// ErrNotMigrated is wrapped by the error a store returns when its tables or
+// its revision row do not exist: the database needs Migrate.
+var ErrNotMigrated = errors.New("policy tables not migrated")
+
+// Dialect is what differs between the databases a Store runs on.
+type Dialect struct {
+	// Name is the package name that prefixes errors and names Migrate in
+	// them ("pgstore").
+	Name string
+	// ReadTx are the options of LoadPolicy's read transaction. They must
+	// give one snapshot for all its statements (REPEATABLE READ on
+	// PostgreSQL; nil on SQLite, where every transaction has one).
+	ReadTx *sql.TxOptions
+	// TableExists is a query with one parameter, a table name, returning
+	// one row with a count that is positive if the table exists where the
+	// store's unqualified table names resolve.
+	TableExists string
+}
+
+// Store keeps an rbac.Model as Casbin policy lines through gorm. It is safe
+// for concurrent use by goroutines and by several processes on one
+// database; see the package documentation for how writers serialise.
+type Store struct {
+	db *gorm.DB
+	d  Dialect
+}
+
+// New returns a Store on db. It runs no statement: no DDL, no query.
+func New(db *gorm.DB, d Dialect) (*Store, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%s: New: nil *gorm.DB", d.Name)
+	}
+	// A session of our own, so that conditions the caller's handle may
+	// carry never reach our statements and ours never reach theirs.
+	return &Store{db: db.Session(&gorm.Session{NewDB: true}), d: d}, nil
+}
+
+// DB returns the handle the store uses.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// Migrate creates gorm-adapter's casbin_rule table and its unique index if
+// they are missing (an existing casbin_rule table is left as it is), and
+// the revision table with its row at revision 0. It is idempotent. Run it
+// from one migration step, not from several processes at once.
+func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
+	if db == nil {
+		return fmt.Errorf("%s: Migrate: nil *gorm.DB", d.Name)
+	}
+	err := db.Session(&gorm.Session{NewDB: true, Context: ctx}).Transaction(func(tx *gorm.DB) error {
+		m := tx.Migrator()
+		if !m.HasTable(&gormadapter.CasbinRule{}) {
+			if err := m.CreateTable(&gormadapter.CasbinRule{}); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range []string{
+			"CREATE UNIQUE INDEX IF NOT EXISTS " + RuleIndex + " ON " + RuleTable + " (ptype,v0,v1,v2,v3,v4,v5)",
+			"CREATE TABLE IF NOT EXISTS " + RevisionTable + " (id integer PRIMARY KEY CHECK (id = 1), revision bigint NOT NULL)",
+			"INSERT INTO " + RevisionTable + " (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+		} {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: migrate: %w", d.Name, err)
+	}
+	return nil
+}
+
+// LoadPolicy returns the stored model and its revision, read in one
+// transaction so that the two agree. A freshly migrated store holds the
+// empty model at revision 0. Role labels and grant reasons are not stored
+// and come back empty; the order of a role's rules and parents is not kept.
+func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
+	var (
+		rev  int64
+		rows []gormadapter.CasbinRule
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r struct{ Revision int64 }
+		res := tx.Raw("SELECT revision FROM " + RevisionTable + " WHERE id = 1").Scan(&r)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNoRevisionRow
+		}
+		rev = r.Revision
+		return tx.Order("id").Find(&rows).Error
+	}, s.d.ReadTx)
+	if err != nil {
+		return rbac.Model{}, 0, s.fail(ctx, "load policy", err)
+	}
+	m, err := casbinx.FromLines(toLines(rows))
+	if err != nil {
+		return rbac.Model{}, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
+	}
+	return m, rev, nil
+}
+
+// Apply applies c to the stored model in one transaction and returns the
+// new revision. The changed model is validated completely (rbac.Update:
+// rbac.Compile and the conflict-rule check; and the width of every value)
+// before anything is written; an invalid
+// change, or one that revokes, leaves or deletes something that does not
+// exist, is refused with an error wrapping rbac.ErrInvalidInput or
+// rbac.ErrNotFound (or, breaking a conflict rule, rbac.ErrConflict) and
+// the store is unchanged. An empty change is refused the same way. Every accepted change moves the revision by one, even one
+// that changes only what is not stored (labels, reasons).
+func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
+	if c.IsZero() {
+		_, _, err := rbac.Update(rbac.Model{}, c) // the typed "empty change" error
+		return 0, fmt.Errorf("%s: apply: %w", s.d.Name, err)
+	}
+	return s.write(ctx, "apply", func(cur []gormadapter.CasbinRule) ([]casbinx.Line, error) {
+		m, err := casbinx.FromLines(toLines(cur))
+		if err != nil {
+			return nil, err
+		}
+		// Update applies c, compiles the result and checks conflict rules:
+		// the change is validated completely before anything is written.
+		next, _, err := rbac.Update(m, c)
+		if err != nil {
+			return nil, err
+		}
+		return linesOf(next)
+	})
+}
+
+// Replace replaces the whole stored model with m in one transaction and
+// returns the new revision. m is validated before the transaction starts;
+// an invalid m is refused with an error wrapping rbac.ErrInvalidInput and
+// the store is unchanged. Replace does not read the stored lines as a
+// model, so it also repairs a table that no longer loads.
+func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
+	want, err := linesOf(m)
+	if err != nil {
+		return 0, fmt.Errorf("%s: replace: %w", s.d.Name, err)
+	}
+	return s.write(ctx, "replace", func([]gormadapter.CasbinRule) ([]casbinx.Line, error) {
+		return want, nil
+	})
+}
+
+// write runs one write transaction: bump and lock the revision, read the
+// current rows, compute the wanted lines with next, write the difference.
+func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.CasbinRule) ([]casbinx.Line, error)) (int64, error) {
+	var rev int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// First statement, and a write: on PostgreSQL it locks the row until
+		// commit; on SQLite it takes the write lock (waiting up to
+		// busy_timeout) before this transaction has read anything.
+		var r struct{ Revision int64 }
+		res := tx.Raw("UPDATE " + RevisionTable + " SET revision = revision + 1 WHERE id = 1 RETURNING revision").Scan(&r)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNoRevisionRow
+		}
+		var cur []gormadapter.CasbinRule
+		if err := tx.Order("id").Find(&cur).Error; err != nil {
+			return err
+		}
+		want, err := next(cur)
+		if err != nil {
+			return refusedError{err}
+		}
+		if err := writeDiff(tx, cur, want); err != nil {
+			return err
+		}
+		rev = r.Revision
+		return nil
+	})
+	if err != nil {
+		return 0, s.fail(ctx, op, err)
+	}
+	return rev, nil
+}
+
+// writeDiff deletes the rows of cur that want does not hold (and duplicate
+// rows) and inserts the lines of want that cur does not hold.
+func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line) error {
+	wanted := make(map[string]bool, len(want))
+	for _, l := range want {
+		wanted[lineKey(l)] = false // false: not yet found in cur
+	}
+	var drop []uint
+	for _, r := range cur {
+		k := lineKey(toLine(r))
+		found, ok := wanted[k]
+		if !ok || found {
+			drop = append(drop, r.ID)
+			continue
+		}
+		wanted[k] = true
+	}
+	const batch = 500
+	for len(drop) > 0 {
+		n := min(batch, len(drop))
+		if err := tx.Delete(&gormadapter.CasbinRule{}, drop[:n]).Error; err != nil {
+			return err
+		}
+		drop = drop[n:]
+	}
+	var add []gormadapter.CasbinRule
+	for _, l := range want {
+		if !wanted[lineKey(l)] {
+			add = append(add, toRule(l))
+		}
+	}
+	if len(add) > 0 {
+		if err := tx.CreateInBatches(&add, 200).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linesOf returns m's lines after checking that m compiles and that every
+// line fits gorm-adapter's columns.
+func linesOf(m rbac.Model) ([]casbinx.Line, error) {
+	lines, err := casbinx.Lines(m) // runs rbac.Compile first
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Conflicts) > 0 || len(m.Waivers) > 0 {
+		// Refused rather than silently dropped.
+		return nil, fmt.Errorf("%w: %w", errors.ErrUnsupported, &rbac.InvalidError{Kind: "model",
+			Reason: "conflict rules and waivers cannot be stored yet: the casbin_rule line format (internal/casbinx) has no lines for them"})
+	}
+	for _, l := range lines {
+		if len(l.Values) > maxValues {
+			return nil, &rbac.InvalidError{Kind: "model", Value: perm.Quote(l.PType), Reason: fmt.Sprintf("line with %d values; casbin_rule holds %d", len(l.Values), maxValues)}
+		}
+		for _, v := range l.Values {
+			if len(v) > MaxValueLen {
+				return nil, &rbac.InvalidError{Kind: "model", Value: perm.Quote(v),
+					Reason: fmt.Sprintf("stored value longer than %d bytes, the width of casbin_rule's columns", MaxValueLen)}
+			}
+		}
+	}
+	return lines, nil
+}
+
+func toLines(rows []gormadapter.CasbinRule) []casbinx.Line {
+	out := make([]casbinx.Line, len(rows))
+	for i, r := range rows {
+		out[i] = toLine(r)
+	}
+	return out
+}
+
+// toLine converts a row as gorm-adapter does: trailing empty values are
+// not part of the line.
+func toLine(r gormadapter.CasbinRule) casbinx.Line {
+	v := []string{r.V0, r.V1, r.V2, r.V3, r.V4, r.V5}
+	for len(v) > 0 && v[len(v)-1] == "" {
+		v = v[:len(v)-1]
+	}
+	return casbinx.Line{PType: r.Ptype, Values: v}
+}
+
+func toRule(l casbinx.Line) gormadapter.CasbinRule {
+	var v [maxValues]string
+	copy(v[:], l.Values)
+	return gormadapter.CasbinRule{Ptype: l.PType, V0: v[0], V1: v[1], V2: v[2], V3: v[3], V4: v[4], V5: v[5]}
+}
+
+func lineKey(l casbinx.Line) string {
+	return l.PType + "\x00" + strings.Join(l.Values, "\x00")
+}
+
+// errNoRevisionRow reports a revision table without its row.
+var errNoRevisionRow = errors.New("revision row missing")
+
+// refusedError marks an error from validating a change, as opposed to one
+// from the database.
+type refusedError struct{ err error }
+
+func (e refusedError) Error() string { return e.err.Error() }
+func (e refusedError) Unwrap() error { return e.err }
+
+// fail wraps err from operation op, telling a database that needs Migrate
+// apart from other failures.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	var refused refusedError
+	if errors.As(err, &refused) {
+		return fmt.Errorf("%s: %s: %w", s.d.Name, op, refused.err)
+	}
+	if errors.Is(err, errNoRevisionRow) {
+		return fmt.Errorf("%s: %s: %w: table %s has no revision row; run %s.Migrate", s.d.Name, op, ErrNotMigrated, RevisionTable, s.d.Name)
+	}
+	if ctx.Err() == nil {
+		for _, table := range []string{RevisionTable, RuleTable} {
+			if ok, terr := s.tableExists(ctx, table); terr == nil && !ok {
+				return fmt.Errorf("%s: %s: %w: table %s does not exist; run %s.Migrate (%w)", s.d.Name, op, ErrNotMigrated, table, s.d.Name, err)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+}
+
+func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
+	var r struct{ N int64 }
+	if err := s.db.WithContext(ctx).Raw(s.d.TableExists, table).Scan(&r).Error; err != nil {
+		return false, err
+	}
+	return r.N > 0, nil
+}

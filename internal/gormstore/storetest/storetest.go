@@ -1,0 +1,1033 @@
+// Package storetest is the conformance suite of the policy stores in
+// adapters/ (memstore, sqlitestore, pgstore). Each store's tests call [Run],
+// so that all of them accept and refuse the same changes, keep revisions
+// the same way and load back the models they were given.
+package storetest
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	casbin "github.com/casbin/casbin/v3"
+	gormadapter "github.com/casbin/gorm-adapter/v3"
+	"gorm.io/gorm"
+
+	"github.com/civic-platform/security/internal/casbinx"
+	"github.com/civic-platform/security/internal/gormstore"
+	"github.com/civic-platform/security/rbac"
+)
+
+// Store is what every policy store offers.
+type Store interface {
+	LoadPolicy(ctx context.Context) (rbac.Model, int64, error)
+	Apply(ctx context.Context, c rbac.Change) (int64, error)
+	Replace(ctx context.Context, m rbac.Model) (int64, error)
+}
+
+// Fixture is one store under test.
+type Fixture struct {
+	Store Store
+	// DB is the database of a SQL store, or nil. With it the suite counts
+	// rows, loads them with a plain gorm-adapter enforcer and corrupts them.
+	DB *gorm.DB
+	// Second, if set, is another Store on the same database through its own
+	// connection pool, standing in for another process.
+	Second Store
+}
+
+// Harness describes a store to [Run].
+type Harness struct {
+	// New returns an empty, ready (migrated) store of its own.
+	New func(t *testing.T) Fixture
+	// Unmigrated, if set, returns a store made by the package's New on an
+	// empty database, and that database.
+	Unmigrated func(t *testing.T) (Store, *gorm.DB)
+	// Migrate is the package's Migrate (SQL stores).
+	Migrate func(ctx context.Context, db *gorm.DB) error
+	// KeepsText reports whether role labels and grant reasons survive.
+	KeepsText bool
+	// StoresConflicts reports whether conflict rules and waivers can be
+	// stored. A store that cannot must refuse them (rbac.ErrInvalidInput and
+	// errors.ErrUnsupported), not drop them.
+	StoresConflicts bool
+	// MaxValueLen is the longest stored value, or 0 for no limit.
+	MaxValueLen int
+}
+
+// Noon is the instant the fixture's windows are built around.
+var Noon = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
+
+// CityModel is a small model with everything the line format carries:
+// a permission catalog, a scope tree, inheritance, a composite role, deny
+// rules, wildcards, memberships in groups and units, and grants with open,
+// half-open and closed windows. It also has labels and reasons, which the
+// SQL stores do not keep.
+func CityModel() rbac.Model {
+	return rbac.Model{
+		Permissions: []rbac.Permission{"permits.application.delete", "crm.citizen.email.view", "finance.invoice.pay"},
+		Scopes: []rbac.ScopeNode{
+			{Scope: "dept:building"},
+			{Scope: "facility:hall-1", Parent: "dept:building"},
+			{Scope: "ward:7", Parent: "org"},
+			{Scope: "dept:finance"},
+		},
+		Roles: []rbac.Role{
+			{ID: "permit-reader", Labels: map[string]string{"en": "Permit reader", "fr": "Lecteur de permis"},
+				Permissions: []rbac.Permission{"permits.application.read"}},
+			{ID: "clerk", Inherits: []rbac.RoleID{"permit-reader"},
+				Permissions: []rbac.Permission{"permits.*", "crm.citizen.read"},
+				Deny:        []rbac.Permission{"permits.application.approve", "permits.application.delete"}},
+			{ID: "cbo", Inherits: []rbac.RoleID{"clerk"}, Permissions: []rbac.Permission{"permits.application.approve"}},
+			{ID: "ap", Permissions: []rbac.Permission{"finance.invoice.*"}, Deny: []rbac.Permission{"finance.invoice.pay"}},
+			{ID: "ar", Permissions: []rbac.Permission{"finance.receipt.create", "finance.receipt.read"}},
+			{ID: "finance-manager", Composite: true, Inherits: []rbac.RoleID{"ap", "ar"},
+				Permissions: []rbac.Permission{"finance.budget.approve"}},
+			{ID: "privacy", Permissions: []rbac.Permission{"crm.citizen.*"}, Deny: []rbac.Permission{"crm.citizen.sin.*"}},
+		},
+		Members: []rbac.Membership{
+			{Member: "user:bob", Group: "group:clerks"},
+			{Member: "user:dana", Group: "group:clerks"},
+			{Member: "svc:permits-api", Group: "unit:it"},
+		},
+		Grants: []rbac.Grant{
+			{Subject: "group:clerks", Role: "clerk", Scope: "dept:building", Reason: "building counter"},
+			{Subject: "user:alice", Role: "cbo", Scope: "facility:hall-1", NotBefore: Noon.Add(-time.Hour), NotAfter: Noon.Add(time.Hour), Reason: "acting CBO"},
+			{Subject: "user:carol", Role: "finance-manager", Scope: "org", NotAfter: Noon.Add(24 * time.Hour)},
+			{Subject: "user:erin", Role: "privacy", Scope: "ward:7", NotBefore: Noon.Add(2 * time.Hour)},
+			{Subject: "unit:it", Role: "permit-reader", Scope: "org"},
+			{Subject: "user:bob", Role: "ap", Scope: "dept:finance"},
+		},
+	}
+}
+
+// Normalize puts m in a canonical form for comparison: everything sorted,
+// empty slices nil, parents of top-level scopes spelled org, times in UTC,
+// and (unless keepText) labels and reasons dropped.
+func Normalize(m rbac.Model, keepText bool) rbac.Model {
+	m = m.Clone()
+	sorted := func(s []rbac.Permission) []rbac.Permission {
+		if len(s) == 0 {
+			return nil
+		}
+		slices.Sort(s)
+		return s
+	}
+	m.Permissions = sorted(m.Permissions)
+	for i := range m.Scopes {
+		if m.Scopes[i].Parent == "" {
+			m.Scopes[i].Parent = rbac.OrgScope
+		}
+	}
+	slices.SortFunc(m.Scopes, func(a, b rbac.ScopeNode) int { return cmp.Compare(a.Scope, b.Scope) })
+	for i := range m.Roles {
+		r := &m.Roles[i]
+		r.Permissions, r.Deny = sorted(r.Permissions), sorted(r.Deny)
+		if len(r.Inherits) == 0 {
+			r.Inherits = nil
+		}
+		slices.Sort(r.Inherits)
+		if !keepText || len(r.Labels) == 0 {
+			r.Labels = nil
+		}
+	}
+	slices.SortFunc(m.Roles, func(a, b rbac.Role) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(m.Members, func(a, b rbac.Membership) int {
+		return cmp.Or(cmp.Compare(a.Member, b.Member), cmp.Compare(a.Group, b.Group))
+	})
+	utc := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return time.Time{}
+		}
+		return time.Unix(0, t.UnixNano()).UTC()
+	}
+	for i := range m.Grants {
+		g := &m.Grants[i]
+		g.NotBefore, g.NotAfter = utc(g.NotBefore), utc(g.NotAfter)
+		if !keepText {
+			g.Reason = ""
+		}
+	}
+	slices.SortFunc(m.Grants, func(a, b rbac.Grant) int { return strings.Compare(a.Key().String(), b.Key().String()) })
+	for i := range m.Conflicts {
+		if !keepText {
+			m.Conflicts[i].Description = ""
+		}
+	}
+	slices.SortFunc(m.Conflicts, func(a, b rbac.ConflictRule) int { return cmp.Compare(a.ID, b.ID) })
+	for i := range m.Waivers {
+		w := &m.Waivers[i]
+		w.NotAfter = utc(w.NotAfter)
+		if !keepText {
+			w.Reason = ""
+		}
+	}
+	slices.SortFunc(m.Waivers, func(a, b rbac.Waiver) int {
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject))
+	})
+	for _, p := range []any{&m.Scopes, &m.Roles, &m.Members, &m.Grants, &m.Conflicts, &m.Waivers} {
+		v := reflect.ValueOf(p).Elem()
+		if v.Len() == 0 {
+			v.Set(reflect.Zero(v.Type()))
+		}
+	}
+	return m
+}
+
+// Equal reports a test error if got and want differ after [Normalize].
+func Equal(t testing.TB, got, want rbac.Model, keepText bool) {
+	t.Helper()
+	g, w := Normalize(got, keepText), Normalize(want, keepText)
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("models differ:\n got  %+v\n want %+v", g, w)
+	}
+}
+
+// Agree reports a test error unless allows answers like the compiled m on
+// a grid of requests covering every subject, scope and window of
+// [CityModel].
+func Agree(t testing.TB, m rbac.Model, allows func(rbac.Subject, rbac.Permission, rbac.Scope, time.Time) (bool, error)) {
+	t.Helper()
+	p, err := rbac.Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := []rbac.Subject{"user:alice", "user:bob", "user:carol", "user:dana", "user:erin", "svc:permits-api", "group:clerks", "unit:it", "user:nobody"}
+	perms := []rbac.Permission{"permits.application.read", "permits.application.approve", "permits.application.delete",
+		"permits.inspection.schedule", "crm.citizen.read", "crm.citizen.sin.view", "crm.citizen.email.view",
+		"finance.invoice.create", "finance.invoice.pay", "finance.receipt.read", "finance.budget.approve", "parks.bench.paint"}
+	scopes := []rbac.Scope{"org", "dept:building", "facility:hall-1", "ward:7", "dept:finance", "ward:8"}
+	times := []time.Time{Noon, Noon.Add(-2 * time.Hour), Noon.Add(3 * time.Hour), Noon.Add(48 * time.Hour)}
+	allowed := 0
+	for _, sub := range subjects {
+		for _, x := range perms {
+			for _, s := range scopes {
+				for _, at := range times {
+					got, err := allows(sub, x, s, at)
+					if err != nil {
+						t.Fatalf("%s %s %s: %v", sub, x, s, err)
+					}
+					if want := p.Allows(sub, x, s, at); got != want {
+						t.Errorf("%s %s at %s, %s: got %v, compiled model says %v", sub, x, s, at.Format(time.RFC3339), got, want)
+					}
+					if got {
+						allowed++
+					}
+				}
+			}
+		}
+	}
+	if allowed < 30 {
+		t.Errorf("only %d requests allowed: the grid is too thin to compare", allowed)
+	}
+}
+
+// Run runs the conformance suite against the store h describes.
+func Run(t *testing.T, h Harness) {
+	t.Run("FreshStoreIsEmpty", func(t *testing.T) { t.Parallel(); testFresh(t, h) })
+	t.Run("RoundTrip", func(t *testing.T) { t.Parallel(); testRoundTrip(t, h) })
+	t.Run("ApplySequence", func(t *testing.T) { t.Parallel(); testApplySequence(t, h) })
+	t.Run("Refused", func(t *testing.T) { t.Parallel(); testRefused(t, h) })
+	t.Run("ReplaceRefused", func(t *testing.T) { t.Parallel(); testReplaceRefused(t, h) })
+	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, h) })
+	t.Run("ConcurrentConflicting", func(t *testing.T) { t.Parallel(); testConcurrentConflicting(t, h) })
+	t.Run("ConflictRules", func(t *testing.T) { t.Parallel(); testConflictRules(t, h) })
+	t.Run("CanceledContext", func(t *testing.T) { t.Parallel(); testCanceled(t, h) })
+	if h.MaxValueLen > 0 {
+		t.Run("TooLongForColumns", func(t *testing.T) { t.Parallel(); testTooLong(t, h) })
+	}
+	t.Run("CasbinGormAdapterLoadsRows", func(t *testing.T) { t.Parallel(); testCasbin(t, h) })
+	t.Run("CorruptRows", func(t *testing.T) { t.Parallel(); testCorrupt(t, h) })
+	if h.Unmigrated != nil {
+		t.Run("Unmigrated", func(t *testing.T) { t.Parallel(); testUnmigrated(t, h) })
+	}
+}
+
+// state is what "unchanged" compares: the model, the revision and the
+// number of stored rows (-1 without a database).
+type state struct {
+	m    rbac.Model
+	rev  int64
+	rows int64
+}
+
+func snapshot(t testing.TB, f Fixture) state {
+	t.Helper()
+	m, rev, err := f.Store.LoadPolicy(context.Background())
+	if err != nil {
+		t.Fatalf("LoadPolicy: %v", err)
+	}
+	return state{m: m, rev: rev, rows: countRows(t, f.DB)}
+}
+
+func countRows(t testing.TB, db *gorm.DB) int64 {
+	t.Helper()
+	if db == nil {
+		return -1
+	}
+	var n int64
+	if err := db.Model(&gormadapter.CasbinRule{}).Count(&n).Error; err != nil {
+		t.Fatalf("count rows: %v", err)
+	}
+	return n
+}
+
+func assertUnchanged(t testing.TB, f Fixture, before state, keepText bool) {
+	t.Helper()
+	after := snapshot(t, f)
+	if after.rev != before.rev {
+		t.Errorf("revision moved from %d to %d", before.rev, after.rev)
+	}
+	if after.rows != before.rows {
+		t.Errorf("row count moved from %d to %d", before.rows, after.rows)
+	}
+	Equal(t, after.m, before.m, keepText)
+}
+
+func seeded(t *testing.T, h Harness) (Fixture, int64) {
+	t.Helper()
+	f := h.New(t)
+	rev, err := f.Store.Replace(context.Background(), CityModel())
+	if err != nil {
+		t.Fatalf("Replace: %v", err)
+	}
+	return f, rev
+}
+
+func testFresh(t *testing.T, h Harness) {
+	f := h.New(t)
+	m, rev, err := f.Store.LoadPolicy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, m, rbac.Model{}, h.KeepsText)
+	if rev != 0 && rev != 1 {
+		t.Errorf("fresh store at revision %d, want 0 (SQL) or 1 (memory)", rev)
+	}
+	if n := countRows(t, f.DB); n > 0 {
+		t.Errorf("fresh store has %d rows", n)
+	}
+}
+
+func testRoundTrip(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f := h.New(t)
+	_, r0, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CityModel()
+	rev, err := f.Store.Replace(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev != r0+1 {
+		t.Errorf("Replace returned revision %d, want %d", rev, r0+1)
+	}
+	got, lrev, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lrev != rev {
+		t.Errorf("LoadPolicy revision %d, want %d", lrev, rev)
+	}
+	Equal(t, got, want, h.KeepsText)
+	if !h.KeepsText {
+		for _, r := range got.Roles {
+			if r.Labels != nil {
+				t.Errorf("role %s came back with labels %v; the SQL stores do not keep them", r.ID, r.Labels)
+			}
+		}
+	}
+	if f.DB != nil {
+		lines, err := casbinx.Lines(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, f.DB); n != int64(len(lines)) {
+			t.Errorf("%d rows stored, want one per line: %d", n, len(lines))
+		}
+	}
+	p, err := rbac.Compile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Agree(t, want, func(s rbac.Subject, x rbac.Permission, sc rbac.Scope, at time.Time) (bool, error) {
+		return p.Allows(s, x, sc, at), nil
+	})
+
+	// Replacing with the same model rewrites nothing but moves the revision.
+	rev2, err := f.Store.Replace(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev2 != rev+1 {
+		t.Errorf("second Replace returned revision %d, want %d", rev2, rev+1)
+	}
+	// Replacing with the empty model empties the store.
+	if _, err := f.Store.Replace(ctx, rbac.Model{}); err != nil {
+		t.Fatal(err)
+	}
+	s := snapshot(t, f)
+	Equal(t, s.m, rbac.Model{}, h.KeepsText)
+	if s.rows > 0 {
+		t.Errorf("%d rows left after replacing with the empty model", s.rows)
+	}
+}
+
+func testApplySequence(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, rev := seeded(t, h)
+	want := CityModel()
+	changes := []struct {
+		name string
+		c    rbac.Change
+	}{
+		{"grant", rbac.Change{Grant: []rbac.Grant{{Subject: "user:frank", Role: "clerk", Scope: "ward:7", Reason: "new hire"}}}},
+		{"temporary grant", rbac.Change{Grant: []rbac.Grant{{Subject: "user:frank", Role: "cbo", Scope: "dept:building", NotBefore: Noon, NotAfter: Noon.Add(72 * time.Hour)}}}},
+		{"revoke", rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:bob", Role: "ap", Scope: "dept:finance"}}}},
+		{"join", rbac.Change{Join: []rbac.Membership{{Member: "user:frank", Group: "unit:it"}}}},
+		{"join again is a no-op", rbac.Change{Join: []rbac.Membership{{Member: "user:frank", Group: "unit:it"}}}},
+		{"leave", rbac.Change{Leave: []rbac.Membership{{Member: "user:dana", Group: "group:clerks"}}}},
+		{"new role", rbac.Change{PutRoles: []rbac.Role{{ID: "inspector", Inherits: []rbac.RoleID{"permit-reader"}, Permissions: []rbac.Permission{"permits.inspection.*"}}}}},
+		{"replace role", rbac.Change{PutRoles: []rbac.Role{{ID: "clerk", Inherits: []rbac.RoleID{"permit-reader", "inspector"},
+			Permissions: []rbac.Permission{"permits.application.create"}, Deny: []rbac.Permission{"permits.application.delete"}}}}},
+		{"composite gains a parent", rbac.Change{PutRoles: []rbac.Role{{ID: "finance-manager", Composite: true, Inherits: []rbac.RoleID{"ap", "ar", "privacy"}}}}},
+		{"composite flag cleared", rbac.Change{PutRoles: []rbac.Role{{ID: "finance-manager", Inherits: []rbac.RoleID{"ap", "ar"}}}}},
+		{"delete role", rbac.Change{DeleteRoles: []rbac.RoleID{"inspector"}, PutRoles: []rbac.Role{{ID: "clerk", Inherits: []rbac.RoleID{"permit-reader"}}}}},
+		{"scopes and catalog", rbac.Change{PutScopes: []rbac.ScopeNode{{Scope: "facility:yard", Parent: "dept:building"}, {Scope: "ward:7", Parent: "dept:building"}},
+			AddPermissions: []rbac.Permission{"permits.fee.waive", "permits.application.delete"}}},
+		{"several at once", rbac.Change{
+			Grant:  []rbac.Grant{{Subject: "svc:reports", Role: "privacy", Scope: "org"}, {Subject: "group:clerks", Role: "cbo", Scope: "facility:yard"}},
+			Revoke: []rbac.GrantKey{{Subject: "user:frank", Role: "clerk", Scope: "ward:7"}},
+			Join:   []rbac.Membership{{Member: "svc:reports", Group: "group:clerks"}},
+		}},
+		{"re-grant with a window", rbac.Change{
+			Revoke: []rbac.GrantKey{{Subject: "user:carol", Role: "finance-manager", Scope: "org"}},
+			Grant:  []rbac.Grant{{Subject: "user:carol", Role: "finance-manager", Scope: "org", NotBefore: Noon.Add(time.Hour)}},
+		}},
+	}
+	for _, step := range changes {
+		next, err := want.Apply(step.c)
+		if err != nil {
+			t.Fatalf("%s: model.Apply: %v", step.name, err)
+		}
+		got, err := f.Store.Apply(ctx, step.c)
+		if err != nil {
+			t.Fatalf("%s: Apply: %v", step.name, err)
+		}
+		if got != rev+1 {
+			t.Errorf("%s: Apply returned revision %d, want %d", step.name, got, rev+1)
+		}
+		rev, want = got, next
+		s := snapshot(t, f)
+		if s.rev != rev {
+			t.Errorf("%s: loaded revision %d, want %d", step.name, s.rev, rev)
+		}
+		Equal(t, s.m, want, h.KeepsText)
+		if f.DB != nil {
+			lines, err := casbinx.Lines(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.rows != int64(len(lines)) {
+				t.Errorf("%s: %d rows, want %d", step.name, s.rows, len(lines))
+			}
+		}
+	}
+}
+
+// Hostile is a list of strings that must never become part of a name:
+// Casbin's CSV separators and quotes, line breaks, NUL, SQL comment and
+// statement syntax, spaces, upper case and Unicode look-alikes.
+var Hostile = []string{
+	"a,b", `a"b`, "a'b", "a\nb", "a\r\nb", "a\x00b", "a;--", "a'; DROP TABLE casbin_rule;--",
+	"a b", " a", "a\tb", "Alice", "\u0430lice" /* Cyrillic a */, "ａlice" /* full-width */, "ali\u202ece",
+	"al\u200bice" /* zero-width space */, "a:b", "a/b", "a#b",
+}
+
+func testRefused(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+
+	type refusal struct {
+		name     string
+		c        rbac.Change
+		notFound bool // also wraps rbac.ErrNotFound; otherwise only ErrInvalidInput
+		invalid  bool // wraps rbac.ErrInvalidInput
+	}
+	var cases []refusal
+	for _, x := range Hostile {
+		q := fmt.Sprintf("%q", x)
+		cases = append(cases,
+			refusal{name: "role id " + q, invalid: true,
+				c: rbac.Change{PutRoles: []rbac.Role{{ID: rbac.RoleID("clerk" + x), Permissions: []rbac.Permission{"permits.application.read"}}}}},
+			refusal{name: "grant of role " + q, invalid: true,
+				c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: rbac.RoleID("clerk" + x), Scope: "org"}}}},
+			refusal{name: "subject " + q, invalid: true,
+				c: rbac.Change{Grant: []rbac.Grant{{Subject: rbac.Subject("user:zoe" + x), Role: "clerk", Scope: "org"}}}},
+			refusal{name: "subject kind " + q, invalid: true,
+				c: rbac.Change{Grant: []rbac.Grant{{Subject: rbac.Subject(x + "user:zoe"), Role: "clerk", Scope: "org"}}}},
+			refusal{name: "scope " + q, invalid: true,
+				c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: rbac.Scope("dept:roads" + x)}}}},
+			refusal{name: "scope node " + q, invalid: true,
+				c: rbac.Change{PutScopes: []rbac.ScopeNode{{Scope: rbac.Scope("ward:9" + x), Parent: "org"}}}},
+			refusal{name: "member " + q, invalid: true,
+				c: rbac.Change{Join: []rbac.Membership{{Member: rbac.Subject("user:zoe" + x), Group: "group:clerks"}}}},
+			refusal{name: "group " + q, invalid: true,
+				c: rbac.Change{Join: []rbac.Membership{{Member: "user:zoe", Group: rbac.Subject("group:clerks" + x)}}}},
+			refusal{name: "permission " + q, invalid: true,
+				c: rbac.Change{PutRoles: []rbac.Role{{ID: "newrole", Permissions: []rbac.Permission{rbac.Permission("permits.app" + x + ".read")}}}}},
+			refusal{name: "catalog " + q, invalid: true,
+				c: rbac.Change{AddPermissions: []rbac.Permission{rbac.Permission("permits.application.read" + x)}}},
+		)
+	}
+	cases = append(cases,
+		refusal{name: "grant to a missing role", notFound: true, invalid: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "ghost", Scope: "org"}}}},
+		refusal{name: "inherit a missing role", notFound: true, invalid: true,
+			c: rbac.Change{PutRoles: []rbac.Role{{ID: "newrole", Inherits: []rbac.RoleID{"ghost"}}}}},
+		refusal{name: "valid_until before valid_from", invalid: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: Noon, NotAfter: Noon.Add(-time.Second)}}}},
+		refusal{name: "valid_until equal to valid_from", invalid: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: Noon, NotAfter: Noon}}}},
+		refusal{name: "valid_from before 1970", invalid: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC)}}}},
+		refusal{name: "revoke a grant that does not exist", notFound: true,
+			c: rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:zoe", Role: "clerk", Scope: "org"}}}},
+		refusal{name: "revoke at the wrong scope", notFound: true,
+			c: rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:bob", Role: "ap", Scope: "org"}}}},
+		refusal{name: "leave a group one is not in", notFound: true,
+			c: rbac.Change{Leave: []rbac.Membership{{Member: "user:zoe", Group: "group:clerks"}}}},
+		refusal{name: "delete a missing role", notFound: true,
+			c: rbac.Change{DeleteRoles: []rbac.RoleID{"ghost"}}},
+		refusal{name: "delete a role still granted", notFound: true, invalid: true,
+			c: rbac.Change{DeleteRoles: []rbac.RoleID{"ap"}}},
+		refusal{name: "delete a role still inherited", notFound: true, invalid: true,
+			c: rbac.Change{DeleteRoles: []rbac.RoleID{"permit-reader"}, Revoke: []rbac.GrantKey{{Subject: "unit:it", Role: "permit-reader", Scope: "org"}}}},
+		refusal{name: "inheritance cycle", invalid: true,
+			c: rbac.Change{PutRoles: []rbac.Role{{ID: "permit-reader", Inherits: []rbac.RoleID{"cbo"}}}}},
+		refusal{name: "grant twice", invalid: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:bob", Role: "ap", Scope: "dept:finance"}}}},
+		refusal{name: "role as subject", invalid: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "role:clerk", Role: "clerk", Scope: "org"}}}},
+		refusal{name: "group joins a group", invalid: true,
+			c: rbac.Change{Join: []rbac.Membership{{Member: "group:clerks", Group: "unit:it"}}}},
+		refusal{name: "wildcard in the catalog", invalid: true,
+			c: rbac.Change{AddPermissions: []rbac.Permission{"permits.*"}}},
+		refusal{name: "scope under an undeclared parent", invalid: true,
+			c: rbac.Change{PutScopes: []rbac.ScopeNode{{Scope: "facility:x", Parent: "dept:nowhere"}}}},
+		refusal{name: "one bad grant among good ones", invalid: true,
+			c: rbac.Change{
+				Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org"}, {Subject: "user:yan", Role: "clerk", Scope: "dept:a,b"}},
+				Join:  []rbac.Membership{{Member: "user:zoe", Group: "group:clerks"}},
+			}},
+		refusal{name: "good grant with a bad revoke", notFound: true,
+			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org"}}, Revoke: []rbac.GrantKey{{Subject: "user:zoe", Role: "cbo", Scope: "org"}}}},
+		refusal{name: "empty change", invalid: true, c: rbac.Change{}},
+	)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rev, err := f.Store.Apply(ctx, tc.c)
+			if err == nil {
+				t.Fatalf("accepted (revision %d)", rev)
+			}
+			if rev != 0 {
+				t.Errorf("refused change returned revision %d", rev)
+			}
+			if tc.invalid && !errors.Is(err, rbac.ErrInvalidInput) {
+				t.Errorf("error does not wrap rbac.ErrInvalidInput: %v", err)
+			}
+			if !tc.invalid && errors.Is(err, rbac.ErrInvalidInput) {
+				t.Errorf("error wraps rbac.ErrInvalidInput, want only ErrNotFound: %v", err)
+			}
+			if tc.notFound != errors.Is(err, rbac.ErrNotFound) {
+				t.Errorf("errors.Is(err, rbac.ErrNotFound) = %v, want %v: %v", !tc.notFound, tc.notFound, err)
+			}
+			var inv *rbac.InvalidError
+			var nf *rbac.NotFoundError
+			var nfi *rbac.NotFoundErrorInvalid
+			var cyc *rbac.CycleError
+			if !errors.As(err, &inv) && !errors.As(err, &nf) && !errors.As(err, &nfi) && !errors.As(err, &cyc) {
+				t.Errorf("error is none of rbac's typed errors: %T %v", err, err)
+			}
+			if tc.name == "inheritance cycle" && !errors.As(err, &cyc) {
+				t.Errorf("want a *rbac.CycleError: %v", err)
+			}
+			if errors.Is(err, gormstore.ErrNotMigrated) {
+				t.Errorf("refusal reported as a missing migration: %v", err)
+			}
+			for _, x := range []string{"\x00", "\n"} {
+				if strings.Contains(err.Error(), x) {
+					t.Errorf("error message holds raw input %q: %q", x, err.Error())
+				}
+			}
+			assertUnchanged(t, f, before, h.KeepsText)
+		})
+	}
+}
+
+func testReplaceRefused(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+	bad := map[string]func(*rbac.Model){
+		"hostile role": func(m *rbac.Model) { m.Roles[0].ID = "reader,x" },
+		"hostile subject": func(m *rbac.Model) {
+			m.Grants[0].Subject = "user:a\"b"
+		},
+		"missing role":  func(m *rbac.Model) { m.Grants[0].Role = "ghost" },
+		"bad window":    func(m *rbac.Model) { m.Grants[1].NotAfter = m.Grants[1].NotBefore.Add(-time.Hour) },
+		"duplicate":     func(m *rbac.Model) { m.Grants = append(m.Grants, m.Grants[0]) },
+		"role twice":    func(m *rbac.Model) { m.Roles = append(m.Roles, rbac.Role{ID: m.Roles[0].ID}) },
+		"NUL in scope":  func(m *rbac.Model) { m.Scopes[0].Scope = "dept:a\x00" },
+		"upper case":    func(m *rbac.Model) { m.Members[0].Member = "user:Bob" },
+		"look-alike":    func(m *rbac.Model) { m.Members[0].Group = "group:cl\u0435rks" },
+		"SQL in a role": func(m *rbac.Model) { m.Roles[1].Permissions = append(m.Roles[1].Permissions, "permits.x;--.read") },
+	}
+	for name, mutate := range bad {
+		t.Run(name, func(t *testing.T) {
+			m := CityModel()
+			mutate(&m)
+			rev, err := f.Store.Replace(ctx, m)
+			if err == nil {
+				t.Fatalf("accepted (revision %d)", rev)
+			}
+			if !errors.Is(err, rbac.ErrInvalidInput) {
+				t.Errorf("error does not wrap rbac.ErrInvalidInput: %v", err)
+			}
+			assertUnchanged(t, f, before, h.KeepsText)
+		})
+	}
+}
+
+func testTooLong(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+	// Valid for rbac (ids up to 128 bytes) but "role:" + id does not fit.
+	long := rbac.RoleID(strings.Repeat("r", h.MaxValueLen))
+	if err := long.Validate(); err != nil {
+		t.Fatalf("test id invalid for rbac: %v", err)
+	}
+	_, err := f.Store.Apply(ctx, rbac.Change{PutRoles: []rbac.Role{{ID: long}}})
+	if !errors.Is(err, rbac.ErrInvalidInput) {
+		t.Fatalf("Apply err = %v, want rbac.ErrInvalidInput", err)
+	}
+	var inv *rbac.InvalidError
+	if !errors.As(err, &inv) || !strings.Contains(inv.Reason, "longer than") {
+		t.Errorf("want an *rbac.InvalidError about the length: %v", err)
+	}
+	m := CityModel()
+	m.Grants[0].Subject = rbac.Subject("user:" + strings.Repeat("u", h.MaxValueLen))
+	if _, err := f.Store.Replace(ctx, m); !errors.Is(err, rbac.ErrInvalidInput) {
+		t.Fatalf("Replace err = %v, want rbac.ErrInvalidInput", err)
+	}
+	assertUnchanged(t, f, before, h.KeepsText)
+
+	// The longest name that fits is stored and loads back.
+	fits := rbac.RoleID(strings.Repeat("r", h.MaxValueLen-len("role:")))
+	if _, err := f.Store.Apply(ctx, rbac.Change{PutRoles: []rbac.Role{{ID: fits}}}); err != nil {
+		t.Fatalf("name of exactly %d stored bytes: %v", h.MaxValueLen, err)
+	}
+	got, _, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(got.Roles, func(r rbac.Role) bool { return r.ID == fits }) {
+		t.Errorf("role %s not loaded back", fits)
+	}
+}
+
+// testConcurrent applies many grants at once, from goroutines and (where
+// the harness has one) a second connection pool, while readers load the
+// policy. Every grant must survive, every revision must be handed out once,
+// and every snapshot a reader sees must hold exactly as many of the new
+// grants as its revision says.
+func testConcurrent(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, start := seeded(t, h)
+	base := len(CityModel().Grants)
+	const n = 24
+	stores := []Store{f.Store}
+	if f.Second != nil {
+		stores = append(stores, f.Second)
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		revs    []int64
+		done    = make(chan struct{})
+		readers sync.WaitGroup
+	)
+	for r := range 2 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			s := stores[r%len(stores)]
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				m, rev, err := s.LoadPolicy(ctx)
+				if err != nil {
+					t.Errorf("LoadPolicy during writes: %v", err)
+					return
+				}
+				if got, want := len(m.Grants)-base, int(rev-start); got != want {
+					t.Errorf("snapshot at revision %d holds %d new grants, want %d", rev, got, want)
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[i%len(stores)]
+			rev, err := s.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{
+				Subject: rbac.Subject(fmt.Sprintf("user:u%02d", i)), Role: "clerk", Scope: "ward:7",
+			}}})
+			if err != nil {
+				t.Errorf("Apply %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			revs = append(revs, rev)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	if t.Failed() {
+		return
+	}
+	slices.Sort(revs)
+	for i, r := range revs {
+		if r != start+1+int64(i) {
+			t.Fatalf("revisions handed out: %v, want %d..%d once each", revs, start+1, start+n)
+		}
+	}
+	m, rev, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev != start+n {
+		t.Errorf("final revision %d, want %d", rev, start+n)
+	}
+	for i := range n {
+		sub := rbac.Subject(fmt.Sprintf("user:u%02d", i))
+		if !slices.ContainsFunc(m.Grants, func(g rbac.Grant) bool { return g.Subject == sub }) {
+			t.Errorf("grant to %s lost", sub)
+		}
+	}
+	if len(m.Grants) != base+n {
+		t.Errorf("%d grants, want %d", len(m.Grants), base+n)
+	}
+}
+
+// testConcurrentConflicting runs changes whose validity depends on each
+// other. A writer that read the lines before taking the lock would let both
+// of a pair through (a role deleted while granted) or write one line twice.
+func testConcurrentConflicting(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, start := seeded(t, h)
+	stores := []Store{f.Store}
+	if f.Second != nil {
+		stores = append(stores, f.Second)
+	}
+
+	// The same membership joined many times at once: each change succeeds
+	// (a join of an existing membership changes nothing) and it is stored once.
+	const n = 12
+	join := rbac.Change{Join: []rbac.Membership{{Member: "user:zoe", Group: "group:clerks"}}}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := stores[i%len(stores)].Apply(ctx, join); err != nil {
+				t.Errorf("join %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	s := snapshot(t, f)
+	if s.rev != start+n {
+		t.Errorf("revision %d after %d joins, want %d", s.rev, n, start+n)
+	}
+	if c := len(slices.DeleteFunc(slices.Clone(s.m.Members), func(m rbac.Membership) bool { return m != join.Join[0] })); c != 1 {
+		t.Errorf("membership stored %d times", c)
+	}
+
+	// Delete a role while granting it: exactly one of the pair may win.
+	const pairs = 8
+	var roles []rbac.Role
+	for i := range pairs {
+		roles = append(roles, rbac.Role{ID: rbac.RoleID(fmt.Sprintf("tmp-%d", i)), Permissions: []rbac.Permission{"permits.application.read"}})
+	}
+	if _, err := f.Store.Apply(ctx, rbac.Change{PutRoles: roles}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	wins := 0
+	for i := range pairs {
+		id := roles[i].ID
+		for j, c := range []rbac.Change{
+			{DeleteRoles: []rbac.RoleID{id}},
+			{Grant: []rbac.Grant{{Subject: rbac.Subject("user:t" + fmt.Sprint(i)), Role: id, Scope: "org"}}},
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := stores[(i+j)%len(stores)].Apply(ctx, c)
+				switch {
+				case err == nil:
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				case !errors.Is(err, rbac.ErrNotFound):
+					t.Errorf("pair %d: refused with %v, want an error wrapping rbac.ErrNotFound", i, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if wins != pairs {
+		t.Errorf("%d changes of %d conflicting pairs succeeded, want exactly one per pair", wins, pairs)
+	}
+	if _, _, err := f.Store.LoadPolicy(ctx); err != nil {
+		t.Errorf("stored policy no longer loads: %v", err)
+	}
+}
+
+// testConflictRules stores segregation-of-duties rules where the store can,
+// and checks that it refuses them, unchanged, where it cannot.
+func testConflictRules(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+	// user:carol already holds ap and ar through the composite
+	// finance-manager: adding the rule accepts that existing violation.
+	rule := rbac.ConflictRule{ID: "ap-ar", Description: "who enters invoices does not receive payments", Roles: [2]rbac.RoleID{"ap", "ar"}}
+	add := rbac.Change{PutConflicts: []rbac.ConflictRule{rule}}
+	withRule := CityModel()
+	withRule.Conflicts = []rbac.ConflictRule{rule}
+	if !h.StoresConflicts {
+		_, err := f.Store.Apply(ctx, add)
+		if !errors.Is(err, rbac.ErrInvalidInput) || !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("Apply of a conflict rule: err = %v, want rbac.ErrInvalidInput and errors.ErrUnsupported", err)
+		}
+		_, err = f.Store.Replace(ctx, withRule)
+		if !errors.Is(err, rbac.ErrInvalidInput) || !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("Replace with a conflict rule: err = %v, want rbac.ErrInvalidInput and errors.ErrUnsupported", err)
+		}
+		assertUnchanged(t, f, before, h.KeepsText)
+		return
+	}
+	rev, err := f.Store.Apply(ctx, add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// user:bob holds ap at dept:finance; ar at org would overlap it.
+	_, err = f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:bob", Role: "ar", Scope: "org"}}})
+	if !errors.Is(err, rbac.ErrConflict) {
+		t.Errorf("grant breaking a conflict rule: err = %v, want rbac.ErrConflict", err)
+	}
+	s := snapshot(t, f)
+	if s.rev != rev {
+		t.Errorf("refused change moved the revision from %d to %d", rev, s.rev)
+	}
+	Equal(t, s.m, withRule, h.KeepsText)
+	waiver := rbac.Waiver{Rule: "ap-ar", Subject: "user:bob", ApprovedBy: "user:cfo", Reason: "small office", NotAfter: Noon.Add(30 * 24 * time.Hour)}
+	if _, err := f.Store.Apply(ctx, rbac.Change{PutWaivers: []rbac.Waiver{waiver},
+		Grant: []rbac.Grant{{Subject: "user:bob", Role: "ar", Scope: "org"}}}); err != nil {
+		t.Fatalf("waived grant: %v", err)
+	}
+	got, _, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Waivers) != 1 || len(got.Conflicts) != 1 {
+		t.Errorf("conflict rules and waivers not kept: %+v %+v", got.Conflicts, got.Waivers)
+	}
+}
+
+func testCanceled(t *testing.T, h Harness) {
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := f.Store.LoadPolicy(ctx); err == nil {
+		t.Error("LoadPolicy with a canceled context succeeded")
+	} else if errors.Is(err, gormstore.ErrNotMigrated) {
+		t.Errorf("cancellation reported as a missing migration: %v", err)
+	}
+	c := rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org"}}}
+	if _, err := f.Store.Apply(ctx, c); err == nil {
+		t.Error("Apply with a canceled context succeeded")
+	}
+	if _, err := f.Store.Replace(ctx, rbac.Model{}); err == nil {
+		t.Error("Replace with a canceled context succeeded")
+	}
+	assertUnchanged(t, f, before, h.KeepsText)
+}
+
+// testCasbin loads the stored rows with gorm-adapter itself into a plain
+// Casbin enforcer, which must answer like the compiled model.
+func testCasbin(t *testing.T, h Harness) {
+	f, _ := seeded(t, h)
+	if f.DB == nil {
+		t.Skip("no database: nothing for gorm-adapter to read")
+	}
+	rowsBefore := countRows(t, f.DB)
+	// NewAdapterByDB with its AutoMigrate on: on a migrated database it must
+	// find gorm-adapter's own table and index and change nothing.
+	a, err := gormadapter.NewAdapterByDB(f.DB.Session(&gorm.Session{NewDB: true}))
+	if err != nil {
+		t.Fatalf("gormadapter.NewAdapterByDB on the migrated database: %v", err)
+	}
+	cm, err := casbinx.NewModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := casbin.NewEnforcer(cm, a)
+	if err != nil {
+		t.Fatalf("casbin.NewEnforcer over the stored rows: %v", err)
+	}
+	if err := casbinx.Configure(e); err != nil {
+		t.Fatal(err)
+	}
+	Agree(t, CityModel(), func(s rbac.Subject, x rbac.Permission, sc rbac.Scope, at time.Time) (bool, error) {
+		return casbinx.Enforce(e, s, x, sc, at)
+	})
+	if n := countRows(t, f.DB); n != rowsBefore {
+		t.Errorf("gorm-adapter changed the row count from %d to %d", rowsBefore, n)
+	}
+	// And the store still reads the table after gorm-adapter's migration.
+	got, _, err := f.Store.LoadPolicy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, got, CityModel(), h.KeepsText)
+}
+
+// testCorrupt writes a row the store would never write. Loading and
+// applying must fail without writing; Replace must repair the table.
+func testCorrupt(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	if f.DB == nil {
+		t.Skip("no database to corrupt")
+	}
+	bad := gormadapter.CasbinRule{Ptype: "p", V0: "user:mallory", V1: "role:ghost", V2: "org",
+		V3: "00000000000000000000", V4: "99999999999999999999", V5: "allow"}
+	if err := f.DB.Create(&bad).Error; err != nil {
+		t.Fatal(err)
+	}
+	rows := countRows(t, f.DB)
+	_, revBefore, _ := f.Store.LoadPolicy(ctx)
+	if _, _, err := f.Store.LoadPolicy(ctx); err == nil {
+		t.Fatal("LoadPolicy accepted a grant of a missing role")
+	} else if errors.Is(err, gormstore.ErrNotMigrated) {
+		t.Errorf("corruption reported as a missing migration: %v", err)
+	}
+	if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org"}}}); err == nil {
+		t.Fatal("Apply on a corrupt table succeeded")
+	}
+	if n := countRows(t, f.DB); n != rows {
+		t.Errorf("failed Apply changed the row count from %d to %d", rows, n)
+	}
+	rev, err := f.Store.Replace(ctx, CityModel())
+	if err != nil {
+		t.Fatalf("Replace did not repair: %v", err)
+	}
+	if revBefore != 0 && rev <= revBefore {
+		t.Errorf("revision %d after repair, want more than %d", rev, revBefore)
+	}
+	s := snapshot(t, f)
+	Equal(t, s.m, CityModel(), h.KeepsText)
+	if s.rows != rows-1 {
+		t.Errorf("%d rows after repair, want %d", s.rows, rows-1)
+	}
+}
+
+func testUnmigrated(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s, db := h.Unmigrated(t)
+	hasTables := func() (rule, rev bool) {
+		return db.Migrator().HasTable(gormstore.RuleTable), db.Migrator().HasTable(gormstore.RevisionTable)
+	}
+	if rule, rev := hasTables(); rule || rev {
+		t.Fatalf("New created tables: %s %v, %s %v", gormstore.RuleTable, rule, gormstore.RevisionTable, rev)
+	}
+	check := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, gormstore.ErrNotMigrated) {
+			t.Errorf("%s on an unmigrated database: err = %v, want ErrNotMigrated", op, err)
+			return
+		}
+		if !strings.Contains(err.Error(), "Migrate") {
+			t.Errorf("%s: error does not say to run Migrate: %v", op, err)
+		}
+	}
+	_, _, err := s.LoadPolicy(ctx)
+	check("LoadPolicy", err)
+	_, err = s.Apply(ctx, rbac.Change{AddPermissions: []rbac.Permission{"permits.application.read"}})
+	check("Apply", err)
+	_, err = s.Replace(ctx, CityModel())
+	check("Replace", err)
+	if rule, rev := hasTables(); rule || rev {
+		t.Fatalf("a store call created tables: %s %v, %s %v", gormstore.RuleTable, rule, gormstore.RevisionTable, rev)
+	}
+
+	for range 2 { // idempotent
+		if err := h.Migrate(ctx, db); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	if rule, rev := hasTables(); !rule || !rev {
+		t.Fatalf("Migrate did not create both tables: %v %v", rule, rev)
+	}
+	if !db.Migrator().HasIndex(&gormadapter.CasbinRule{}, gormstore.RuleIndex) {
+		t.Errorf("Migrate did not create gorm-adapter's index %s", gormstore.RuleIndex)
+	}
+	m, rev, err := s.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev != 0 {
+		t.Errorf("freshly migrated database at revision %d, want 0", rev)
+	}
+	Equal(t, m, rbac.Model{}, false)
+	if rev, err = s.Replace(ctx, CityModel()); err != nil || rev != 1 {
+		t.Fatalf("Replace after Migrate: revision %d, %v", rev, err)
+	}
+	if err := h.Migrate(ctx, db); err != nil {
+		t.Fatalf("Migrate on a database with data: %v", err)
+	}
+	if _, rev, err = s.LoadPolicy(ctx); err != nil || rev != 1 {
+		t.Errorf("Migrate touched the data: revision %d, %v", rev, err)
+	}
+
+	// A revision table without its row is reported the same way.
+	if err := db.Exec("DELETE FROM " + gormstore.RevisionTable).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.LoadPolicy(ctx)
+	check("LoadPolicy without the revision row", err)
+	_, err = s.Apply(ctx, rbac.Change{AddPermissions: []rbac.Permission{"permits.application.read"}})
+	check("Apply without the revision row", err)
+}
