@@ -1,7 +1,3 @@
-// Package storetest is the conformance suite of the policy stores in
-// adapters/ (memstore, sqlitestore, pgstore). Each store's tests call [Run],
-// so that all of them accept and refuse the same changes, keep revisions
-// the same way and load back the models they were given.
 package storetest
 
 import (
