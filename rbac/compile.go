@@ -94,7 +94,7 @@ func Compile(m Model) (*Policy, error) {
 	known := map[string]struct{}{}
 	for _, x := range m.Permissions {
 		if err := x.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: permission catalog: %w", err)
+			return nil, within("permission catalog", err)
 		}
 		known[string(x)] = struct{}{}
 	}
@@ -152,7 +152,7 @@ func Compile(m Model) (*Policy, error) {
 	// Scopes.
 	for _, s := range m.Scopes {
 		if err := s.Scope.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: scope tree: %w", err)
+			return nil, within("scope tree", err)
 		}
 		if s.Scope == OrgScope {
 			return nil, invalid("scope", string(s.Scope), "org is the root and has no parent")
@@ -273,17 +273,17 @@ func Compile(m Model) (*Policy, error) {
 	p.grants = make([]cgrant, 0, len(m.Grants))
 	for _, g := range m.Grants {
 		if err := g.Subject.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: grant: %w", err)
+			return nil, within("grant", err)
 		}
 		ri, ok := p.roleIdx[g.Role]
 		if !ok {
 			if err := g.Role.Validate(); err != nil {
-				return nil, fmt.Errorf("rbac: grant: %w", err)
+				return nil, within("grant", err)
 			}
 			return nil, fmt.Errorf("rbac: grant %s: %w", g.Key(), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(g.Role))})
 		}
 		if err := g.Scope.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: grant: %w", err)
+			return nil, within("grant", err)
 		}
 		from, until, err := window(g)
 		if err != nil {
@@ -312,10 +312,10 @@ func Compile(m Model) (*Policy, error) {
 	seenMember := make(map[Membership]struct{}, len(m.Members))
 	for _, ms := range m.Members {
 		if err := ms.Member.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: membership: %w", err)
+			return nil, within("membership", err)
 		}
 		if err := ms.Group.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: membership: %w", err)
+			return nil, within("membership", err)
 		}
 		if !ms.Member.IsPrincipal() {
 			return nil, invalid("membership", string(ms.Member), "only users and service accounts join groups and units")

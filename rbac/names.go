@@ -15,16 +15,31 @@ var ErrInvalidInput = errors.New("invalid input")
 // InvalidError describes malformed input. errors.Is(err, ErrInvalidInput)
 // reports true for it. Value is quoted and truncated, never the raw input.
 type InvalidError struct {
-	Kind   string // "permission", "scope", "subject", "role", "grant", "membership", "model"
+	Where  string // where in a model the input was found ("grant", "scope tree"), if anywhere
+	Kind   string // "permission", "scope", "subject", "role", "grant", "membership", "change"
 	Value  string // quoted, truncated
 	Reason string
 }
 
 func (e *InvalidError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("rbac: invalid %s: %s", e.Kind, e.Reason)
+	where := "rbac: "
+	if e.Where != "" {
+		where += e.Where + ": "
 	}
-	return fmt.Sprintf("rbac: invalid %s %s: %s", e.Kind, e.Value, e.Reason)
+	if e.Value == "" {
+		return fmt.Sprintf("%sinvalid %s: %s", where, e.Kind, e.Reason)
+	}
+	return fmt.Sprintf("%sinvalid %s %s: %s", where, e.Kind, e.Value, e.Reason)
+}
+
+// within records where in a model an invalid name was found.
+func within(where string, err error) error {
+	if ie, ok := err.(*InvalidError); ok {
+		c := *ie
+		c.Where = where
+		return &c
+	}
+	return fmt.Errorf("rbac: %s: %w", where, err)
 }
 
 // Is makes errors.Is(err, ErrInvalidInput) true.
