@@ -302,24 +302,9 @@ func (a *Authorizer) WhoCan(ctx context.Context, perm Permission, scope Scope) (
 // with an error wrapping [ErrInvalidInput] or [ErrNotFound], and nothing is
 // written.
 func (a *Authorizer) Apply(ctx context.Context, c Change) (int64, error) {
-	if a.closed.Load() {
-		return 0, ErrClosed
-	}
-	w, ok := a.src.(PolicyWriter)
-	if !ok {
-		return 0, ErrReadOnly
-	}
-	rev, err := w.Apply(ctx, c)
-	if err != nil {
-		return 0, fmt.Errorf("iam: apply: %w", err)
-	}
-	if err := a.Reload(ctx); err != nil {
-		return rev, fmt.Errorf("iam: apply: revision %d written, reload failed: %w", rev, err)
-	}
-	for _, e := range changeEvents(c, rev, "") {
-		a.emit(ctx, e)
-	}
-	return rev, nil
+	// Conflict refusals emit role.assignment_blocked; change events go to
+	// the store's outbox when it has one (see EventWriter in lifecycle.go).
+	return a.applyChange(ctx, c, nil)
 }
 
 // emit completes e (id, schema version, time) and hands it to the audit

@@ -44,6 +44,10 @@ var (
 	// grant or membership that does not exist.
 	ErrNotFound = rbac.ErrNotFound
 
+	// ErrConflict is wrapped by errors refusing a change that would break
+	// a segregation-of-duties rule; see [ConflictError].
+	ErrConflict = rbac.ErrConflict
+
 	// ErrClosed is returned by methods called after [Authorizer.Close].
 	ErrClosed = errors.New("iam: authorizer closed")
 
