@@ -17,14 +17,16 @@
 // the iam model, so a plain Casbin enforcer with gorm-adapter can load it.
 // iam_policy_revision (id integer primary key, always 1; revision bigint)
 // counts the changes written through a Store; a fresh database is at
-// revision 0.
+// revision 0. iam_policy_extras (one row) holds the segregation-of-duties
+// rules and waivers, which carry free text, as a versioned JSON document.
+// iam_outbox holds the domain events of each change, written in the same
+// transaction by [Store.ApplyWithEvents] (which iam uses when a store has
+// it) until adapters/pgoutbox relays them.
 //
 // Not stored: role labels, grant reasons and the order of a role's rules
 // and parents are not part of the line format yet, and come back empty or
 // reordered. A name whose stored form is longer than 100 bytes does not fit
-// the columns and is refused as invalid input. Segregation-of-duties rules
-// and waivers have no lines yet: a change or model holding one is refused
-// (rbac.ErrInvalidInput and errors.ErrUnsupported) rather than lost.
+// the columns and is refused as invalid input.
 //
 // # Consistency
 //

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/internal/gormstore"
 	"github.com/civic-platform/security/rbac"
 )
@@ -69,6 +70,15 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 // waiver, which the line format cannot hold yet.
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	return s.s.Apply(ctx, c)
+}
+
+// ApplyWithEvents applies c like [Store.Apply] and writes the events that
+// events returns for the new revision to the iam_outbox table in the same
+// transaction, so that neither commits without the other. iam uses it
+// (iam.EventWriter) when the Authorizer's source is this store; relay the
+// outbox with adapters/pgoutbox.
+func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []audit.Event) (int64, error) {
+	return s.s.ApplyWithEvents(ctx, c, events)
 }
 
 // Replace replaces the whole stored model with m in one transaction and

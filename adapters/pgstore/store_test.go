@@ -62,8 +62,9 @@ func TestConformance(t *testing.T) {
 			db := testdb.Postgres(t)
 			return newStore(t, db), db
 		},
-		Migrate:     pgstore.Migrate,
-		MaxValueLen: 100,
+		Migrate:         pgstore.Migrate,
+		MaxValueLen:     100,
+		StoresConflicts: true,
 	})
 }
 

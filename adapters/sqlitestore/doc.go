@@ -20,8 +20,10 @@
 // order of a role's rules and parents are not stored. A name whose stored
 // form is longer than 100 bytes is refused as invalid input, as it is on
 // PostgreSQL, although SQLite could hold it. Segregation-of-duties rules
-// and waivers have no lines yet: a change or model holding one is refused
-// (rbac.ErrInvalidInput and errors.ErrUnsupported) rather than lost.
+// and waivers are kept in iam_policy_extras, and [Store.ApplyWithEvents]
+// writes a change's domain events to iam_outbox in the same transaction,
+// as on PostgreSQL; adapters/pgoutbox's Relay delivers them from SQLite
+// too.
 //
 // # Consistency
 //

@@ -66,8 +66,9 @@ func TestConformance(t *testing.T) {
 			}
 			return s, db
 		},
-		Migrate:     sqlitestore.Migrate,
-		MaxValueLen: 100,
+		Migrate:         sqlitestore.Migrate,
+		MaxValueLen:     100,
+		StoresConflicts: true,
 	})
 }
 

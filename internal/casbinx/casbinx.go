@@ -20,6 +20,7 @@ package casbinx
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -330,4 +331,110 @@ func Request(sub rbac.Subject, x rbac.Permission, s rbac.Scope, at time.Time) []
 // Enforce asks e the reference question.
 func Enforce(e casbin.IEnforcer, sub rbac.Subject, x rbac.Permission, s rbac.Scope, at time.Time) (bool, error) {
 	return e.Enforce(Request(sub, x, s, at)...)
+}
+
+// ExtrasVersion is the version of the extras document ([Extras]).
+const ExtrasVersion = 1
+
+// extrasDoc is the JSON form of the model parts that have no Casbin lines.
+type extrasDoc struct {
+	V         int          `json:"v"`
+	Conflicts []extrasRule `json:"conflicts,omitempty"`
+	Waivers   []extrasWaiv `json:"waivers,omitempty"`
+}
+
+type extrasRule struct {
+	ID          string            `json:"id"`
+	Description string            `json:"description,omitempty"`
+	Roles       []rbac.RoleID     `json:"roles,omitempty"`
+	Permissions []rbac.Permission `json:"permissions,omitempty"`
+}
+
+type extrasWaiv struct {
+	Rule       string       `json:"rule"`
+	Subject    rbac.Subject `json:"subject"`
+	ApprovedBy rbac.Subject `json:"approved_by"`
+	Reason     string       `json:"reason"`
+	NotAfter   string       `json:"not_after,omitempty"` // RFC 3339, UTC
+}
+
+// Extras returns the parts of m that the line format does not carry —
+// segregation-of-duties rules and waivers, which hold free text — as one
+// versioned JSON document that a store keeps next to the lines:
+//
+//	{"v":1,"conflicts":[{"id":"po","description":"…","roles":["a","b"]}],
+//	 "waivers":[{"rule":"po","subject":"user:x","approved_by":"user:y","reason":"…","not_after":"…"}]}
+//
+// A model without them gives {"v":1}. m is not validated here; stores
+// validate it with rbac.Compile first.
+func Extras(m rbac.Model) ([]byte, error) {
+	doc := extrasDoc{V: ExtrasVersion}
+	for _, r := range m.Conflicts {
+		er := extrasRule{ID: r.ID, Description: r.Description}
+		if r.IsRoleRule() {
+			er.Roles = r.Roles[:]
+		} else {
+			er.Permissions = r.Permissions[:]
+		}
+		doc.Conflicts = append(doc.Conflicts, er)
+	}
+	for _, w := range m.Waivers {
+		ew := extrasWaiv{Rule: w.Rule, Subject: w.Subject, ApprovedBy: w.ApprovedBy, Reason: w.Reason}
+		if !w.NotAfter.IsZero() {
+			ew.NotAfter = w.NotAfter.UTC().Format(time.RFC3339Nano)
+		}
+		doc.Waivers = append(doc.Waivers, ew)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("casbinx: extras: %w", err)
+	}
+	return b, nil
+}
+
+// WithExtras returns m with the conflict rules and waivers of an extras
+// document (see [Extras]) added, validated with rbac.Compile. An empty
+// document adds nothing.
+func WithExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
+	if len(strings.TrimSpace(string(doc))) == 0 {
+		return m, nil
+	}
+	var d extrasDoc
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return rbac.Model{}, fmt.Errorf("casbinx: extras: %w", err)
+	}
+	if d.V != ExtrasVersion {
+		return rbac.Model{}, fmt.Errorf("casbinx: extras: version %d, want %d", d.V, ExtrasVersion)
+	}
+	if len(d.Conflicts)+len(d.Waivers) == 0 {
+		return m, nil
+	}
+	m.Conflicts, m.Waivers = nil, nil
+	for _, er := range d.Conflicts {
+		r := rbac.ConflictRule{ID: er.ID, Description: er.Description}
+		switch {
+		case len(er.Roles) == 2 && len(er.Permissions) == 0:
+			r.Roles = [2]rbac.RoleID{er.Roles[0], er.Roles[1]}
+		case len(er.Permissions) == 2 && len(er.Roles) == 0:
+			r.Permissions = [2]rbac.Permission{er.Permissions[0], er.Permissions[1]}
+		default:
+			return rbac.Model{}, fmt.Errorf("casbinx: extras: conflict rule %q wants two roles or two permissions", er.ID)
+		}
+		m.Conflicts = append(m.Conflicts, r)
+	}
+	for _, ew := range d.Waivers {
+		w := rbac.Waiver{Rule: ew.Rule, Subject: ew.Subject, ApprovedBy: ew.ApprovedBy, Reason: ew.Reason}
+		if ew.NotAfter != "" {
+			t, err := time.Parse(time.RFC3339Nano, ew.NotAfter)
+			if err != nil {
+				return rbac.Model{}, fmt.Errorf("casbinx: extras: waiver %s for %s: %w", ew.Rule, ew.Subject, err)
+			}
+			w.NotAfter = t.UTC()
+		}
+		m.Waivers = append(m.Waivers, w)
+	}
+	if _, err := rbac.Compile(m); err != nil {
+		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
+	}
+	return m, nil
 }

@@ -25,9 +25,16 @@
 // Role labels, grant reasons and the order of a role's rules and parents
 // are not part of the line format and come back empty or reordered.
 // Segregation-of-duties rules and waivers (rbac.Model.Conflicts and
-// Waivers) have no lines in the casbinx format yet: a change or model that
-// holds one is refused with an error wrapping both rbac.ErrInvalidInput and
-// errors.ErrUnsupported, rather than accepted and lost.
+// Waivers) carry free text and have no Casbin lines: they are kept in
+// iam_policy_extras, one row holding casbinx's versioned extras document,
+// written in the same transaction as the lines.
+//
+// # Outbox
+//
+// ApplyWithEvents writes the change's domain events to iam_outbox
+// ([OutboxRow]) in the same transaction as the change, so a change and its
+// events commit together; [Deliver] hands undelivered rows to a sink at
+// least once and marks them delivered.
 //
 // # Transactions
 //

@@ -10,6 +10,7 @@ import (
 	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"gorm.io/gorm"
 
+	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/internal/perm"
 	"github.com/civic-platform/security/rbac"
@@ -23,6 +24,9 @@ const (
 	RuleIndex = "idx_casbin_rule"
 	// RevisionTable holds the one-row revision counter.
 	RevisionTable = "iam_policy_revision"
+	// ExtrasTable holds, in one row, the model parts that have no Casbin
+	// lines (conflict rules and waivers) as casbinx's extras document.
+	ExtrasTable = "iam_policy_extras"
 )
 
 // MaxValueLen is the longest value a line may hold, in bytes: the width of
@@ -93,8 +97,15 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 			"CREATE UNIQUE INDEX IF NOT EXISTS " + RuleIndex + " ON " + RuleTable + " (ptype,v0,v1,v2,v3,v4,v5)",
 			"CREATE TABLE IF NOT EXISTS " + RevisionTable + " (id integer PRIMARY KEY CHECK (id = 1), revision bigint NOT NULL)",
 			"INSERT INTO " + RevisionTable + " (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+			"CREATE TABLE IF NOT EXISTS " + ExtrasTable + " (id integer PRIMARY KEY CHECK (id = 1), doc text NOT NULL)",
+			"INSERT INTO " + ExtrasTable + " (id, doc) VALUES (1, '') ON CONFLICT (id) DO NOTHING",
 		} {
 			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		if !m.HasTable(&OutboxRow{}) {
+			if err := m.CreateTable(&OutboxRow{}); err != nil {
 				return err
 			}
 		}
@@ -112,8 +123,9 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 // and come back empty; the order of a role's rules and parents is not kept.
 func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	var (
-		rev  int64
-		rows []gormadapter.CasbinRule
+		rev    int64
+		rows   []gormadapter.CasbinRule
+		extras string
 	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var r struct{ Revision int64 }
@@ -125,12 +137,17 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 			return errNoRevisionRow
 		}
 		rev = r.Revision
-		return tx.Order("id").Find(&rows).Error
+		if err := tx.Order("id").Find(&rows).Error; err != nil {
+			return err
+		}
+		var err error
+		extras, err = readExtras(tx)
+		return err
 	}, s.d.ReadTx)
 	if err != nil {
 		return rbac.Model{}, 0, s.fail(ctx, "load policy", err)
 	}
-	m, err := casbinx.FromLines(toLines(rows))
+	m, err := modelOf(rows, extras)
 	if err != nil {
 		return rbac.Model{}, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
 	}
@@ -147,23 +164,37 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 // the store is unchanged. An empty change is refused the same way. Every accepted change moves the revision by one, even one
 // that changes only what is not stored (labels, reasons).
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
+	return s.ApplyWithEvents(ctx, c, nil)
+}
+
+// ApplyWithEvents applies c like [Store.Apply] and, in the same
+// transaction, inserts the events that events returns for the new revision
+// into the outbox table (see [OutboxRow]), so that the change and its
+// events commit or roll back together. events is called once, after the
+// change has been validated; nil means no events. An event whose ID is
+// already in the outbox fails the whole change.
+func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []audit.Event) (int64, error) {
 	if c.IsZero() {
 		_, _, err := rbac.Update(rbac.Model{}, c) // the typed "empty change" error
 		return 0, fmt.Errorf("%s: apply: %w", s.d.Name, err)
 	}
-	return s.write(ctx, "apply", func(cur []gormadapter.CasbinRule) ([]casbinx.Line, error) {
-		m, err := casbinx.FromLines(toLines(cur))
+	var after func(tx *gorm.DB, rev int64) error
+	if events != nil {
+		after = func(tx *gorm.DB, rev int64) error { return insertOutbox(tx, events(rev)) }
+	}
+	return s.write(ctx, "apply", func(cur []gormadapter.CasbinRule, extras string) ([]casbinx.Line, string, error) {
+		m, err := modelOf(cur, extras)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		// Update applies c, compiles the result and checks conflict rules:
 		// the change is validated completely before anything is written.
 		next, _, err := rbac.Update(m, c)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		return linesOf(next)
-	})
+	}, after)
 }
 
 // Replace replaces the whole stored model with m in one transaction and
@@ -172,18 +203,20 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 // the store is unchanged. Replace does not read the stored lines as a
 // model, so it also repairs a table that no longer loads.
 func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
-	want, err := linesOf(m)
+	want, extras, err := linesOf(m)
 	if err != nil {
 		return 0, fmt.Errorf("%s: replace: %w", s.d.Name, err)
 	}
-	return s.write(ctx, "replace", func([]gormadapter.CasbinRule) ([]casbinx.Line, error) {
-		return want, nil
-	})
+	return s.write(ctx, "replace", func([]gormadapter.CasbinRule, string) ([]casbinx.Line, string, error) {
+		return want, extras, nil
+	}, nil)
 }
 
 // write runs one write transaction: bump and lock the revision, read the
-// current rows, compute the wanted lines with next, write the difference.
-func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.CasbinRule) ([]casbinx.Line, error)) (int64, error) {
+// current rows and extras, compute the wanted lines and extras with next,
+// write the difference, then run after (the outbox) if set.
+func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.CasbinRule, string) ([]casbinx.Line, string, error),
+	after func(tx *gorm.DB, rev int64) error) (int64, error) {
 	var rev int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// First statement, and a write: on PostgreSQL it locks the row until
@@ -201,12 +234,26 @@ func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.Ca
 		if err := tx.Order("id").Find(&cur).Error; err != nil {
 			return err
 		}
-		want, err := next(cur)
+		curExtras, err := readExtras(tx)
+		if err != nil {
+			return err
+		}
+		want, wantExtras, err := next(cur, curExtras)
 		if err != nil {
 			return refusedError{err}
 		}
 		if err := writeDiff(tx, cur, want); err != nil {
 			return err
+		}
+		if wantExtras != curExtras {
+			if err := tx.Exec("INSERT INTO "+ExtrasTable+" (id, doc) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", wantExtras).Error; err != nil {
+				return err
+			}
+		}
+		if after != nil {
+			if err := after(tx, r.Revision); err != nil {
+				return err
+			}
 		}
 		rev = r.Revision
 		return nil
@@ -256,30 +303,53 @@ func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line) e
 	return nil
 }
 
-// linesOf returns m's lines after checking that m compiles and that every
-// line fits gorm-adapter's columns.
-func linesOf(m rbac.Model) ([]casbinx.Line, error) {
+// linesOf returns m's lines and extras document after checking that m
+// compiles and that every line fits gorm-adapter's columns.
+func linesOf(m rbac.Model) ([]casbinx.Line, string, error) {
 	lines, err := casbinx.Lines(m) // runs rbac.Compile first
 	if err != nil {
-		return nil, err
-	}
-	if len(m.Conflicts) > 0 || len(m.Waivers) > 0 {
-		// Refused rather than silently dropped.
-		return nil, fmt.Errorf("%w: %w", errors.ErrUnsupported, &rbac.InvalidError{Kind: "model",
-			Reason: "conflict rules and waivers cannot be stored yet: the casbin_rule line format (internal/casbinx) has no lines for them"})
+		return nil, "", err
 	}
 	for _, l := range lines {
 		if len(l.Values) > maxValues {
-			return nil, &rbac.InvalidError{Kind: "model", Value: perm.Quote(l.PType), Reason: fmt.Sprintf("line with %d values; casbin_rule holds %d", len(l.Values), maxValues)}
+			return nil, "", &rbac.InvalidError{Kind: "model", Value: perm.Quote(l.PType), Reason: fmt.Sprintf("line with %d values; casbin_rule holds %d", len(l.Values), maxValues)}
 		}
 		for _, v := range l.Values {
 			if len(v) > MaxValueLen {
-				return nil, &rbac.InvalidError{Kind: "model", Value: perm.Quote(v),
+				return nil, "", &rbac.InvalidError{Kind: "model", Value: perm.Quote(v),
 					Reason: fmt.Sprintf("stored value longer than %d bytes, the width of casbin_rule's columns", MaxValueLen)}
 			}
 		}
 	}
-	return lines, nil
+	if len(m.Conflicts)+len(m.Waivers) == 0 {
+		return lines, "", nil
+	}
+	extras, err := casbinx.Extras(m)
+	if err != nil {
+		return nil, "", err
+	}
+	return lines, string(extras), nil
+}
+
+// modelOf rebuilds the model from its rows and extras document.
+func modelOf(rows []gormadapter.CasbinRule, extras string) (rbac.Model, error) {
+	m, err := casbinx.FromLines(toLines(rows))
+	if err != nil {
+		return rbac.Model{}, err
+	}
+	return casbinx.WithExtras(m, []byte(extras))
+}
+
+// readExtras reads the extras document; a missing row reads as empty.
+func readExtras(tx *gorm.DB) (string, error) {
+	var rows []struct{ Doc string }
+	if err := tx.Raw("SELECT doc FROM " + ExtrasTable + " WHERE id = 1").Scan(&rows).Error; err != nil {
+		return "", err
+	}
+	if len(rows) == 0 {
+		return "", nil
+	}
+	return rows[0].Doc, nil
 }
 
 func toLines(rows []gormadapter.CasbinRule) []casbinx.Line {
@@ -331,7 +401,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("%s: %s: %w: table %s has no revision row; run %s.Migrate", s.d.Name, op, ErrNotMigrated, RevisionTable, s.d.Name)
 	}
 	if ctx.Err() == nil {
-		for _, table := range []string{RevisionTable, RuleTable} {
+		for _, table := range []string{RevisionTable, RuleTable, ExtrasTable} {
 			if ok, terr := s.tableExists(ctx, table); terr == nil && !ok {
 				return fmt.Errorf("%s: %s: %w: table %s does not exist; run %s.Migrate (%w)", s.d.Name, op, ErrNotMigrated, table, s.d.Name, err)
 			}
