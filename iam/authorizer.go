@@ -30,6 +30,7 @@ type Authorizer struct {
 	snap     atomic.Pointer[snapshot]
 	reloadMu sync.Mutex // serializes rebuilds; checks never take it
 	closed   atomic.Bool
+	fresh    freshness // staleness bound, health, revision waits (freshness.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -47,14 +48,16 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 		opt(&o)
 	}
 	a := &Authorizer{src: src, opts: o}
-	if err := a.Reload(ctx); err != nil {
-		return nil, fmt.Errorf("iam: New: %w", err)
+	a.fresh.init()
+	if err := a.reload(ctx); err != nil {
+		return nil, fmt.Errorf("iam: New: loading the initial policy: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	if o.notifier != nil {
+	if o.notifier != nil || o.maxStaleness > 0 {
+		a.fresh.looping = true
 		a.wg.Add(1)
-		go a.watch(bg)
+		go a.refreshLoop(bg)
 	}
 	return a, nil
 }
@@ -67,6 +70,7 @@ func (a *Authorizer) Close() error {
 	}
 	a.cancel()
 	a.wg.Wait()
+	a.fresh.wake() // WaitForRevision callers see ErrClosed
 	return nil
 }
 
@@ -80,68 +84,81 @@ func (a *Authorizer) Revision() int64 {
 
 // Reload builds a new snapshot from the source and publishes it only if it
 // is valid and newer than the one in use. On error the current snapshot
-// keeps serving.
+// keeps serving, and the error is reported by [Authorizer.Health] until a
+// later reload succeeds. A successful load confirms that the snapshot is
+// current even when the revision has not moved (see [WithMaxStaleness]).
+// A store whose revision is behind the snapshot's (restored from a backup,
+// or reset) is an error: changes written there would never be loaded.
 func (a *Authorizer) Reload(ctx context.Context) error {
+	if err := a.reload(ctx); err != nil {
+		return fmt.Errorf("iam: reload: %w", err)
+	}
+	return nil
+}
+
+// reload is Reload with errors not yet prefixed.
+func (a *Authorizer) reload(ctx context.Context) error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
 
+	start := a.opts.clock() // the data read is at least this recent
 	m, revision, err := a.src.LoadPolicy(ctx)
 	if err != nil {
-		return fmt.Errorf("iam: reload: %w", err)
+		a.failed(err)
+		return err
 	}
 	if cur := a.snap.Load(); cur != nil && revision <= cur.revision {
+		if revision < cur.revision {
+			err := fmt.Errorf("store is at revision %d, behind the snapshot's revision %d (restored or reset?); not confirming; restart to load it", revision, cur.revision)
+			a.failed(err)
+			return err
+		}
+		a.confirm(start)
 		return nil // nothing newer: keep the snapshot and its warm cache
 	}
 	p, err := rbac.Compile(m)
 	if err != nil {
-		return fmt.Errorf("iam: reload revision %d: %w", revision, err)
+		err = fmt.Errorf("revision %d: %w", revision, err)
+		a.failed(err)
+		return err
 	}
 	next := &snapshot{revision: revision, policy: p}
 	if a.opts.cacheSize > 0 {
 		next.cache = newSubjectCache(a.opts.cacheSize)
 	}
 	a.snap.Store(next)
+	a.confirm(start)
+	a.fresh.wake()
 	return nil
 }
 
-func (a *Authorizer) watch(ctx context.Context) {
-	defer a.wg.Done()
-	kick := make(chan struct{}, 1)
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		err := a.opts.notifier.Watch(ctx, func() {
-			select {
-			case kick <- struct{}{}: // at most one reload pending; bursts coalesce
-			default:
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			a.opts.logger.Error("iam: policy watcher stopped", "err", err)
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-kick:
-			if err := a.Reload(ctx); err != nil {
-				a.opts.logger.Warn("iam: reload failed; keeping previous policy", "err", err, "revision", a.Revision())
-			}
-		}
+// load returns the snapshot for one decision, or an error if the
+// Authorizer is closed or its snapshot is stale ([WithMaxStaleness]).
+func (a *Authorizer) load() (*snapshot, error) {
+	s, _, err := a.loadAt()
+	if err != nil {
+		return nil, err
 	}
+	return s, nil
 }
 
-// load returns the snapshot for one decision.
-func (a *Authorizer) load() (*snapshot, error) {
+// loadAt is load that also returns the instant of the decision (Unix ns on
+// the Authorizer's clock). When the snapshot is stale it returns it with a
+// [*StaleError], so that the caller can say which revision it refused. The
+// staleness gate is one atomic load and a comparison.
+func (a *Authorizer) loadAt() (*snapshot, int64, error) {
 	if a.closed.Load() {
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	}
 	s := a.snap.Load()
 	if s == nil {
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	}
-	return s, nil
+	at := rbac.Nanos(a.opts.clock())
+	if at > a.fresh.staleAfter.Load() {
+		return s, at, a.staleError(s, at)
+	}
+	return s, at, nil
 }
 
 // decide runs one check on snapshot s at instant at (Unix ns).
@@ -156,7 +173,7 @@ func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Sco
 	} else {
 		res = s.policy.Decide(sub, q, at)
 	}
-	if !res.Allowed { // only valid subjects are in the policy
+	if res.Reason == rbac.ReasonUnknownSubject { // subjects in the policy are valid
 		if err := sub.Validate(); err != nil {
 			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
 		}
@@ -166,16 +183,21 @@ func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Sco
 
 // Check reports whether sub may use perm at scope now. A clean deny is a
 // Decision with Allowed false and a nil error; a non-nil error means the
-// input was malformed (wrapping [ErrInvalidInput]) or the Authorizer is
-// closed, and the returned Decision denies. A permission no rule or catalog
+// input was malformed (wrapping [ErrInvalidInput]), the Authorizer is
+// closed ([ErrClosed]) or its policy has not been confirmed current within
+// the bound set with [WithMaxStaleness] (a [*StaleError] wrapping
+// [ErrStale]), and the returned Decision denies. A permission no rule or catalog
 // entry names is a clean deny. Check never blocks and, for a subject whose
 // grants are cached, allocates nothing.
 func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, scope Scope) (Decision, error) {
-	s, err := a.load()
+	s, at, err := a.loadAt()
 	if err != nil {
+		if s != nil {
+			return Decision{Reason: "stale policy", Revision: s.revision}, err
+		}
 		return Decision{}, err
 	}
-	res, err := a.decide(s, sub, perm, scope, rbac.Nanos(a.opts.clock()))
+	res, err := a.decide(s, sub, perm, scope, at)
 	if err != nil {
 		return Decision{Reason: "invalid input", Revision: s.revision}, err
 	}
@@ -221,11 +243,16 @@ func (a *Authorizer) Require(ctx context.Context, sub Subject, perm Permission, 
 // Decision, and the returned error joins every such request's error, each
 // prefixed with its index.
 func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision, error) {
-	s, err := a.load()
+	s, at, err := a.loadAt()
 	if err != nil {
-		return make([]Decision, len(reqs)), err
+		out := make([]Decision, len(reqs))
+		if s != nil {
+			for i := range out {
+				out[i] = Decision{Reason: "stale policy", Revision: s.revision}
+			}
+		}
+		return out, err
 	}
-	at := rbac.Nanos(a.opts.clock())
 	out := make([]Decision, len(reqs))
 	var errs []error
 	for i, r := range reqs {

@@ -15,6 +15,9 @@ type options struct {
 	logger    *slog.Logger
 	notifier  Notifier
 	audit     AuditSink
+	// maxStaleness bounds how long decisions use a snapshot not
+	// confirmed current; 0: no bound.
+	maxStaleness time.Duration
 }
 
 func defaultOptions() options {
@@ -61,4 +64,21 @@ func WithAuditSink(s AuditSink) Option {
 			o.audit = s
 		}
 	}
+}
+
+// WithMaxStaleness makes the Authorizer fail closed when it cannot confirm
+// that its policy is current: once d has passed since the last successful
+// reload or confirmation, [Authorizer.Check], [Authorizer.CheckMany],
+// [Authorizer.Require] and every other method that reads the policy return
+// a [*StaleError] (errors.Is(err, ErrStale)) and deny, instead of answering
+// from a snapshot that may lack a revocation. Once the store is reachable
+// again the Authorizer resyncs and recovers on its own.
+//
+// To stay confirmed while nothing changes, the Authorizer polls the store
+// every d/4 from a goroutine that [Authorizer.Close] stops: one small query
+// when the source is a [RevisionSource], a full load otherwise. Staleness
+// is measured on the clock set with [WithClock]. d <= 0 (the default) sets
+// no bound: a snapshot serves until a newer one replaces it.
+func WithMaxStaleness(d time.Duration) Option {
+	return func(o *options) { o.maxStaleness = max(d, 0) }
 }

@@ -1,0 +1,335 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/civic-platform/security/rbac"
+)
+
+// ErrStale is wrapped by the error a decision returns when the Authorizer
+// has not confirmed for longer than its bound ([WithMaxStaleness]) that its
+// policy snapshot is current: the store could not be reached, so the
+// snapshot may lack a revocation. The decision denies. See [StaleError].
+var ErrStale = errors.New("iam: policy snapshot not confirmed current")
+
+// StaleError reports a decision refused because the policy snapshot was
+// last confirmed current longer ago than the bound set with
+// [WithMaxStaleness]. errors.Is(err, ErrStale) reports true for it.
+type StaleError struct {
+	// Revision is the revision of the snapshot that was not used.
+	Revision int64
+	// LastConfirmed is when the snapshot was last confirmed current.
+	LastConfirmed time.Time
+	// MaxStaleness is the bound that was exceeded.
+	MaxStaleness time.Duration
+	// At is the instant of the refused decision.
+	At time.Time
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("iam: policy revision %d last confirmed current %s ago, more than the bound of %s; denying until the store is reachable again",
+		e.Revision, e.At.Sub(e.LastConfirmed).Round(time.Millisecond), e.MaxStaleness)
+}
+
+// Is makes errors.Is(err, ErrStale) true.
+func (e *StaleError) Is(target error) bool { return target == ErrStale }
+
+// RevisionSource is implemented by a [PolicySource] that can report its
+// current revision more cheaply than loading the whole policy
+// (adapters/pgstore and adapters/sqlitestore read one row). With
+// [WithMaxStaleness], the Authorizer confirms that its snapshot is current
+// with Revision and loads the policy only when the revision has moved;
+// without it, each confirmation is a full LoadPolicy.
+type RevisionSource interface {
+	Revision(ctx context.Context) (int64, error)
+}
+
+// ConnectionReporter is implemented by a [Notifier] that can say whether it
+// is connected to its source of change notifications (adapters/pgnotify's
+// Listener is). [Authorizer.Health] reports it.
+type ConnectionReporter interface {
+	Connected() bool
+}
+
+// WatcherState is the state of an Authorizer's [Notifier], as reported by
+// [Authorizer.Health].
+type WatcherState string
+
+// Watcher states.
+const (
+	// WatcherNone: no Notifier was configured ([WithNotifier]).
+	WatcherNone WatcherState = "none"
+	// WatcherRunning: Watch is running; the Notifier does not report
+	// whether it is connected (it is not a [ConnectionReporter]).
+	WatcherRunning WatcherState = "running"
+	// WatcherConnected: the Notifier reports that it is connected.
+	WatcherConnected WatcherState = "connected"
+	// WatcherReconnecting: Watch is running but the Notifier reports that
+	// it is not connected (not yet, or no longer); changes reach the
+	// Authorizer only through its confirmation poll until it reconnects.
+	WatcherReconnecting WatcherState = "reconnecting"
+	// WatcherStopped: Watch has returned, or the Authorizer is closed.
+	WatcherStopped WatcherState = "stopped"
+)
+
+// Health is a snapshot of how current an Authorizer's policy is, for a
+// service's health endpoint and metrics.
+type Health struct {
+	// Revision is the revision of the policy snapshot in use.
+	Revision int64
+	// LastConfirmed is when the Authorizer last confirmed that Revision
+	// was the store's current revision: a successful reload or
+	// confirmation, measured on the Authorizer's clock ([WithClock]).
+	LastConfirmed time.Time
+	// MaxStaleness is the bound set with [WithMaxStaleness]; 0 means none.
+	MaxStaleness time.Duration
+	// Stale reports that LastConfirmed is older than MaxStaleness: checks
+	// are being refused with [ErrStale].
+	Stale bool
+	// LastError is the error of the most recent reload or confirmation
+	// attempt, or nil if it succeeded. A failed reload keeps the previous
+	// snapshot serving.
+	LastError error
+	// LastErrorAt is when the most recent failure happened; zero if none.
+	LastErrorAt time.Time
+	// Watcher is the state of the [Notifier].
+	Watcher WatcherState
+}
+
+// freshness is the Authorizer's bookkeeping of how current its snapshot is.
+type freshness struct {
+	// staleAfter is the instant (Unix ns on the Authorizer's clock) after
+	// which decisions are refused: last confirmation + bound, or MaxInt64
+	// without a bound. The request path reads only this word.
+	staleAfter atomic.Int64
+	confirmed  atomic.Int64 // Unix ns of the last confirmation
+	// published is closed, and replaced, whenever a snapshot is published
+	// or the Authorizer closes: WaitForRevision waits on it.
+	published atomic.Pointer[chan struct{}]
+	// kick asks the refresh loop for a reload; bursts coalesce.
+	kick        chan struct{}
+	looping     bool        // a refresh loop consumes kick; set in New
+	watcherDone atomic.Bool // Notifier.Watch has returned
+
+	mu        sync.Mutex
+	lastErr   error
+	lastErrAt time.Time
+}
+
+func (f *freshness) init() {
+	f.staleAfter.Store(math.MaxInt64)
+	ch := make(chan struct{})
+	f.published.Store(&ch)
+	f.kick = make(chan struct{}, 1)
+}
+
+// wake releases everyone waiting for a publication.
+func (f *freshness) wake() {
+	ch := make(chan struct{})
+	close(*f.published.Swap(&ch))
+}
+
+// confirm records that the snapshot was current at start (the instant the
+// confirming read began). Callers hold reloadMu.
+func (a *Authorizer) confirm(start time.Time) {
+	at := rbac.Nanos(start)
+	if at > a.fresh.confirmed.Load() {
+		a.fresh.confirmed.Store(at)
+		if b := a.opts.maxStaleness; b > 0 {
+			a.fresh.staleAfter.Store(at + int64(b))
+		}
+	}
+	a.fresh.mu.Lock()
+	a.fresh.lastErr = nil
+	a.fresh.mu.Unlock()
+}
+
+// failed records a failed reload or confirmation.
+func (a *Authorizer) failed(err error) {
+	now := a.opts.clock()
+	a.fresh.mu.Lock()
+	a.fresh.lastErr, a.fresh.lastErrAt = err, now
+	a.fresh.mu.Unlock()
+}
+
+// staleError builds the error for a decision refused at instant at.
+func (a *Authorizer) staleError(s *snapshot, at int64) error {
+	return &StaleError{
+		Revision:      s.revision,
+		LastConfirmed: time.Unix(0, a.fresh.confirmed.Load()),
+		MaxStaleness:  a.opts.maxStaleness,
+		At:            time.Unix(0, at),
+	}
+}
+
+// Health reports the revision in use, when it was last confirmed current,
+// whether decisions are being refused as stale, the last reload error and
+// the state of the watcher. It takes no lock that checks or reloads hold
+// for long and does no I/O.
+func (a *Authorizer) Health() Health {
+	h := Health{
+		Revision:     a.Revision(),
+		MaxStaleness: a.opts.maxStaleness,
+		Stale:        rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load(),
+		Watcher:      WatcherNone,
+	}
+	if c := a.fresh.confirmed.Load(); c > 0 {
+		h.LastConfirmed = time.Unix(0, c)
+	}
+	a.fresh.mu.Lock()
+	h.LastError, h.LastErrorAt = a.fresh.lastErr, a.fresh.lastErrAt
+	a.fresh.mu.Unlock()
+	if n := a.opts.notifier; n != nil {
+		switch cr, ok := n.(ConnectionReporter); {
+		case a.closed.Load() || a.fresh.watcherDone.Load():
+			h.Watcher = WatcherStopped
+		case !ok:
+			h.Watcher = WatcherRunning
+		case cr.Connected():
+			h.Watcher = WatcherConnected
+		default:
+			h.Watcher = WatcherReconnecting
+		}
+	}
+	return h
+}
+
+// WaitForRevision returns once the policy snapshot in use has revision n
+// or later, so that a service can read its own writes: pass the revision
+// that [Authorizer.Apply] or the store's writer returned. If the snapshot
+// is older it asks for a reload (through the refresh loop when one runs,
+// else on the calling goroutine) and waits for a newer snapshot to be
+// published, asking again with a backoff of up to a second in case the
+// revision was not yet committed. It returns an error wrapping ctx.Err()
+// when ctx ends first, and [ErrClosed] if the Authorizer is closed.
+func (a *Authorizer) WaitForRevision(ctx context.Context, n int64) error {
+	delay := 50 * time.Millisecond
+	var t *time.Timer
+	for {
+		pub := *a.fresh.published.Load() // before reading the revision: no lost wake-up
+		if a.closed.Load() {
+			return ErrClosed
+		}
+		cur := a.Revision()
+		if cur >= n {
+			return nil
+		}
+		if a.fresh.looping {
+			a.requestReload()
+		} else if err := a.Reload(ctx); err == nil && a.Revision() >= n {
+			return nil
+		}
+		if t == nil {
+			t = time.NewTimer(delay)
+			defer t.Stop()
+		} else {
+			t.Reset(delay)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("iam: wait for revision %d (at %d): %w", n, a.Revision(), ctx.Err())
+		case <-pub:
+		case <-t.C:
+			delay = min(2*delay, time.Second)
+		}
+	}
+}
+
+// requestReload asks the refresh loop for a reload without waiting. A
+// request made while one is pending is merged with it.
+func (a *Authorizer) requestReload() {
+	select {
+	case a.fresh.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Timeouts of the refresh loop's reads, so that a hung connection cannot
+// stop it.
+const (
+	reloadTimeout     = time.Minute
+	minConfirmTimeout = time.Second
+)
+
+// confirmInterval is how often the refresh loop confirms currency: a
+// quarter of the bound, so that three confirmations in a row may fail
+// before checks are refused.
+func (a *Authorizer) confirmInterval() time.Duration {
+	return max(a.opts.maxStaleness/4, 5*time.Millisecond)
+}
+
+// refresh confirms that the snapshot is current, reloading if the store
+// has moved on. With a [RevisionSource] an unchanged revision costs one
+// small query.
+func (a *Authorizer) refresh(ctx context.Context) error {
+	if rs, ok := a.src.(RevisionSource); ok {
+		cctx, cancel := context.WithTimeout(ctx, max(a.opts.maxStaleness, minConfirmTimeout))
+		defer cancel()
+		a.reloadMu.Lock()
+		start := a.opts.clock()
+		rev, err := rs.Revision(cctx)
+		cur := a.Revision()
+		switch {
+		case err != nil:
+			err = fmt.Errorf("iam: confirm revision %d: %w", cur, err)
+			a.failed(err)
+		case rev == cur:
+			a.confirm(start)
+		}
+		a.reloadMu.Unlock()
+		if err != nil || rev == cur {
+			return err
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
+	return a.Reload(rctx)
+}
+
+// refreshLoop owns the Notifier's goroutine and the confirmation poll.
+// It reloads on every kick (from the Notifier or WaitForRevision) and,
+// with a staleness bound, confirms currency every confirmInterval.
+func (a *Authorizer) refreshLoop(ctx context.Context) {
+	defer a.wg.Done()
+	if n := a.opts.notifier; n != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			defer a.fresh.watcherDone.Store(true)
+			err := n.Watch(ctx, a.requestReload)
+			if ctx.Err() == nil {
+				a.opts.logger.Error("iam: policy watcher stopped; changes now arrive only through the confirmation poll, if any", "err", err)
+			}
+		}()
+	}
+	var tick <-chan time.Time
+	if a.opts.maxStaleness > 0 {
+		t := time.NewTicker(a.confirmInterval())
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.fresh.kick:
+			rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+			err := a.Reload(rctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				a.opts.logger.Warn("iam: reload failed; keeping previous policy", "err", err, "revision", a.Revision())
+			}
+		case <-tick:
+			if err := a.refresh(ctx); err != nil && ctx.Err() == nil {
+				a.opts.logger.Warn("iam: could not confirm the policy is current", "err", err, "revision", a.Revision(),
+					"stale", rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load())
+			}
+		}
+	}
+}
