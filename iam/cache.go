@@ -1,8 +1,6 @@
 package iam
 
 import (
-	"hash/maphash"
-
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/civic-platform/security/rbac"
@@ -12,7 +10,6 @@ import (
 // concurrent checks for different subjects rarely meet on one lock
 // (lru.Cache.Get takes a write lock to update recency).
 type subjectCache struct {
-	seed   maphash.Seed
 	shards []*lru.Cache[rbac.Subject, *rbac.Perms]
 }
 
@@ -20,15 +17,21 @@ const cacheShards = 32
 
 func newSubjectCache(size int) *subjectCache {
 	per := max(1, (size+cacheShards-1)/cacheShards)
-	c := &subjectCache{seed: maphash.MakeSeed(), shards: make([]*lru.Cache[rbac.Subject, *rbac.Perms], cacheShards)}
+	c := &subjectCache{shards: make([]*lru.Cache[rbac.Subject, *rbac.Perms], cacheShards)}
 	for i := range c.shards {
 		c.shards[i], _ = lru.New[rbac.Subject, *rbac.Perms](per) // per > 0: cannot fail
 	}
 	return c
 }
 
+// shard picks a shard from the subject's length and last bytes, where ids
+// differ; it only spreads lock traffic, so it need not resist collisions.
 func (c *subjectCache) shard(s rbac.Subject) *lru.Cache[rbac.Subject, *rbac.Perms] {
-	return c.shards[maphash.String(c.seed, string(s))%cacheShards]
+	h := uint32(len(s))
+	for i := len(s) - 1; i >= 0 && i >= len(s)-8; i-- {
+		h = h*31 + uint32(s[i])
+	}
+	return c.shards[h%cacheShards]
 }
 
 // perms returns sub's effective grants at instant at (Unix ns), from the

@@ -115,12 +115,12 @@ func (p *Policy) covers(g, r int32) bool {
 // Decide checks q for sub at instant at (Unix nanoseconds, see [Nanos]).
 // It allocates nothing.
 func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
-	if q.n == 0 {
-		return Result{Reason: ReasonUnknownPermission}
-	}
 	si, ok := p.subjIdx[sub]
 	if !ok {
 		return Result{Reason: ReasonUnknownSubject}
+	}
+	if q.n == 0 {
+		return Result{Reason: ReasonUnknownPermission}
 	}
 	s := &p.subjects[si]
 	var allow, deny int32
@@ -227,11 +227,11 @@ func (p *Policy) Effective(sub Subject, at int64) Perms {
 // DecideWith checks q against a subject's [Perms], which the caller has
 // confirmed are valid at the instant of the check. It allocates nothing.
 func (p *Policy) DecideWith(ps *Perms, q Query) Result {
-	if q.n == 0 {
-		return Result{Reason: ReasonUnknownPermission}
-	}
 	if !ps.known {
 		return Result{Reason: ReasonUnknownSubject}
+	}
+	if q.n == 0 {
+		return Result{Reason: ReasonUnknownPermission}
 	}
 	var allow, deny int32
 	emergency := false
