@@ -176,6 +176,7 @@ type sodIndex struct {
 	waivers map[WaiverKey]Waiver
 	order   []WaiverKey       // waivers in model order
 	members map[int32][]int32 // container subject -> its principal members
+	byRole  [][]int32         // role -> the rules one of whose sides it carries
 }
 
 type sodRule struct {
@@ -272,6 +273,15 @@ func (p *Policy) compileConflicts(m Model) error {
 		}
 		ix.waivers[w.Key()] = w
 		ix.order = append(ix.order, w.Key())
+	}
+	ix.byRole = make([][]int32, len(p.roles))
+	for ri := range ix.rules {
+		r := &ix.rules[ri]
+		for role := range p.roles {
+			if p.holds(&r.sides[0], int32(role)) || p.holds(&r.sides[1], int32(role)) {
+				ix.byRole[role] = append(ix.byRole[role], int32(ri))
+			}
+		}
 	}
 	ix.members = map[int32][]int32{}
 	for i := range p.subjects {
@@ -546,58 +556,98 @@ func CheckChange(before Model, after *Policy, c Change) error {
 	if len(c.Grant) == 0 && len(c.Join) == 0 {
 		return nil // removals and rule edits never create a violation
 	}
-	added := make(map[GrantKey]struct{}, len(c.Grant))
-	for _, g := range c.Grant {
-		added[g.Key()] = struct{}{}
+	var found []Violation
+	seen := map[[4]int32]bool{}
+	report := func(si, ri, a, b int32, from, until int64) {
+		k := [4]int32{si, ri, a, b}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		if _, waived := after.sod.waivers[WaiverKey{Rule: after.sod.rules[ri].rule.ID, Subject: after.subjects[si].name}]; waived {
+			return
+		}
+		found = append(found, after.violation(si, ri, a, b, from, until))
 	}
-	joined := make(map[Membership]struct{}, len(c.Join))
-	for _, m := range c.Join {
-		joined[m] = struct{}{}
-	}
-	var affected []int32
+	// A new grant: pair it, for the grantee or each member of a group or
+	// unit grantee, with every holding of the other side of the rules its
+	// role touches.
 	for _, g := range c.Grant {
-		si, ok := after.subjIdx[g.Subject]
+		hi, ok := after.subjIdx[g.Subject]
 		if !ok {
 			continue
 		}
+		gi := after.ownGrant(hi, g.Key())
+		if gi < 0 || len(after.sod.byRole[after.grants[gi].role]) == 0 {
+			continue
+		}
 		if g.Subject.IsPrincipal() {
-			affected = append(affected, si)
-		} else {
-			affected = append(affected, after.sod.members[si]...)
+			after.scanWith(hi, gi, report)
+			continue
+		}
+		for _, si := range after.sod.members[hi] {
+			after.scanWith(si, gi, report)
 		}
 	}
-	for _, m := range c.Join {
-		if si, ok := after.subjIdx[m.Member]; ok {
-			affected = append(affected, si)
+	// A new membership: pair each grant of the group with the member's
+	// other holdings.
+	for _, ms := range c.Join {
+		si, ok1 := after.subjIdx[ms.Member]
+		hi, ok2 := after.subjIdx[ms.Group]
+		if !ok1 || !ok2 {
+			continue
 		}
-	}
-	slices.Sort(affected)
-	affected = slices.Compact(affected)
-
-	var found []Violation
-	for _, si := range affected {
-		isNew := func(gi int32) bool {
-			if _, ok := added[after.grantKey(gi)]; ok {
-				return true
+		h := &after.subjects[hi]
+		for _, gi := range after.flat[h.start:h.end] {
+			if after.grants[gi].holder == hi && len(after.sod.byRole[after.grants[gi].role]) > 0 {
+				after.scanWith(si, gi, report)
 			}
-			h := after.grants[gi].holder
-			if h == si {
-				return false
-			}
-			_, ok := joined[Membership{Member: after.subjects[si].name, Group: after.subjects[h].name}]
-			return ok
 		}
-		after.scan(si, func(ri, a, b int32, from, until int64) {
-			if !isNew(a) && !isNew(b) {
-				return
-			}
-			if _, waived := after.sod.waivers[WaiverKey{Rule: after.sod.rules[ri].rule.ID, Subject: after.subjects[si].name}]; waived {
-				return
-			}
-			found = append(found, after.violation(si, ri, a, b, from, until))
-		})
 	}
 	return conflictError(found)
+}
+
+// ownGrant returns the index of the grant with key k made to subject hi, or -1.
+func (p *Policy) ownGrant(hi int32, k GrantKey) int32 {
+	s := &p.subjects[hi]
+	for _, gi := range p.flat[s.start:s.end] {
+		if p.grants[gi].holder == hi && p.grantKey(gi) == k {
+			return gi
+		}
+	}
+	return -1
+}
+
+// scanWith calls fn for every violation by principal si that involves grant
+// gi, which reaches si.
+func (p *Policy) scanWith(si, gi int32, fn func(si, ri, a, b int32, from, until int64)) {
+	s := &p.subjects[si]
+	gs := p.flat[s.start:s.end]
+	g := &p.grants[gi]
+	for _, ri := range p.sod.byRole[g.role] {
+		r := &p.sod.rules[ri]
+		for side := range 2 {
+			if !p.holds(&r.sides[side], g.role) {
+				continue
+			}
+			other := &r.sides[1-side]
+			for _, x := range gs {
+				ox := &p.grants[x]
+				if !p.holds(other, ox.role) {
+					continue
+				}
+				from, until, ok := p.overlap(g, ox)
+				if !ok {
+					continue
+				}
+				if side == 0 {
+					fn(si, ri, gi, x, from, until)
+				} else {
+					fn(si, ri, x, gi, from, until)
+				}
+			}
+		}
+	}
 }
 
 // checkWhole compares every violation in after with those the same rules
