@@ -116,3 +116,9 @@ func terminate(t testing.TB, db *gorm.DB, name string) int {
 	}
 	return r.N
 }
+
+// proxyDSN routes dsn through a loopback proxy the test can sever.
+func proxyDSN(t testing.TB, dsn string) (proxied string, sever, restore func()) {
+	t.Helper()
+	return testdb.ProxyDSN(t, dsn)
+}
