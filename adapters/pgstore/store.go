@@ -50,8 +50,9 @@ func New(db *gorm.DB) (*Store, error) {
 }
 
 // Migrate creates casbin_rule (exactly as gorm-adapter would, if it does not
-// exist yet), its unique index, and iam_policy_revision with its one row at
-// revision 0. It is idempotent and runs in one transaction.
+// exist yet), its unique index, iam_policy_revision with its one row at
+// revision 0, iam_policy_extras (conflict rules and waivers) and the
+// iam_outbox event table. It is idempotent and runs in one transaction.
 func Migrate(ctx context.Context, db *gorm.DB) error {
 	return gormstore.Migrate(ctx, db, dialect())
 }

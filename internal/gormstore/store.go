@@ -79,8 +79,9 @@ func New(db *gorm.DB, d Dialect) (*Store, error) {
 func (s *Store) DB() *gorm.DB { return s.db }
 
 // Migrate creates gorm-adapter's casbin_rule table and its unique index if
-// they are missing (an existing casbin_rule table is left as it is), and
-// the revision table with its row at revision 0. It is idempotent. Run it
+// they are missing (an existing casbin_rule table is left as it is), the
+// revision table with its row at revision 0, the extras table with its row,
+// and the outbox table ([OutboxRow]). It is idempotent. Run it
 // from one migration step, not from several processes at once.
 func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 	if db == nil {
