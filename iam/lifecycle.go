@@ -98,13 +98,17 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 		}
 		return 0, fmt.Errorf("iam: apply: %w", err)
 	}
+	// Reload first, so that a sink reacting to an event sees the change;
+	// the events are emitted even if the reload fails, since the change
+	// is written.
+	reloadErr := a.Reload(ctx)
 	if !outboxed {
 		for _, e := range made(rev) {
 			a.emit(ctx, e)
 		}
 	}
-	if err := a.Reload(ctx); err != nil {
-		return rev, fmt.Errorf("iam: apply: revision %d written, reload failed: %w", rev, err)
+	if reloadErr != nil {
+		return rev, fmt.Errorf("iam: apply: revision %d written, reload failed: %w", rev, reloadErr)
 	}
 	return rev, nil
 }
