@@ -173,7 +173,7 @@ func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Sco
 	} else {
 		res = s.policy.Decide(sub, q, at)
 	}
-	if !res.Allowed { // only valid subjects are in the policy
+	if res.Reason == rbac.ReasonUnknownSubject { // subjects in the policy are valid
 		if err := sub.Validate(); err != nil {
 			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
 		}
