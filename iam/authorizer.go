@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 )
@@ -18,6 +20,9 @@ type snapshot struct {
 	// The cache belongs to this snapshot: a reload drops it together with
 	// the snapshot, so there is nothing to invalidate.
 	cache *subjectCache
+	// paths caches the explanations recorded for checks made under
+	// emergency access.
+	paths *lru.Cache[pathKey, string]
 }
 
 // Authorizer answers authorization questions from an immutable, atomically
@@ -123,6 +128,7 @@ func (a *Authorizer) reload(ctx context.Context) error {
 		return err
 	}
 	next := &snapshot{revision: revision, policy: p}
+	next.paths, _ = lru.New[pathKey, string](1024) // size > 0: cannot fail
 	if a.opts.cacheSize > 0 {
 		next.cache = newSubjectCache(a.opts.cacheSize)
 	}
@@ -203,24 +209,42 @@ func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, sc
 	}
 	d := Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
 	if res.Emergency {
-		a.auditEmergency(ctx, s, sub, perm, scope, d)
+		a.auditEmergency(ctx, s, sub, perm, scope, res, d)
 	}
 	return d, nil
 }
 
 // auditEmergency records a check made under emergency access with the
-// path that decided it.
-func (a *Authorizer) auditEmergency(ctx context.Context, s *snapshot, sub Subject, perm Permission, scope Scope, d Decision) {
+// path that decided it. The path is computed once per snapshot, subject,
+// permission, scope and deciding grant, so repeated actions cost only the
+// event itself.
+func (a *Authorizer) auditEmergency(ctx context.Context, s *snapshot, sub Subject, perm Permission, scope Scope, res rbac.Result, d Decision) {
+	key := pathKey{sub: sub, perm: perm, scope: scope, grant: res.DecidingGrant()}
+	path, ok := s.paths.Get(key)
+	if !ok {
+		if ex, err := s.policy.Explain(sub, perm, scope, a.opts.clock()); err == nil {
+			path = ex.Decisive.String()
+		}
+		s.paths.Add(key, path)
+	}
 	detail := map[string]string{
 		"permission": string(perm),
 		"scope":      string(scope),
 		"allowed":    strconv.FormatBool(d.Allowed),
 		"reason":     d.Reason,
 	}
-	if ex, err := s.policy.Explain(sub, perm, scope, a.opts.clock()); err == nil && len(ex.Decisive) > 0 {
-		detail["path"] = ex.Decisive.String()
+	if path != "" {
+		detail["path"] = path
 	}
 	a.emit(ctx, Event{Type: EventEmergency, Subject: sub, Revision: s.revision, Detail: detail})
+}
+
+// pathKey identifies an explained decision within one snapshot.
+type pathKey struct {
+	sub   Subject
+	perm  Permission
+	scope Scope
+	grant int32
 }
 
 // Require is the handler-friendly form of [Authorizer.Check]: it returns nil
@@ -264,7 +288,7 @@ func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision,
 		}
 		out[i] = Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
 		if res.Emergency {
-			a.auditEmergency(ctx, s, r.Subject, r.Permission, r.Scope, out[i])
+			a.auditEmergency(ctx, s, r.Subject, r.Permission, r.Scope, res, out[i])
 		}
 	}
 	return out, errors.Join(errs...)

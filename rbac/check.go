@@ -99,6 +99,11 @@ type Result struct {
 	grant     int32 // the deciding grant + 1; 0 if none
 }
 
+// DecidingGrant identifies the grant that decided r (an index into the
+// compiled policy's grants, stable for the life of the Policy), or -1 when no
+// grant matched. Callers use it to key caches of explanations.
+func (r Result) DecidingGrant() int32 { return r.grant - 1 }
+
 // covers reports whether a grant at scope g covers the request scope r.
 func (p *Policy) covers(g, r int32) bool {
 	if g == 0 {
