@@ -136,18 +136,19 @@ func (f *freshness) wake() {
 }
 
 // confirm records that the snapshot was current at start (the instant the
-// confirming read began). Callers hold reloadMu.
+// confirming read began). Confirmations can race (the reload and the
+// confirmation poll run on different goroutines); the latest one wins.
 func (a *Authorizer) confirm(start time.Time) {
 	at := rbac.Nanos(start)
+	a.fresh.mu.Lock()
+	defer a.fresh.mu.Unlock()
 	if at > a.fresh.confirmed.Load() {
 		a.fresh.confirmed.Store(at)
 		if b := a.opts.maxStaleness; b > 0 {
 			a.fresh.staleAfter.Store(at + int64(b))
 		}
 	}
-	a.fresh.mu.Lock()
 	a.fresh.lastErr = nil
-	a.fresh.mu.Unlock()
 }
 
 // failed records a failed reload or confirmation.
@@ -257,44 +258,61 @@ const (
 	minConfirmTimeout = time.Second
 )
 
-// confirmInterval is how often the refresh loop confirms currency: a
-// quarter of the bound, so that three confirmations in a row may fail
-// before checks are refused.
+// confirmInterval is how often the confirmation poll runs: a quarter of
+// the bound, so that three confirmations in a row may fail before checks
+// are refused.
 func (a *Authorizer) confirmInterval() time.Duration {
 	return max(a.opts.maxStaleness/4, 5*time.Millisecond)
 }
 
-// refresh confirms that the snapshot is current, reloading if the store
-// has moved on. With a [RevisionSource] an unchanged revision costs one
-// small query.
-func (a *Authorizer) refresh(ctx context.Context) error {
-	if rs, ok := a.src.(RevisionSource); ok {
-		cctx, cancel := context.WithTimeout(ctx, max(a.opts.maxStaleness, minConfirmTimeout))
-		defer cancel()
-		a.reloadMu.Lock()
-		start := a.opts.clock()
-		rev, err := rs.Revision(cctx)
-		cur := a.Revision()
-		switch {
-		case err != nil:
-			err = fmt.Errorf("iam: confirm revision %d: %w", cur, err)
-			a.failed(err)
-		case rev == cur:
-			a.confirm(start)
-		}
-		a.reloadMu.Unlock()
-		if err != nil || rev == cur {
-			return err
-		}
+// confirmRevision asks a [RevisionSource] for the store's revision. If it
+// is the snapshot's, the snapshot is confirmed current and moved is false.
+// moved is true when a full load is needed: the store has moved on, or the
+// source cannot tell its revision cheaply. It takes no lock, so it runs
+// while a long reload is in progress.
+func (a *Authorizer) confirmRevision(ctx context.Context) (moved bool, err error) {
+	rs, ok := a.src.(RevisionSource)
+	if !ok {
+		return true, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	ctx, cancel := context.WithTimeout(ctx, max(a.opts.maxStaleness, minConfirmTimeout))
 	defer cancel()
-	return a.Reload(rctx)
+	cur := a.Revision() // before the read: the store held cur before it began
+	start := a.opts.clock()
+	rev, err := rs.Revision(ctx)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("iam: confirm revision %d: %w", cur, err)
+	case rev < cur:
+		err = fmt.Errorf("iam: store is at revision %d, behind the snapshot's revision %d (restored or reset?); not confirming; restart to load it", rev, cur)
+	case rev == cur:
+		a.confirm(start)
+		return false, nil
+	default:
+		return true, nil
+	}
+	a.failed(err)
+	return false, err
 }
 
-// refreshLoop owns the Notifier's goroutine and the confirmation poll.
-// It reloads on every kick (from the Notifier or WaitForRevision) and,
-// with a staleness bound, confirms currency every confirmInterval.
+// refresh brings the snapshot up to date: a cheap revision check when the
+// source allows it, then a full load only if the revision moved. A
+// notification about a change this process has already loaded (its own
+// Apply) thus costs one small query, not a load.
+func (a *Authorizer) refresh(ctx context.Context) error {
+	moved, err := a.confirmRevision(ctx)
+	if err != nil || !moved {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
+	return a.Reload(ctx)
+}
+
+// refreshLoop owns the Notifier's goroutine and, with a staleness bound,
+// the confirmation poll's. It refreshes on every kick (from the Notifier,
+// the poll or WaitForRevision); kicks that arrive during a refresh merge
+// into one more.
 func (a *Authorizer) refreshLoop(ctx context.Context) {
 	defer a.wg.Done()
 	if n := a.opts.notifier; n != nil {
@@ -308,27 +326,41 @@ func (a *Authorizer) refreshLoop(ctx context.Context) {
 			}
 		}()
 	}
-	var tick <-chan time.Time
 	if a.opts.maxStaleness > 0 {
-		t := time.NewTicker(a.confirmInterval())
-		defer t.Stop()
-		tick = t.C
+		a.wg.Add(1)
+		go a.confirmLoop(ctx)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-a.fresh.kick:
-			rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-			err := a.Reload(rctx)
-			cancel()
-			if err != nil && ctx.Err() == nil {
+			if err := a.refresh(ctx); err != nil && ctx.Err() == nil {
 				a.opts.logger.Warn("iam: reload failed; keeping previous policy", "err", err, "revision", a.Revision())
 			}
-		case <-tick:
-			if err := a.refresh(ctx); err != nil && ctx.Err() == nil {
+		}
+	}
+}
+
+// confirmLoop confirms currency every confirmInterval, on its own
+// goroutine so that a long reload does not hold it up, and asks for a
+// reload when the revision has moved.
+func (a *Authorizer) confirmLoop(ctx context.Context) {
+	defer a.wg.Done()
+	t := time.NewTicker(a.confirmInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			moved, err := a.confirmRevision(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
 				a.opts.logger.Warn("iam: could not confirm the policy is current", "err", err, "revision", a.Revision(),
 					"stale", rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load())
+			case moved:
+				a.requestReload()
 			}
 		}
 	}
