@@ -375,3 +375,26 @@ func containsMsg(msgs []string, want string) bool {
 	}
 	return false
 }
+
+// TestStoreRevision: pgstore's Revision (iam.RevisionSource) reads the
+// revision a write returned, and says when the tables are missing.
+func TestStoreRevision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, _ := testdb.PostgresSchemaDSN(t)
+	s := newStore(t, open(t, dsn))
+	if _, err := s.Revision(ctx); !errors.Is(err, pgstore.ErrNotMigrated) {
+		t.Fatalf("Revision before Migrate: %v", err)
+	}
+	e := setup(t)
+	if r, err := e.store.Revision(ctx); err != nil || r != 0 {
+		t.Fatalf("Revision after Migrate = %d, %v", r, err)
+	}
+	rev, err := e.store.Replace(ctx, staff(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := e.store.Revision(ctx); err != nil || r != rev {
+		t.Fatalf("Revision = %d, %v; the write returned %d", r, err, rev)
+	}
+}
