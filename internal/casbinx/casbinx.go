@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -241,9 +242,17 @@ func FromLines(lines []Line) (rbac.Model, error) {
 			return rbac.Model{}, fmt.Errorf("casbinx: unknown policy type %q", l.PType)
 		}
 	}
+	// Rows come back in no particular order; sort what could otherwise show
+	// (role order, and the order Explain breaks ties in).
+	slices.Sort(order)
 	for _, id := range order {
-		m.Roles = append(m.Roles, *roles[id])
+		r := roles[id]
+		slices.Sort(r.Inherits)
+		slices.Sort(r.Permissions)
+		slices.Sort(r.Deny)
+		m.Roles = append(m.Roles, *r)
 	}
+	slices.Sort(m.Permissions)
 	if _, err := rbac.Compile(m); err != nil {
 		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
 	}
