@@ -6,13 +6,16 @@
 //     driver; the embedded default when no database is configured.
 //   - pgstore: policy in PostgreSQL through gorm, shared by every process.
 //   - gormscope: an abac.Filter applied to gorm queries as a scope.
-//   - redisstore (planned): the session store in Redis.
-//   - pgnotify (planned): a PostgreSQL LISTEN/NOTIFY watcher that tells
-//     every process when the policy changed.
+//   - pgnotify: a PostgreSQL LISTEN/NOTIFY watcher (a trigger on the
+//     revision row) that tells every process when the policy changed; it is
+//     an iam.Notifier and a Casbin persist.Watcher.
+//   - pgoutbox: the relay that delivers domain events written to the SQL
+//     stores' outbox table in the same transaction as the change.
 //
 // The policy stores keep the policy as Casbin policy lines in gorm-adapter's
 // casbin_rule table (the same lines in memory for memstore), with a
-// revision counter beside it.
+// revision counter beside it, segregation-of-duties rules and waivers in a
+// JSON document (iam_policy_extras), and an event outbox (iam_outbox).
 //
 // Adapters implement the small interfaces the core declares (for example
 // iam.PolicySource and iam.PolicyWriter) structurally, and import only the

@@ -3,6 +3,30 @@
 // [Authorizer.Require], [Authorizer.CheckMany], [Authorizer.Explain],
 // [Authorizer.Permissions] and [Authorizer.WhoCan].
 //
+// Beyond checks, the Authorizer serves:
+//
+//   - data scopes: [Authorizer.Filter] turns a subject's grants and the
+//     city's [DataRule]s (configured once with [NewScoper]) into an
+//     abac.Filter that matches records in memory and renders to
+//     parameterised SQL or a gorm scope; [Authorizer.CheckRecord] decides
+//     one record;
+//   - field masking: a [Masker] hides the fields a subject may not view and
+//     emits pii.viewed for every unmasked PII field;
+//   - role lifecycle: [Authorizer.Apply], [Authorizer.Assign],
+//     [Authorizer.Revoke], [Authorizer.Assignments], temporary grants and a
+//     [Reaper], segregation-of-duties rules enforced on every write
+//     ([ErrConflict]) with a compliance report, emergency access
+//     ([Authorizer.ActivateEmergency]) with a post-incident [Review], and
+//     access reviews ([Authorizer.AccessReview], [Authorizer.DryRunRemove],
+//     [Authorizer.CertificationReport]);
+//   - freshness across processes: a [Notifier] triggers reloads,
+//     [WithMaxStaleness] makes checks fail closed with [ErrStale] when the
+//     snapshot cannot be confirmed current, [Authorizer.WaitForRevision]
+//     gives read-your-own-writes, and [Authorizer.Health] reports it all;
+//   - domain events: every change and every security-relevant decision is an
+//     [Event] sent to an [AuditSink] (or, with a store that implements
+//     [EventWriter], written to an outbox in the same transaction).
+//
 // An Authorizer is safe for concurrent use. Each decision reads one
 // immutable policy snapshot; reloads build a new snapshot off to the side
 // and swap it in atomically, so a request never sees half of an update, and
