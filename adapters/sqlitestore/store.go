@@ -118,8 +118,8 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 // result is validated with rbac.Compile before anything is written; a
 // refused change wraps rbac.ErrInvalidInput, rbac.ErrNotFound or
 // rbac.ErrConflict and leaves the store as it was. An empty change is
-// refused as invalid input; so is one that would store a conflict rule or
-// waiver, which the line format cannot hold yet.
+// refused as invalid input. Conflict rules and waivers are kept in the
+// iam_policy_extras document, written in the same transaction.
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	return s.s.Apply(ctx, c)
 }
