@@ -258,7 +258,8 @@ func Compile(m Model) (*Policy, error) {
 	}
 
 	// Subjects, memberships and grants.
-	p.subjIdx = map[Subject]int32{}
+	p.subjIdx = make(map[Subject]int32, len(m.Grants)/2+len(m.Members)/2)
+	p.subjects = make([]subjInfo, 0, len(m.Grants)/2+len(m.Members)/2)
 	subj := func(s Subject) int32 {
 		if i, ok := p.subjIdx[s]; ok {
 			return i
@@ -268,7 +269,6 @@ func Compile(m Model) (*Policy, error) {
 		p.subjects = append(p.subjects, subjInfo{name: s})
 		return i
 	}
-	direct := map[int32][]int32{}
 	seenGrant := make(map[GrantKey]struct{}, len(m.Grants))
 	p.grants = make([]cgrant, 0, len(m.Grants))
 	for _, g := range m.Grants {
@@ -305,10 +305,9 @@ func Compile(m Model) (*Policy, error) {
 			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
 		}
 		h := subj(g.Subject)
-		direct[h] = append(direct[h], int32(len(p.grants)))
 		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: m.Roles[ri].Emergency, from: from, until: until})
 	}
-	containers := map[int32][]int32{}
+	var pairs [][2]int32 // (member, container)
 	seenMember := make(map[Membership]struct{}, len(m.Members))
 	for _, ms := range m.Members {
 		if err := ms.Member.Validate(); err != nil {
@@ -328,27 +327,71 @@ func Compile(m Model) (*Policy, error) {
 		}
 		seenMember[ms] = struct{}{}
 		mi := subj(ms.Member)
-		containers[mi] = append(containers[mi], subj(ms.Group))
+		pairs = append(pairs, [2]int32{mi, subj(ms.Group)})
 	}
+	// Lay out each subject's grants contiguously: its own, then those of
+	// each group or unit it belongs to (counting sort, no per-subject maps).
+	n := len(p.subjects)
+	direct := csr(n, len(p.grants), func(yield func(owner, item int32)) {
+		for i := range p.grants {
+			yield(p.grants[i].holder, int32(i))
+		}
+	})
+	slices.SortFunc(pairs, func(a, b [2]int32) int {
+		if a[0] != b[0] {
+			return int(a[0] - b[0])
+		}
+		return int(a[1] - b[1])
+	})
+	p.members = make([]int32, len(pairs))
+	total := len(p.grants)
+	for i, pr := range pairs {
+		p.members[i] = pr[1]
+		total += int(direct.start[pr[1]+1] - direct.start[pr[1]])
+	}
+	p.flat = make([]int32, 0, total)
+	k := 0
 	for i := range p.subjects {
 		s := &p.subjects[i]
 		s.start = uint32(len(p.flat))
-		p.flat = append(p.flat, direct[int32(i)]...)
-		cs := containers[int32(i)]
-		slices.Sort(cs)
-		for _, c := range cs {
-			p.flat = append(p.flat, direct[c]...)
+		p.flat = append(p.flat, direct.of(int32(i))...)
+		s.mstart = uint32(k)
+		for ; k < len(pairs) && pairs[k][0] == int32(i); k++ {
+			p.flat = append(p.flat, direct.of(pairs[k][1])...)
 		}
+		s.mend = uint32(k)
 		s.end = uint32(len(p.flat))
-		s.mstart = uint32(len(p.members))
-		p.members = append(p.members, cs...)
-		s.mend = uint32(len(p.members))
 	}
 	p.lines = lineCount(m, len(names))
 	if err := p.compileConflicts(m); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// csrIndex groups items by owner: the items of owner o are
+// items[start[o]:start[o+1]], in the order they were yielded.
+type csrIndex struct {
+	start []int32
+	items []int32
+}
+
+func (c csrIndex) of(o int32) []int32 { return c.items[c.start[o]:c.start[o+1]] }
+
+// csr builds a csrIndex for owners 0..n-1 from m (owner, item) pairs, which
+// each yields in the same order.
+func csr(n, m int, each func(yield func(owner, item int32))) csrIndex {
+	c := csrIndex{start: make([]int32, n+1), items: make([]int32, m)}
+	each(func(o, _ int32) { c.start[o+1]++ })
+	for i := 1; i <= n; i++ {
+		c.start[i] += c.start[i-1]
+	}
+	next := slices.Clone(c.start[:n])
+	each(func(o, item int32) {
+		c.items[next[o]] = item
+		next[o]++
+	})
+	return c
 }
 
 // NotFoundErrorInvalid reports a reference to a role that does not exist
