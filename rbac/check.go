@@ -130,17 +130,18 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 	s := &p.subjects[si]
 	var allow, deny int32
 	emergency := false
-	for _, gi := range p.flat[s.start:s.end] {
-		g := &p.grants[gi]
+	hot := p.hot[s.start:s.end]
+	for k := range hot {
+		g := &hot[k]
 		if at < g.from || at >= g.until || !p.covers(g.scope, q.scope) {
 			continue
 		}
 		emergency = emergency || g.emergency
 		if deny == 0 && q.hit(p.denyBits(g.role)) {
-			deny = gi + 1
+			deny = p.flat[int(s.start)+k] + 1
 		}
 		if allow == 0 && q.hit(p.allowBits(g.role)) {
-			allow = gi + 1
+			allow = p.flat[int(s.start)+k] + 1
 		}
 	}
 	return decided(allow, deny, emergency)
@@ -203,8 +204,10 @@ func (p *Policy) Effective(sub Subject, at int64) Perms {
 	}
 	ps.known = true
 	s := &p.subjects[si]
-	for _, gi := range p.flat[s.start:s.end] {
-		g := &p.grants[gi]
+	hot := p.hot[s.start:s.end]
+	for k := range hot {
+		g := &hot[k]
+		gi := p.flat[int(s.start)+k]
 		for _, edge := range [2]int64{g.from, g.until} {
 			if edge <= at {
 				ps.from = max(ps.from, edge)

@@ -46,7 +46,10 @@ type Policy struct {
 	subjIdx  map[Subject]int32
 	subjects []subjInfo
 	flat     []int32 // grant indices, sliced by subjInfo.start/end
-	members  []int32 // container subject indices, sliced by subjInfo.mstart/mend
+	// hot holds copies of grants[flat[k]] at k, so that a check reads a
+	// subject's grants from one contiguous run instead of chasing indices.
+	hot     []cgrant
+	members []int32 // container subject indices, sliced by subjInfo.mstart/mend
 
 	grants []cgrant
 	lines  int
@@ -361,6 +364,10 @@ func Compile(m Model) (*Policy, error) {
 		}
 		s.mend = uint32(k)
 		s.end = uint32(len(p.flat))
+	}
+	p.hot = make([]cgrant, len(p.flat))
+	for k, gi := range p.flat {
+		p.hot[k] = p.grants[gi]
 	}
 	p.lines = lineCount(m, len(names))
 	if err := p.compileConflicts(m); err != nil {
