@@ -17,6 +17,9 @@ import (
 type snapshot struct {
 	revision int64
 	policy   *rbac.Policy // compiled; never mutated after publication
+	// model is what policy was compiled from, kept for the data-scope
+	// index ([Scoper]); never mutated after publication.
+	model rbac.Model
 	// The cache belongs to this snapshot: a reload drops it together with
 	// the snapshot, so there is nothing to invalidate.
 	cache *subjectCache
@@ -127,7 +130,7 @@ func (a *Authorizer) reload(ctx context.Context) error {
 		a.failed(err)
 		return err
 	}
-	next := &snapshot{revision: revision, policy: p}
+	next := &snapshot{revision: revision, policy: p, model: m}
 	next.paths, _ = lru.New[pathKey, string](1024) // size > 0: cannot fail
 	if a.opts.cacheSize > 0 {
 		next.cache = newSubjectCache(a.opts.cacheSize)

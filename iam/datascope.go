@@ -299,10 +299,8 @@ type rolePlan struct {
 // index returns the grant index for snapshot s, building it on the first
 // call after a policy change.
 //
-// rbac.Policy does not expose a subject's grants, so the index is built from
-// the model the policy source returns. It is never older than s: a source
-// that returns an older revision fails the call, and a newer one (written by
-// another process, not yet reloaded) is validated with rbac.Compile and used.
+// The index is built from the model the snapshot was compiled from, so it
+// describes exactly the policy the checks on s use.
 func (sc *Scoper) index(ctx context.Context, a *Authorizer, s *snapshot) (*grantIndex, error) {
 	if x := sc.idx.Load(); x != nil && x.snap == s {
 		return x, nil
@@ -312,18 +310,7 @@ func (sc *Scoper) index(ctx context.Context, a *Authorizer, s *snapshot) (*grant
 	if x := sc.idx.Load(); x != nil && x.snap == s {
 		return x, nil
 	}
-	m, rev, err := a.src.LoadPolicy(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load policy: %w", err)
-	}
-	switch {
-	case rev < s.revision:
-		return nil, fmt.Errorf("policy source returned revision %d, older than revision %d in use", rev, s.revision)
-	case rev > s.revision:
-		if _, err := rbac.Compile(m); err != nil {
-			return nil, fmt.Errorf("policy revision %d: %w", rev, err)
-		}
-	}
+	m, rev := s.model, s.revision
 	x := &grantIndex{
 		snap:     s,
 		revision: rev,

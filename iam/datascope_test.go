@@ -390,24 +390,6 @@ func (s *olderSource) LoadPolicy(ctx context.Context) (rbac.Model, int64, error)
 	return m, rev, err
 }
 
-func TestFilterRefusesAnOlderPolicy(t *testing.T) {
-	src := &olderSource{Store: iamtest.NewStore(dsCity())}
-	a, err := iam.New(context.Background(), src, iam.WithClock(iamtest.Clock(dsNoon)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	sc, err := iam.NewScoper(iam.DataScopes{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src.lag = true
-	f, err := a.Filter(context.Background(), "user:olga", "social.case.read", sc)
-	if err == nil || !f.MatchesNone() {
-		t.Errorf("Filter = %v, %v; want None and an error", f, err)
-	}
-}
-
 // canonicalRecord is a record that lies in scope s and in every scope above
 // it, as a row of a facility carries the facility's department too.
 func canonicalRecord(m rbac.Model, s rbac.Scope) abac.Map {
