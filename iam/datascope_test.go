@@ -375,21 +375,6 @@ func TestFilterFollowsPolicyChanges(t *testing.T) {
 	}
 }
 
-// olderSource returns a revision older than the one the Authorizer holds,
-// as a lagging replica might.
-type olderSource struct {
-	*iamtest.Store
-	lag bool
-}
-
-func (s *olderSource) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
-	m, rev, err := s.Store.LoadPolicy(ctx)
-	if s.lag {
-		rev--
-	}
-	return m, rev, err
-}
-
 // canonicalRecord is a record that lies in scope s and in every scope above
 // it, as a row of a facility carries the facility's department too.
 func canonicalRecord(m rbac.Model, s rbac.Scope) abac.Map {
