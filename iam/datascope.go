@@ -104,6 +104,7 @@ type DataRuleError struct {
 	Err        error
 }
 
+// Error implements the error interface.
 func (e *DataRuleError) Error() string {
 	return fmt.Sprintf("iam: data rule %d (role %s, permission %s): %v",
 		e.Index, perm.Quote(string(e.Role)), perm.Quote(string(e.Permission)), e.Err)

@@ -32,6 +32,7 @@ type StaleError struct {
 	At time.Time
 }
 
+// Error implements the error interface.
 func (e *StaleError) Error() string {
 	return fmt.Sprintf("iam: policy revision %d last confirmed current %s ago, more than the bound of %s; denying until the store is reachable again",
 		e.Revision, e.At.Sub(e.LastConfirmed).Round(time.Millisecond), e.MaxStaleness)

@@ -74,6 +74,7 @@ type DeniedError struct {
 	Revision   int64
 }
 
+// Error implements the error interface.
 func (e *DeniedError) Error() string {
 	return fmt.Sprintf("iam: %s lacks %s at %s: %s", e.Subject, e.Permission, e.Scope, e.Reason)
 }
@@ -97,6 +98,7 @@ type Explanation struct {
 	Others []Path
 }
 
+// String returns a human-readable form of e.
 func (e Explanation) String() string {
 	verdict := "deny"
 	if e.Allowed {

@@ -67,6 +67,7 @@ func New(opts Options) (*Engine, error) {
 // optionsError explains an ErrInvalidOptions.
 type optionsError struct{ reason string }
 
+// Error implements the error interface.
 func (e *optionsError) Error() string        { return "masking: invalid options: " + e.reason }
 func (e *optionsError) Is(target error) bool { return target == ErrInvalidOptions }
 

@@ -34,6 +34,7 @@ type TagError struct {
 	Reason string // `unknown mask "ssn"`, ...
 }
 
+// Error implements the error interface.
 func (e *TagError) Error() string {
 	return "masking: " + e.Type + "." + e.Field + ": invalid tag `" + e.Tag + "`: " + e.Reason
 }
@@ -47,6 +48,7 @@ type SINError struct {
 	Reason string // "want nine digits, ...", "check digit does not match", ...
 }
 
+// Error implements the error interface.
 func (e *SINError) Error() string { return "masking: invalid SIN: " + e.Reason }
 
 // Is makes errors.Is(err, ErrInvalidSIN) true.
@@ -60,6 +62,7 @@ type ValueError struct {
 	Reason string // "needs a non-nil pointer"
 }
 
+// Error implements the error interface.
 func (e *ValueError) Error() string {
 	return "masking: Engine." + e.Method + ": " + e.Reason + ", got " + e.Type
 }

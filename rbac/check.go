@@ -28,6 +28,7 @@ var reasonText = [...]string{
 	ReasonUnknownSubject:    "subject has no grants",
 }
 
+// String returns a human-readable form of r.
 func (r Reason) String() string {
 	if int(r) < len(reasonText) {
 		return reasonText[r]

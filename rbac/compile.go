@@ -406,6 +406,7 @@ func csr(n, m int, each func(yield func(owner, item int32))) csrIndex {
 // [ErrNotFound].
 type NotFoundErrorInvalid NotFoundError
 
+// Error implements the error interface.
 func (e *NotFoundErrorInvalid) Error() string { return fmt.Sprintf("missing %s %s", e.Kind, e.Name) }
 
 // Is makes errors.Is report true for ErrInvalidInput and ErrNotFound.

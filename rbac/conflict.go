@@ -123,6 +123,7 @@ type ConflictError struct {
 	Violations    []Violation
 }
 
+// Error implements the error interface.
 func (e *ConflictError) Error() string {
 	msg := fmt.Sprintf("rbac: conflict rule %s: %s would hold both through %s and through %s",
 		perm.Quote(e.Rule), e.Subject, e.First, e.Second)

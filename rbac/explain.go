@@ -31,6 +31,7 @@ type Step struct {
 // parent role → rule.
 type Path []Step
 
+// String returns a human-readable form of p.
 func (p Path) String() string {
 	parts := make([]string, len(p))
 	for i, s := range p {
@@ -56,6 +57,7 @@ type Explanation struct {
 	Others   []Path
 }
 
+// String returns a human-readable form of e.
 func (e Explanation) String() string {
 	verdict := "deny"
 	if e.Allowed {

@@ -18,6 +18,7 @@ type NotFoundError struct {
 	Name string
 }
 
+// Error implements the error interface.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("rbac: %s %s not found", e.Kind, e.Name) }
 
 // Is makes errors.Is(err, ErrNotFound) true.
@@ -110,6 +111,7 @@ type GrantKey struct {
 	Scope   Scope
 }
 
+// String returns a human-readable form of k.
 func (k GrantKey) String() string {
 	return fmt.Sprintf("%s %s@%s", k.Subject, k.Role, k.Scope)
 }

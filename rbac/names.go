@@ -21,6 +21,7 @@ type InvalidError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *InvalidError) Error() string {
 	where := "rbac: "
 	if e.Where != "" {
@@ -55,6 +56,7 @@ type CycleError struct {
 	Path []RoleID
 }
 
+// Error implements the error interface.
 func (e *CycleError) Error() string {
 	parts := make([]string, len(e.Path))
 	for i, r := range e.Path {

@@ -438,6 +438,7 @@ var errNoRevisionRow = errors.New("revision row missing")
 // from the database.
 type refusedError struct{ err error }
 
+// Error implements the error interface.
 func (e refusedError) Error() string { return e.err.Error() }
 func (e refusedError) Unwrap() error { return e.err }
 
