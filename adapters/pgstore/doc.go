@@ -23,9 +23,9 @@
 // transaction by [Store.ApplyWithEvents] (which iam uses when a store has
 // it) until adapters/pgoutbox relays them.
 //
-// Not stored: role labels, grant reasons and the order of a role's rules
-// and parents are not part of the line format yet, and come back empty or
-// reordered. A name whose stored form is longer than 100 bytes does not fit
+// Role labels and grant reasons, which carry free text, are kept in the
+// extras document beside conflict rules and waivers; the order of a role's
+// rules and parents is not kept (they come back sorted). A name whose stored form is longer than 100 bytes does not fit
 // the columns and is refused as invalid input.
 //
 // # Consistency

@@ -65,6 +65,7 @@ func TestConformance(t *testing.T) {
 		Migrate:         pgstore.Migrate,
 		MaxValueLen:     100,
 		StoresConflicts: true,
+		KeepsText:       true,
 	})
 }
 

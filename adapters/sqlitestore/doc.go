@@ -16,8 +16,9 @@
 //
 // The tables and the line format are those of package pgstore:
 // gorm-adapter's casbin_rule table and a one-row iam_policy_revision table.
-// A fresh database is at revision 0. Role labels, grant reasons and the
-// order of a role's rules and parents are not stored. A name whose stored
+// A fresh database is at revision 0. Role labels and grant reasons are kept
+// in the extras document; the order of a role's rules and parents is not
+// kept. A name whose stored
 // form is longer than 100 bytes is refused as invalid input, as it is on
 // PostgreSQL, although SQLite could hold it. Segregation-of-duties rules
 // and waivers are kept in iam_policy_extras, and [Store.ApplyWithEvents]

@@ -69,6 +69,7 @@ func TestConformance(t *testing.T) {
 		Migrate:         sqlitestore.Migrate,
 		MaxValueLen:     100,
 		StoresConflicts: true,
+		KeepsText:       true,
 	})
 }
 

@@ -130,7 +130,8 @@ func dedupe(lines []Line) []Line {
 
 // FromLines rebuilds a model from policy lines, as a store loads it. The
 // result is validated with rbac.Compile. Grant reasons and role labels are
-// not part of the line format and come back empty.
+// not part of the line format and come back empty; [WithExtras] restores
+// them from the extras document.
 func FromLines(lines []Line) (rbac.Model, error) {
 	var m rbac.Model
 	roles := map[rbac.RoleID]*rbac.Role{}
@@ -332,6 +333,36 @@ type extrasDoc struct {
 	V         int          `json:"v"`
 	Conflicts []extrasRule `json:"conflicts,omitempty"`
 	Waivers   []extrasWaiv `json:"waivers,omitempty"`
+	// Labels holds role display names: role id → language → text.
+	Labels map[rbac.RoleID]map[string]string `json:"labels,omitempty"`
+	// Reasons holds the free-text reasons of grants.
+	Reasons []extrasReason `json:"reasons,omitempty"`
+}
+
+type extrasReason struct {
+	Subject rbac.Subject `json:"subject"`
+	Role    rbac.RoleID  `json:"role"`
+	Scope   rbac.Scope   `json:"scope"`
+	Reason  string       `json:"reason"`
+}
+
+// HasExtras reports whether m holds anything that only the extras document
+// carries: conflict rules, waivers, role labels or grant reasons.
+func HasExtras(m rbac.Model) bool {
+	if len(m.Conflicts)+len(m.Waivers) > 0 {
+		return true
+	}
+	for _, r := range m.Roles {
+		if len(r.Labels) > 0 {
+			return true
+		}
+	}
+	for _, g := range m.Grants {
+		if g.Reason != "" {
+			return true
+		}
+	}
+	return false
 }
 
 type extrasRule struct {
@@ -376,6 +407,19 @@ func Extras(m rbac.Model) ([]byte, error) {
 		}
 		doc.Waivers = append(doc.Waivers, ew)
 	}
+	for _, r := range m.Roles {
+		if len(r.Labels) > 0 {
+			if doc.Labels == nil {
+				doc.Labels = map[rbac.RoleID]map[string]string{}
+			}
+			doc.Labels[r.ID] = r.Labels
+		}
+	}
+	for _, g := range m.Grants {
+		if g.Reason != "" {
+			doc.Reasons = append(doc.Reasons, extrasReason{Subject: g.Subject, Role: g.Role, Scope: g.Scope, Reason: g.Reason})
+		}
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("casbinx: extras: %w", err)
@@ -396,6 +440,24 @@ func WithExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
 	}
 	if d.V != ExtrasVersion {
 		return rbac.Model{}, fmt.Errorf("casbinx: extras: version %d, want %d", d.V, ExtrasVersion)
+	}
+	if len(d.Labels) > 0 {
+		for i := range m.Roles {
+			if l, ok := d.Labels[m.Roles[i].ID]; ok {
+				m.Roles[i].Labels = l
+			}
+		}
+	}
+	if len(d.Reasons) > 0 {
+		reasons := make(map[rbac.GrantKey]string, len(d.Reasons))
+		for _, r := range d.Reasons {
+			reasons[rbac.GrantKey{Subject: r.Subject, Role: r.Role, Scope: r.Scope}] = r.Reason
+		}
+		for i := range m.Grants {
+			if r, ok := reasons[m.Grants[i].Key()]; ok {
+				m.Grants[i].Reason = r
+			}
+		}
 	}
 	if len(d.Conflicts)+len(d.Waivers) == 0 {
 		return m, nil

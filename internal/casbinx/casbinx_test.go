@@ -166,3 +166,46 @@ func FuzzFromLines(f *testing.F) {
 		}
 	})
 }
+
+func TestExtrasRoundTripLabelsAndReasons(t *testing.T) {
+	t.Parallel()
+	m := model()
+	m.Roles[0].Labels = map[string]string{"en": "Base user", "fr": "Utilisateur de base"}
+	m.Grants[0].Reason = "acting CBO, comma, \"quotes\" and\nnewline"
+	if !casbinx.HasExtras(m) {
+		t.Fatal("HasExtras = false with labels and a reason")
+	}
+	lines, err := casbinx.Lines(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := casbinx.Extras(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := casbinx.FromLines(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := casbinx.WithExtras(base, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels map[string]string
+	for _, r := range got.Roles {
+		if r.ID == "base" {
+			labels = r.Labels
+		}
+	}
+	if labels["fr"] != "Utilisateur de base" {
+		t.Errorf("labels = %v", labels)
+	}
+	for _, g := range got.Grants {
+		if g.Key() == m.Grants[0].Key() && g.Reason != m.Grants[0].Reason {
+			t.Errorf("reason = %q", g.Reason)
+		}
+	}
+	if casbinx.HasExtras(model()) {
+		t.Error("HasExtras = true for a model without labels, reasons or rules")
+	}
+}

@@ -20,12 +20,12 @@
 // [Migrate] creates both tables and the row; it is idempotent. Nothing else
 // here runs DDL.
 //
-// # What is not stored
+// # What the lines do not carry
 //
-// Role labels, grant reasons and the order of a role's rules and parents
-// are not part of the line format and come back empty or reordered.
-// Segregation-of-duties rules and waivers (rbac.Model.Conflicts and
-// Waivers) carry free text and have no Casbin lines: they are kept in
+// The order of a role's rules and parents is not kept (they come back
+// sorted). Segregation-of-duties rules and waivers (rbac.Model.Conflicts
+// and Waivers), role labels and grant reasons carry free text and have no
+// Casbin lines: they are kept in
 // iam_policy_extras, one row holding casbinx's versioned extras document,
 // written in the same transaction as the lines.
 //

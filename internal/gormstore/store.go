@@ -120,8 +120,8 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 
 // LoadPolicy returns the stored model and its revision, read in one
 // transaction so that the two agree. A freshly migrated store holds the
-// empty model at revision 0. Role labels and grant reasons are not stored
-// and come back empty; the order of a role's rules and parents is not kept.
+// empty model at revision 0. Role labels and grant reasons come from the
+// extras document; the order of a role's rules and parents is not kept.
 func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	var (
 		rev    int64
@@ -165,8 +165,9 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 // change, or one that revokes, leaves or deletes something that does not
 // exist, is refused with an error wrapping rbac.ErrInvalidInput or
 // rbac.ErrNotFound (or, breaking a conflict rule, rbac.ErrConflict) and
-// the store is unchanged. An empty change is refused the same way. Every accepted change moves the revision by one, even one
-// that changes only what is not stored (labels, reasons).
+// the store is unchanged. An empty change is refused the same way. Every
+// accepted change moves the revision by one, even one that changes only
+// labels or reasons.
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	return s.ApplyWithEvents(ctx, c, nil)
 }
@@ -325,7 +326,7 @@ func linesOf(m rbac.Model) ([]casbinx.Line, string, error) {
 			}
 		}
 	}
-	if len(m.Conflicts)+len(m.Waivers) == 0 {
+	if !casbinx.HasExtras(m) {
 		return lines, "", nil
 	}
 	extras, err := casbinx.Extras(m)

@@ -64,8 +64,8 @@ var Noon = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 // CityModel is a small model with everything the line format carries:
 // a permission catalog, a scope tree, inheritance, a composite role, deny
 // rules, wildcards, memberships in groups and units, and grants with open,
-// half-open and closed windows. It also has labels and reasons, which the
-// SQL stores do not keep.
+// half-open and closed windows. It also has role labels and grant reasons,
+// which the SQL stores keep in the extras document.
 func CityModel() rbac.Model {
 	return rbac.Model{
 		Permissions: []rbac.Permission{"permits.application.delete", "crm.citizen.email.view", "finance.invoice.pay"},
