@@ -40,6 +40,10 @@ type Authorizer struct {
 	closed   atomic.Bool
 	fresh    freshness // staleness bound, health, revision waits (freshness.go)
 
+	maskOnce sync.Once // builds masker, the default Masker behind Mask
+	masker   *Masker
+	maskErr  error
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }

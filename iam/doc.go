@@ -10,8 +10,9 @@
 //     abac.Filter that matches records in memory and renders to
 //     parameterised SQL or a gorm scope; [Authorizer.CheckRecord] decides
 //     one record;
-//   - field masking: a [Masker] hides the fields a subject may not view and
-//     emits pii.viewed for every unmasked PII field;
+//   - field masking: [Authorizer.Mask] (or a [Masker] with custom masks)
+//     hides the fields a subject may not view and emits pii.viewed for every
+//     unmasked PII field;
 //   - role lifecycle: [Authorizer.Apply], [Authorizer.Assign],
 //     [Authorizer.Revoke], [Authorizer.Assignments], temporary grants and a
 //     [Reaper], segregation-of-duties rules enforced on every write

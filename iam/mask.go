@@ -205,3 +205,32 @@ func (m *Masker) WriteJSON(ctx context.Context, w io.Writer, sub Subject, scope 
 	}
 	return nil
 }
+
+// defaultMasker returns the Masker with the built-in masks that
+// [Authorizer.Mask] and [Authorizer.MaskCopy] use, creating it once.
+func (a *Authorizer) defaultMasker() (*Masker, error) {
+	a.maskOnce.Do(func() { a.masker, a.maskErr = a.Masker(MaskOptions{}) })
+	return a.masker, a.maskErr
+}
+
+// Mask masks v in place for sub at scope with the built-in masks: the
+// shorthand for a [Masker] made with zero [MaskOptions] (see
+// [Masker.Mask]). v must be a non-nil pointer. Use [Authorizer.Masker] for
+// custom masks.
+func (a *Authorizer) Mask(ctx context.Context, sub Subject, scope Scope, v any) error {
+	m, err := a.defaultMasker()
+	if err != nil {
+		return err
+	}
+	return m.Mask(ctx, sub, scope, v)
+}
+
+// MaskCopy returns a masked deep copy of v for sub at scope, leaving v as it
+// was (see [Masker.MaskCopy]).
+func (a *Authorizer) MaskCopy(ctx context.Context, sub Subject, scope Scope, v any) (any, error) {
+	m, err := a.defaultMasker()
+	if err != nil {
+		return nil, err
+	}
+	return m.MaskCopy(ctx, sub, scope, v)
+}

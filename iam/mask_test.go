@@ -364,3 +364,33 @@ func BenchmarkMask(b *testing.B) {
 		})
 	}
 }
+
+func TestAuthorizerMaskShorthand(t *testing.T) {
+	t.Parallel()
+	a, _, rec := newMasker(t, maskCity())
+	ctx := context.Background()
+	sin := mustSIN(t, "046-454-286")
+
+	c := Citizen{ID: "c-9", SIN: sin, Email: "jane@example.ca"}
+	if err := a.Mask(ctx, "user:clara", "org", &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.SIN.Plain() != "" || c.Email == "jane@example.ca" {
+		t.Errorf("clerk sees %q, %q", c.SIN.Plain(), c.Email)
+	}
+	orig := Citizen{ID: "c-9", SIN: sin, Email: "jane@example.ca"}
+	before := len(rec.Events())
+	cp, err := a.MaskCopy(ctx, "user:pat", "org", orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cp.(Citizen); got.SIN.Plain() != "046454286" || orig.SIN.Plain() != "046454286" {
+		t.Errorf("holder copy %+v, original %+v", got, orig)
+	}
+	if n := len(rec.Events()) - before; n != 2 {
+		t.Errorf("%d pii.viewed events for the holder, want 2", n)
+	}
+	if err := a.Mask(ctx, "user:clara", "org", c); err == nil {
+		t.Error("Mask of a non-pointer succeeded")
+	}
+}
