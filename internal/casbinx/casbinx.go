@@ -72,6 +72,13 @@ func Lines(m rbac.Model) ([]Line, error) {
 	if _, err := rbac.Compile(m); err != nil {
 		return nil, err
 	}
+	return Encode(m), nil
+}
+
+// Encode returns m as Casbin policy lines without validating it: for a
+// caller that has just compiled m (a store applying a change), where a
+// second compilation would only repeat the work. Use [Lines] otherwise.
+func Encode(m rbac.Model) []Line {
 	var out []Line
 	add := func(pt string, v ...string) { out = append(out, Line{PType: pt, Values: v}) }
 	for _, g := range m.Grants {
@@ -111,7 +118,7 @@ func Lines(m rbac.Model) ([]Line, error) {
 		}
 		add("g3", string(s.Scope), string(parent))
 	}
-	return dedupe(out), nil
+	return dedupe(out)
 }
 
 func dedupe(lines []Line) []Line {
@@ -133,6 +140,34 @@ func dedupe(lines []Line) []Line {
 // not part of the line format and come back empty; [WithExtras] restores
 // them from the extras document.
 func FromLines(lines []Line) (rbac.Model, error) {
+	return DecodeValid(lines, nil)
+}
+
+// DecodeValid rebuilds a model from policy lines and an extras document
+// (see [Extras]; empty for none) and validates it with rbac.Compile, once.
+func DecodeValid(lines []Line, extras []byte) (rbac.Model, error) {
+	m, err := Decode(lines, extras)
+	if err != nil {
+		return rbac.Model{}, err
+	}
+	if _, err := rbac.Compile(m); err != nil {
+		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
+	}
+	return m, nil
+}
+
+// Decode rebuilds a model from policy lines and an extras document without
+// validating its meaning (malformed lines are still refused): for a caller
+// that compiles the result anyway, as a store applying a change does.
+func Decode(lines []Line, extras []byte) (rbac.Model, error) {
+	m, err := decodeLines(lines)
+	if err != nil {
+		return rbac.Model{}, err
+	}
+	return applyExtras(m, extras)
+}
+
+func decodeLines(lines []Line) (rbac.Model, error) {
 	var m rbac.Model
 	roles := map[rbac.RoleID]*rbac.Role{}
 	var order []rbac.RoleID
@@ -236,9 +271,6 @@ func FromLines(lines []Line) (rbac.Model, error) {
 		m.Roles = append(m.Roles, *r)
 	}
 	slices.Sort(m.Permissions)
-	if _, err := rbac.Compile(m); err != nil {
-		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
-	}
 	return m, nil
 }
 
@@ -434,6 +466,24 @@ func WithExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
 	if len(strings.TrimSpace(string(doc))) == 0 {
 		return m, nil
 	}
+	m, err := applyExtras(m, doc)
+	if err != nil {
+		return rbac.Model{}, err
+	}
+	if len(m.Conflicts)+len(m.Waivers) > 0 {
+		if _, err := rbac.Compile(m); err != nil {
+			return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// applyExtras adds the parts an extras document carries to m, checking
+// only the document's own shape.
+func applyExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
+	if len(strings.TrimSpace(string(doc))) == 0 {
+		return m, nil
+	}
 	var d extrasDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return rbac.Model{}, fmt.Errorf("casbinx: extras: %w", err)
@@ -485,9 +535,6 @@ func WithExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
 			w.NotAfter = t.UTC()
 		}
 		m.Waivers = append(m.Waivers, w)
-	}
-	if _, err := rbac.Compile(m); err != nil {
-		return rbac.Model{}, fmt.Errorf("casbinx: stored policy is invalid: %w", err)
 	}
 	return m, nil
 }

@@ -148,10 +148,7 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	if err != nil {
 		return rbac.Model{}, 0, s.fail(ctx, "load policy", err)
 	}
-	m, err := casbinx.FromLines(lines)
-	if err == nil {
-		m, err = casbinx.WithExtras(m, []byte(extras))
-	}
+	m, err := casbinx.DecodeValid(lines, []byte(extras))
 	if err != nil {
 		return rbac.Model{}, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
 	}
@@ -198,7 +195,7 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 		if err != nil {
 			return nil, "", err
 		}
-		return linesOf(next)
+		return encoded(next) // Update has compiled next
 	}, after)
 }
 
@@ -311,10 +308,16 @@ func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line) e
 // linesOf returns m's lines and extras document after checking that m
 // compiles and that every line fits gorm-adapter's columns.
 func linesOf(m rbac.Model) ([]casbinx.Line, string, error) {
-	lines, err := casbinx.Lines(m) // runs rbac.Compile first
-	if err != nil {
+	if _, err := rbac.Compile(m); err != nil {
 		return nil, "", err
 	}
+	return encoded(m)
+}
+
+// encoded returns the lines and extras document of m, which the caller has
+// compiled, after checking that every line fits gorm-adapter's columns.
+func encoded(m rbac.Model) ([]casbinx.Line, string, error) {
+	lines := casbinx.Encode(m)
 	for _, l := range lines {
 		if len(l.Values) > maxValues {
 			return nil, "", &rbac.InvalidError{Kind: "model", Value: perm.Quote(l.PType), Reason: fmt.Sprintf("line with %d values; casbin_rule holds %d", len(l.Values), maxValues)}
@@ -336,13 +339,11 @@ func linesOf(m rbac.Model) ([]casbinx.Line, string, error) {
 	return lines, string(extras), nil
 }
 
-// modelOf rebuilds the model from its rows and extras document.
+// modelOf rebuilds the model from its rows and extras document for a write,
+// without compiling it: rbac.Update compiles the changed model next, and
+// refuses a stored policy that no longer compiles.
 func modelOf(rows []gormadapter.CasbinRule, extras string) (rbac.Model, error) {
-	m, err := casbinx.FromLines(toLines(rows))
-	if err != nil {
-		return rbac.Model{}, err
-	}
-	return casbinx.WithExtras(m, []byte(extras))
+	return casbinx.Decode(toLines(rows), []byte(extras))
 }
 
 // readLines reads the policy lines for loading. It skips the deny twins of
