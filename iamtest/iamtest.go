@@ -5,51 +5,40 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civic-platform/security/adapters/memstore"
 	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/rbac"
 )
 
 // NewStore returns an in-memory [iam.PolicySource] and [iam.PolicyWriter]
-// holding m at revision 1. If m is invalid, LoadPolicy reports why, so
-// [iam.New] fails with that error.
+// (a [memstore.Store]) holding m at revision 1. If m is invalid, LoadPolicy
+// reports why, so [iam.New] fails with that error.
 func NewStore(m rbac.Model) *Store {
-	_, err := rbac.Compile(m)
-	return &Store{m: m.Clone(), rev: 1, err: err}
+	mem, err := memstore.New(m)
+	return &Store{mem: mem, err: err}
 }
 
 // Store is an in-memory policy store for tests. It is safe for concurrent use.
 type Store struct {
-	mu  sync.Mutex
-	m   rbac.Model
-	rev int64
-	err error
+	mem *memstore.Store
+	err error // why the initial model was refused
 }
 
 // LoadPolicy returns a copy of the current model and its revision.
-func (s *Store) LoadPolicy(context.Context) (rbac.Model, int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	if s.err != nil {
 		return rbac.Model{}, 0, s.err
 	}
-	return s.m.Clone(), s.rev, nil
+	return s.mem.LoadPolicy(ctx)
 }
 
 // Apply validates c against the current model and applies it atomically,
 // returning the new revision. A refused change leaves the store untouched.
-func (s *Store) Apply(_ context.Context, c rbac.Change) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	next, _, err := rbac.Update(s.m, c)
-	if err != nil {
-		return 0, err
-	}
-	s.m = next
-	s.rev++
-	return s.rev, nil
+	return s.mem.Apply(ctx, c)
 }
 
 // Clock returns a clock fixed at t, for [iam.WithClock].
