@@ -137,7 +137,7 @@ func (a *Authorizer) reload(ctx context.Context) error {
 	next := &snapshot{revision: revision, policy: p, model: m}
 	next.paths, _ = lru.New[pathKey, string](1024) // size > 0: cannot fail
 	if a.opts.cacheSize > 0 {
-		next.cache = newSubjectCache(a.opts.cacheSize)
+		next.cache = newSubjectCache(a.opts.cacheSize, p.Subjects())
 	}
 	a.snap.Store(next)
 	a.confirm(start)
@@ -176,14 +176,21 @@ func (a *Authorizer) loadAt() (*snapshot, int64, error) {
 
 // decide runs one check on snapshot s at instant at (Unix ns).
 func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Scope, at int64) (rbac.Result, error) {
-	q, err := s.policy.Resolve(perm, scope)
-	if err != nil {
-		return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
-	}
 	var res rbac.Result
 	if s.cache != nil {
-		res = s.policy.DecideWith(s.perms(sub, at), q)
+		// The subject's grants first: the query then goes straight from
+		// Resolve to DecideWith in registers.
+		ps := s.perms(sub, at)
+		q, err := s.policy.Resolve(perm, scope)
+		if err != nil {
+			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
+		}
+		res = s.policy.DecideWith(ps, q)
 	} else {
+		q, err := s.policy.Resolve(perm, scope)
+		if err != nil {
+			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
+		}
 		res = s.policy.Decide(sub, q, at)
 	}
 	if res.Reason == rbac.ReasonUnknownSubject { // subjects in the policy are valid

@@ -1,47 +1,88 @@
 package iam
 
 import (
+	"sync/atomic"
+
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/civic-platform/security/rbac"
 )
 
-// subjectCache is a set of golang-lru caches sharded by subject, so that
-// concurrent checks for different subjects rarely meet on one lock
-// (lru.Cache.Get takes a write lock to update recency).
+// subjectCache holds subjects' effective grants for one snapshot.
+//
+// A golang-lru cache owns the entries: it bounds how many there are and
+// chooses which to evict. Its key is the subject's index in the snapshot's
+// compiled policy (rbac.Policy.SubjectIndex), a plain integer rather than
+// the subject's name, so two spellings can never meet on one entry. Checks
+// read entries through slots, an array indexed the same way, with one
+// atomic load and no lock: golang-lru takes a write lock on every Get to
+// move the entry to the front, which on the hot path costs more than the
+// decision itself. Recency is kept up to date by promoting an entry in the
+// LRU at most once per promoteEvery of clock time, however often it is hit.
+//
+// An entry leaves slots when the LRU evicts it, and is replaced when it
+// stops being true (rbac.Perms.ValidAt); slots and the LRU agree because a
+// slot is only ever filled by compare-and-swap, by the goroutine that then
+// adds the same entry to the LRU.
 type subjectCache struct {
-	shards []*lru.Cache[rbac.Subject, *rbac.Perms]
+	slots []atomic.Pointer[cacheEntry]
+	lru   *lru.Cache[int32, *cacheEntry]
 }
 
-const cacheShards = 32
+type cacheEntry struct {
+	// promoted is when (Unix ns) the entry was last moved to the front of
+	// the LRU. It comes first so that a hit on a subject with one or two
+	// grants in force reads one cache line.
+	promoted atomic.Int64
+	perms    rbac.Perms
+}
 
-func newSubjectCache(size int) *subjectCache {
-	per := max(1, (size+cacheShards-1)/cacheShards)
-	c := &subjectCache{shards: make([]*lru.Cache[rbac.Subject, *rbac.Perms], cacheShards)}
-	for i := range c.shards {
-		c.shards[i], _ = lru.New[rbac.Subject, *rbac.Perms](per) // per > 0: cannot fail
-	}
+// promoteEvery is how stale an entry's place in the LRU order may get: a
+// hit moves the entry to the front only if it has not been moved for this
+// long (Unix ns of the Authorizer's clock).
+const promoteEvery = int64(250e6)
+
+// newSubjectCache returns a cache of at most size entries for a policy
+// that knows subjects subjects.
+func newSubjectCache(size, subjects int) *subjectCache {
+	c := &subjectCache{slots: make([]atomic.Pointer[cacheEntry], subjects)}
+	c.lru, _ = lru.NewWithEvict(max(1, size), func(i int32, e *cacheEntry) { // size > 0: cannot fail
+		c.slots[i].CompareAndSwap(e, nil)
+	})
 	return c
 }
 
-// shard picks a shard from the subject's length and last bytes, where ids
-// differ; it only spreads lock traffic, so it need not resist collisions.
-func (c *subjectCache) shard(s rbac.Subject) *lru.Cache[rbac.Subject, *rbac.Perms] {
-	h := uint32(len(s))
-	for i := len(s) - 1; i >= 0 && i >= len(s)-8; i-- {
-		h = h*31 + uint32(s[i])
-	}
-	return c.shards[h%cacheShards]
-}
+// unknownSubject is the Perms of a subject the policy does not know.
+var unknownSubject rbac.Perms
 
 // perms returns sub's effective grants at instant at (Unix ns), from the
-// cache when an entry is still true at that instant.
+// cache when an entry is still true at that instant. The result is shared
+// and must not be modified.
 func (s *snapshot) perms(sub rbac.Subject, at int64) *rbac.Perms {
-	sh := s.cache.shard(sub)
-	if ps, ok := sh.Get(sub); ok && ps.ValidAt(at) {
-		return ps
+	i, ok := s.policy.SubjectIndex(sub)
+	if !ok {
+		return &unknownSubject // holds nothing: nothing to cache
 	}
-	ps := s.policy.Effective(sub, at)
-	sh.Add(sub, &ps)
-	return &ps
+	c := s.cache
+	slot := &c.slots[i]
+	old := slot.Load()
+	if old != nil && old.perms.ValidAt(at) {
+		if p := old.promoted.Load(); at-p >= promoteEvery || at < p {
+			old.promoted.Store(at)
+			c.lru.Get(int32(i))
+		}
+		return &old.perms
+	}
+	e := &cacheEntry{perms: s.policy.EffectiveIndex(i, at)}
+	e.promoted.Store(at)
+	if !slot.CompareAndSwap(old, e) {
+		// Another check filled the slot first; use its entry if it is
+		// true now, else answer from ours without caching it.
+		if cur := slot.Load(); cur != nil && cur.perms.ValidAt(at) {
+			return &cur.perms
+		}
+		return &e.perms
+	}
+	c.lru.Add(int32(i), e)
+	return &e.perms
 }

@@ -436,12 +436,15 @@ type evalKey struct {
 	perm Permission
 }
 
-// evalCache is a set of golang-lru caches sharded by key, as for the
-// subject cache: lru.Cache.Get takes a write lock.
+// evalCache is a set of golang-lru caches sharded by key, so that
+// concurrent filters for different keys rarely meet on one lock
+// (lru.Cache.Get takes a write lock to update recency).
 type evalCache struct {
 	seed   maphash.Seed
 	shards [cacheShards]*lru.Cache[evalKey, *evalEntry]
 }
+
+const cacheShards = 32
 
 func newEvalCache(size int) *evalCache {
 	if size <= 0 {

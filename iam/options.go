@@ -40,8 +40,10 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithSubjectCache keeps the effective grants of up to n subjects per policy
-// snapshot (default 50,000). n <= 0 turns the cache off: every check is then
-// answered from the compiled indexes, which is still allocation-free.
+// snapshot (default 50,000); a hit takes no lock. Each snapshot also keeps
+// one pointer (8 bytes) per subject the policy names, for lock-free reads.
+// n <= 0 turns the cache off: every check is then answered from the
+// compiled indexes, which is still allocation-free.
 func WithSubjectCache(n int) Option { return func(o *options) { o.cacheSize = n } }
 
 // WithLogger sets where reload failures and watcher errors are reported.

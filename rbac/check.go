@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/civic-platform/security/internal/perm"
@@ -40,24 +41,36 @@ func (r Reason) String() string {
 // checked for any subject. Resolving once and checking many subjects, or
 // checking one subject many times, skips repeated validation.
 type Query struct {
-	// bits[:n] are the permission bits that answer the query: the bit of a
-	// known permission (wildcards already folded into it), or else the bits
-	// of the wildcard rules whose prefix covers it. n == 0: no rule covers
-	// the permission at all.
-	bits  [3]int32
-	n     int8
-	perm  int32 // known permission bit, or -1
-	scope int32 // -1: a well-formed scope that is neither declared nor granted
+	// b0, b1, b2 (the first n of them) are the permission bits that answer
+	// the query: the bit of a known permission (wildcards already folded
+	// into it), or else the bits of the wildcard rules whose prefix covers
+	// it (a permission has at most three prefixes). n == 0: no rule covers
+	// the permission at all. The fields are scalars, not an array, so that
+	// a Query travels in registers.
+	b0, b1, b2 int32
+	n          int8
+	perm       int32 // known permission bit, or -1
+	scope      int32 // -1: a well-formed scope that is neither declared nor granted
+}
+
+// add appends bit i to the query's bits.
+func (q *Query) add(i int32) {
+	switch q.n {
+	case 0:
+		q.b0 = i
+	case 1:
+		q.b1 = i
+	default:
+		q.b2 = i
+	}
+	q.n++
 }
 
 // hit reports whether the rule bitset covers the query's permission.
 func (q *Query) hit(bits []uint64) bool {
-	for _, i := range q.bits[:q.n] {
-		if has(bits, i) {
-			return true
-		}
-	}
-	return false
+	return q.n > 0 && has(bits, q.b0) ||
+		q.n > 1 && has(bits, q.b1) ||
+		q.n > 2 && has(bits, q.b2)
 }
 
 // Resolve validates a request's permission and scope against the grammar and
@@ -65,23 +78,34 @@ func (q *Query) hit(bits []uint64) bool {
 // unknown scope kind is an [*InvalidError]. A well-formed permission that the
 // policy does not know resolves, and every check of it denies.
 func (p *Policy) Resolve(x Permission, s Scope) (Query, error) {
+	pi, okp := p.permission(x)
+	si, oks := p.scope(s)
+	if okp && oks { // only valid names are interned
+		return Query{b0: pi, n: 1, perm: pi, scope: si}, nil
+	}
+	return p.resolveSlow(x, s)
+}
+
+// resolveSlow is Resolve for a permission or scope the policy does not
+// name: it validates them and looks for wildcard rules that cover the
+// permission.
+func (p *Policy) resolveSlow(x Permission, s Scope) (Query, error) {
 	q := Query{perm: -1, scope: -1}
-	if i, ok := p.permIdx[string(x)]; ok {
-		q.perm = i // only valid permissions are interned
-		q.bits[0], q.n = i, 1
+	if i, ok := p.permission(x); ok {
+		q.perm = i
+		q.add(i)
 	} else {
 		if err := x.Validate(); err != nil {
 			return Query{}, err
 		}
 		perm.WildcardPrefixes(string(x), func(prefix string) bool {
-			if w, ok := p.wildIdx[prefix]; ok {
-				q.bits[q.n] = w
-				q.n++
+			if w, ok := p.wildIdx[prefix]; ok && q.n < 3 {
+				q.add(w)
 			}
 			return true
 		})
 	}
-	if i, ok := p.scopeIdx[s]; ok {
+	if i, ok := p.scope(s); ok {
 		q.scope = i
 	} else if err := s.Validate(); err != nil {
 		return Query{}, err
@@ -121,7 +145,7 @@ func (p *Policy) covers(g, r int32) bool {
 // Decide checks q for sub at instant at (Unix nanoseconds, see [Nanos]).
 // It allocates nothing.
 func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
-	si, ok := p.subjIdx[sub]
+	si, ok := p.subject(sub)
 	if !ok {
 		return Result{Reason: ReasonUnknownSubject}
 	}
@@ -138,7 +162,7 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 			continue
 		}
 		emergency = emergency || g.emergency
-		if deny == 0 && q.hit(p.denyBits(g.role)) {
+		if deny == 0 && g.denies && q.hit(p.denyBits(g.role)) {
 			deny = p.flat[int(s.start)+k] + 1
 		}
 		if allow == 0 && q.hit(p.allowBits(g.role)) {
@@ -174,14 +198,46 @@ func (p *Policy) Allows(sub Subject, x Permission, s Scope, at time.Time) bool {
 // [Perms.ValidAt] holds: from the latest window boundary at or before the
 // instant it was computed for, up to the next one.
 type Perms struct {
-	active      []activeGrant
 	from, until int64
+	n           int32 // grants in force; the first len(few) of them are in few
 	known       bool
+	// few holds the grants in force when there are at most len(few), which
+	// is most subjects: they then sit in the same cache lines as the rest
+	// of Perms. many holds them all when there are more.
+	few  [4]activeGrant
+	many []activeGrant
+}
+
+// active returns the grants in force.
+func (ps *Perms) active() []activeGrant {
+	if ps.many != nil {
+		return ps.many
+	}
+	return ps.few[:ps.n]
+}
+
+// add records a grant in force, unless the same role at the same scope is
+// already recorded.
+func (ps *Perms) add(g activeGrant) {
+	for _, a := range ps.active() {
+		if a.scope == g.scope && a.role == g.role {
+			return
+		}
+	}
+	switch {
+	case ps.many != nil:
+		ps.many = append(ps.many, g)
+	case int(ps.n) < len(ps.few):
+		ps.few[ps.n] = g
+	default:
+		ps.many = append(slices.Clone(ps.few[:]), g)
+	}
+	ps.n++
 }
 
 type activeGrant struct {
 	scope, role, grant int32
-	emergency          bool
+	emergency, denies  bool
 }
 
 // ValidAt reports whether ps still describes the subject at t (Unix ns).
@@ -198,12 +254,36 @@ func (ps *Perms) Until() time.Time {
 // Effective returns sub's grants in force at at (Unix ns), with the stretch
 // of time over which that set does not change.
 func (p *Policy) Effective(sub Subject, at int64) Perms {
-	ps := Perms{from: 0, until: math.MaxInt64}
-	si, ok := p.subjIdx[sub]
+	si, ok := p.subject(sub)
 	if !ok {
-		return ps
+		return Perms{from: 0, until: math.MaxInt64}
 	}
-	ps.known = true
+	return p.effective(si, at)
+}
+
+// SubjectIndex returns sub's position among the subjects this Policy
+// knows, in [0, [Policy.Subjects]), for callers that keep per-subject state
+// in an array instead of a map keyed by name (the facade's subject cache).
+// ok is false for a subject that holds no grant and belongs to nothing;
+// every check for it denies with [ReasonUnknownSubject]. Indices are stable
+// for the life of the Policy and mean nothing in another one.
+func (p *Policy) SubjectIndex(sub Subject) (i int, ok bool) {
+	si, ok := p.subject(sub)
+	return int(si), ok
+}
+
+// EffectiveIndex is [Policy.Effective] for the subject at index i, as
+// returned by [Policy.SubjectIndex]. An index out of range is an unknown
+// subject.
+func (p *Policy) EffectiveIndex(i int, at int64) Perms {
+	if i < 0 || i >= len(p.subjects) {
+		return Perms{from: 0, until: math.MaxInt64}
+	}
+	return p.effective(int32(i), at)
+}
+
+func (p *Policy) effective(si int32, at int64) Perms {
+	ps := Perms{from: 0, until: math.MaxInt64, known: true}
 	s := &p.subjects[si]
 	hot := p.hot[s.start:s.end]
 	for k := range hot {
@@ -219,16 +299,7 @@ func (p *Policy) Effective(sub Subject, at int64) Perms {
 		if at < g.from || at >= g.until {
 			continue
 		}
-		dup := false
-		for _, a := range ps.active {
-			if a.scope == g.scope && a.role == g.role {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			ps.active = append(ps.active, activeGrant{scope: g.scope, role: g.role, grant: gi, emergency: g.emergency})
-		}
+		ps.add(activeGrant{scope: g.scope, role: g.role, grant: gi, emergency: g.emergency, denies: g.denies})
 	}
 	return ps
 }
@@ -244,13 +315,14 @@ func (p *Policy) DecideWith(ps *Perms, q Query) Result {
 	}
 	var allow, deny int32
 	emergency := false
-	for i := range ps.active {
-		a := &ps.active[i]
+	active := ps.active()
+	for i := range active {
+		a := &active[i]
 		if !p.covers(a.scope, q.scope) {
 			continue
 		}
 		emergency = emergency || a.emergency
-		if deny == 0 && q.hit(p.denyBits(a.role)) {
+		if deny == 0 && a.denies && q.hit(p.denyBits(a.role)) {
 			deny = a.grant + 1
 		}
 		if allow == 0 && q.hit(p.allowBits(a.role)) {
@@ -267,13 +339,13 @@ func (p *Policy) Permissions(sub Subject, s Scope, at time.Time) ([]Permission, 
 		return nil, err
 	}
 	q := Query{scope: -1}
-	if i, ok := p.scopeIdx[s]; ok {
+	if i, ok := p.scope(s); ok {
 		q.scope = i
 	}
 	ps := p.Effective(sub, Nanos(at))
 	allow := make([]uint64, p.words)
 	deny := make([]uint64, p.words)
-	for _, a := range ps.active {
+	for _, a := range ps.active() {
 		if p.covers(a.scope, q.scope) {
 			orInto(allow, p.allowBits(a.role))
 			orInto(deny, p.denyBits(a.role))

@@ -31,19 +31,19 @@ var (
 // Policy is a compiled, read-only [Model]. It is safe for concurrent use
 // because nothing mutates it after [Compile] returns.
 type Policy struct {
-	permIdx   map[string]int32 // known exact permission -> bit
+	permIdx   nameIndex // known exact permission -> bit
 	permNames []Permission
 	wildIdx   map[string]int32 // wildcard rule prefix ("permits.") -> bit, after the exact ones
 	words     int              // uint64 words per bitset
 
-	scopeIdx map[Scope]int32 // declared or granted scopes; org is 0
+	scopeIdx nameIndex // declared or granted scopes; org is 0
 	scopes   []scopeInfo
 
 	roleIdx map[RoleID]int32
 	roles   []roleInfo
 	bits    []uint64 // per role: allow words then deny words
 
-	subjIdx  map[Subject]int32
+	subjIdx  nameIndex
 	subjects []subjInfo
 	flat     []int32 // grant indices, sliced by subjInfo.start/end
 	// hot holds copies of grants[flat[k]] at k, so that a check reads a
@@ -63,8 +63,9 @@ type scopeInfo struct {
 }
 
 type roleInfo struct {
-	role  Role
-	depth int
+	role   Role
+	depth  int
+	denies bool // the role's effective deny set is not empty
 }
 
 type subjInfo struct {
@@ -78,6 +79,7 @@ type cgrant struct {
 	role        int32
 	scope       int32
 	emergency   bool  // the role is an emergency role
+	denies      bool  // the role denies something: checks test its deny bits
 	from, until int64 // Unix ns; [from, until)
 }
 
@@ -87,10 +89,8 @@ type cgrant struct {
 // no locks. Errors wrap [ErrInvalidInput].
 func Compile(m Model) (*Policy, error) {
 	p := &Policy{
-		permIdx:  map[string]int32{},
-		scopeIdx: map[Scope]int32{OrgScope: 0},
-		scopes:   []scopeInfo{{name: OrgScope, parent: -1}},
-		roleIdx:  make(map[RoleID]int32, len(m.Roles)),
+		scopes:  []scopeInfo{{name: OrgScope, parent: -1}},
+		roleIdx: make(map[RoleID]int32, len(m.Roles)),
 	}
 
 	// Permissions: the catalog and every exact rule.
@@ -143,7 +143,6 @@ func Compile(m Model) (*Policy, error) {
 	}
 	byPrefix := map[string][]int32{}
 	for i, n := range names {
-		p.permIdx[n] = int32(i)
 		p.permNames[i] = Permission(n)
 		perm.WildcardPrefixes(n, func(prefix string) bool {
 			byPrefix[prefix] = append(byPrefix[prefix], int32(i))
@@ -151,8 +150,10 @@ func Compile(m Model) (*Policy, error) {
 		})
 	}
 	p.words = (len(names) + len(wilds) + 63) / 64
+	p.permIdx = newNameIndex(len(names), func(i int) string { return names[i] })
 
 	// Scopes.
+	scopeIdx := map[Scope]int32{OrgScope: 0}
 	for _, s := range m.Scopes {
 		if err := s.Scope.Validate(); err != nil {
 			return nil, within("scope tree", err)
@@ -167,10 +168,10 @@ func Compile(m Model) (*Policy, error) {
 		if err := parent.Validate(); err != nil {
 			return nil, fmt.Errorf("rbac: scope tree: parent of %s: %w", s.Scope, err)
 		}
-		if _, dup := p.scopeIdx[s.Scope]; dup {
+		if _, dup := scopeIdx[s.Scope]; dup {
 			return nil, invalid("scope", string(s.Scope), "declared twice")
 		}
-		p.scopeIdx[s.Scope] = int32(len(p.scopes))
+		scopeIdx[s.Scope] = int32(len(p.scopes))
 		p.scopes = append(p.scopes, scopeInfo{name: s.Scope, parent: -2})
 	}
 	for i, s := range m.Scopes {
@@ -178,7 +179,7 @@ func Compile(m Model) (*Policy, error) {
 		if parent == "" {
 			parent = OrgScope
 		}
-		pi, ok := p.scopeIdx[parent]
+		pi, ok := scopeIdx[parent]
 		if !ok {
 			return nil, invalid("scope", string(s.Scope), "parent "+perm.Quote(string(parent))+" is not declared")
 		}
@@ -250,6 +251,7 @@ func Compile(m Model) (*Policy, error) {
 			return invalid("role", string(r.role.ID), fmt.Sprintf("inheritance deeper than %d roles", MaxRoleDepth))
 		}
 		r.depth = depth
+		r.denies = slices.ContainsFunc(deny, func(w uint64) bool { return w != 0 })
 		stack = stack[:len(stack)-1]
 		state[i] = 2
 		return nil
@@ -261,14 +263,14 @@ func Compile(m Model) (*Policy, error) {
 	}
 
 	// Subjects, memberships and grants.
-	p.subjIdx = make(map[Subject]int32, len(m.Grants)/2+len(m.Members)/2)
+	subjIdx := make(map[Subject]int32, len(m.Grants)/2+len(m.Members)/2)
 	p.subjects = make([]subjInfo, 0, len(m.Grants)/2+len(m.Members)/2)
 	subj := func(s Subject) int32 {
-		if i, ok := p.subjIdx[s]; ok {
+		if i, ok := subjIdx[s]; ok {
 			return i
 		}
 		i := int32(len(p.subjects))
-		p.subjIdx[s] = i
+		subjIdx[s] = i
 		p.subjects = append(p.subjects, subjInfo{name: s})
 		return i
 	}
@@ -301,15 +303,16 @@ func Compile(m Model) (*Policy, error) {
 			return nil, invalid("grant", g.Key().String(), "granted twice")
 		}
 		seenGrant[g.Key()] = struct{}{}
-		si, ok := p.scopeIdx[g.Scope]
+		si, ok := scopeIdx[g.Scope]
 		if !ok {
 			si = int32(len(p.scopes))
-			p.scopeIdx[g.Scope] = si
+			scopeIdx[g.Scope] = si
 			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
 		}
 		h := subj(g.Subject)
-		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: m.Roles[ri].Emergency, from: from, until: until})
+		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: m.Roles[ri].Emergency, denies: p.roles[ri].denies, from: from, until: until})
 	}
+	p.scopeIdx = newNameIndex(len(p.scopes), func(i int) string { return string(p.scopes[i].name) })
 	var pairs [][2]int32 // (member, container)
 	seenMember := make(map[Membership]struct{}, len(m.Members))
 	for _, ms := range m.Members {
@@ -332,6 +335,7 @@ func Compile(m Model) (*Policy, error) {
 		mi := subj(ms.Member)
 		pairs = append(pairs, [2]int32{mi, subj(ms.Group)})
 	}
+	p.subjIdx = newNameIndex(len(p.subjects), func(i int) string { return string(p.subjects[i].name) })
 	// Lay out each subject's grants contiguously: its own, then those of
 	// each group or unit it belongs to (counting sort, no per-subject maps).
 	n := len(p.subjects)
@@ -476,7 +480,8 @@ func (p *Policy) setRule(bits []uint64, x Permission, byPrefix map[string][]int3
 		}
 		return
 	}
-	set(p.permIdx[string(x)])
+	i, _ := p.permission(x) // x is an exact rule: it has a bit
+	set(i)
 }
 
 func orInto(dst, src []uint64) {

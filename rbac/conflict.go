@@ -499,7 +499,7 @@ func (p *Policy) Violations(at time.Time) []Violation {
 // ViolationsOf lists the violations of principal sub, as [Policy.Violations]
 // does for everyone.
 func (p *Policy) ViolationsOf(sub Subject, at time.Time) []Violation {
-	si, ok := p.subjIdx[sub]
+	si, ok := p.subject(sub)
 	if p.sod == nil || !ok || !sub.IsPrincipal() {
 		return nil
 	}
@@ -574,7 +574,7 @@ func CheckChange(before Model, after *Policy, c Change) error {
 	// unit grantee, with every holding of the other side of the rules its
 	// role touches.
 	for _, g := range c.Grant {
-		hi, ok := after.subjIdx[g.Subject]
+		hi, ok := after.subject(g.Subject)
 		if !ok {
 			continue
 		}
@@ -593,8 +593,8 @@ func CheckChange(before Model, after *Policy, c Change) error {
 	// A new membership: pair each grant of the group with the member's
 	// other holdings.
 	for _, ms := range c.Join {
-		si, ok1 := after.subjIdx[ms.Member]
-		hi, ok2 := after.subjIdx[ms.Group]
+		si, ok1 := after.subject(ms.Member)
+		hi, ok2 := after.subject(ms.Group)
 		if !ok1 || !ok2 {
 			continue
 		}

@@ -82,7 +82,7 @@ func (p *Policy) Explain(sub Subject, x Permission, s Scope, at time.Time) (Expl
 	if q.n == 0 {
 		return ex, nil
 	}
-	si, ok := p.subjIdx[sub]
+	si, ok := p.subject(sub)
 	if !ok {
 		return ex, nil
 	}
