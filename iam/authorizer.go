@@ -114,12 +114,27 @@ func (a *Authorizer) reload(ctx context.Context) error {
 	defer a.reloadMu.Unlock()
 
 	start := a.opts.clock() // the data read is at least this recent
-	m, revision, err := a.src.LoadPolicy(ctx)
+	cur := a.snap.Load()
+	var (
+		m        rbac.Model
+		p        *rbac.Policy
+		revision int64
+		err      error
+	)
+	if cs, ok := a.src.(CompiledSource); ok {
+		after := int64(-1) // no snapshot yet: load whatever is there
+		if cur != nil {
+			after = cur.revision
+		}
+		m, p, revision, err = cs.LoadCompiled(ctx, after)
+	} else {
+		m, revision, err = a.src.LoadPolicy(ctx)
+	}
 	if err != nil {
 		a.failed(err)
 		return err
 	}
-	if cur := a.snap.Load(); cur != nil && revision <= cur.revision {
+	if cur != nil && revision <= cur.revision {
 		if revision < cur.revision {
 			err := fmt.Errorf("store is at revision %d, behind the snapshot's revision %d (restored or reset?); not confirming; restart to load it", revision, cur.revision)
 			a.failed(err)
@@ -128,11 +143,12 @@ func (a *Authorizer) reload(ctx context.Context) error {
 		a.confirm(start)
 		return nil // nothing newer: keep the snapshot and its warm cache
 	}
-	p, err := rbac.Compile(m)
-	if err != nil {
-		err = fmt.Errorf("revision %d: %w", revision, err)
-		a.failed(err)
-		return err
+	if p == nil {
+		if p, err = rbac.Compile(m); err != nil {
+			err = fmt.Errorf("revision %d: %w", revision, err)
+			a.failed(err)
+			return err
+		}
 	}
 	next := &snapshot{revision: revision, policy: p, model: m}
 	next.paths, _ = lru.New[pathKey, string](1024) // size > 0: cannot fail

@@ -32,6 +32,15 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	return s.mem.LoadPolicy(ctx)
 }
 
+// LoadCompiled is LoadPolicy that also returns the compiled policy
+// ([iam.CompiledSource]).
+func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error) {
+	if s.err != nil {
+		return rbac.Model{}, nil, 0, s.err
+	}
+	return s.mem.LoadCompiled(ctx, after)
+}
+
 // Apply validates c against the current model and applies it atomically,
 // returning the new revision. A refused change leaves the store untouched.
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {

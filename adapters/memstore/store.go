@@ -12,6 +12,7 @@ import (
 type Store struct {
 	mu  sync.RWMutex
 	m   rbac.Model
+	p   *rbac.Policy // m compiled; shared with readers, never modified
 	rev int64
 }
 
@@ -20,10 +21,11 @@ type Store struct {
 // rbac.ErrInvalidInput.
 func New(m rbac.Model) (*Store, error) {
 	m = m.Clone()
-	if _, err := rbac.Compile(m); err != nil {
+	p, err := rbac.Compile(m)
+	if err != nil {
 		return nil, fmt.Errorf("memstore: %w", err)
 	}
-	return &Store{m: m, rev: 1}, nil
+	return &Store{m: m, p: p, rev: 1}, nil
 }
 
 // LoadPolicy returns a copy of the model and its revision. It fails only
@@ -37,6 +39,21 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	return s.m.Clone(), s.rev, nil
 }
 
+// LoadCompiled is LoadPolicy that also returns the compiled policy, which
+// the store keeps from validating the last change (iam.CompiledSource).
+// When the revision is not above after, it returns only the revision.
+func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return rbac.Model{}, nil, 0, fmt.Errorf("memstore: load policy: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.rev <= after {
+		return rbac.Model{}, nil, s.rev, nil
+	}
+	return s.m.Clone(), s.p, s.rev, nil
+}
+
 // Apply applies c and returns the new revision, one more than the last.
 // The resulting model is compiled before it replaces the current one, so
 // a change that is invalid or empty (rbac.ErrInvalidInput), names something
@@ -48,11 +65,11 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next, _, err := rbac.Update(s.m, c) // a deep copy, compiled
+	next, p, err := rbac.Update(s.m, c) // a deep copy, compiled
 	if err != nil {
 		return 0, fmt.Errorf("memstore: apply: %w", err)
 	}
-	s.m = next
+	s.m, s.p = next, p
 	s.rev++
 	return s.rev, nil
 }
@@ -64,12 +81,13 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 		return 0, fmt.Errorf("memstore: replace: %w", err)
 	}
 	m = m.Clone()
-	if _, err := rbac.Compile(m); err != nil { // outside the lock: pure
+	p, err := rbac.Compile(m) // outside the lock: pure
+	if err != nil {
 		return 0, fmt.Errorf("memstore: replace: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m = m
+	s.m, s.p = m, p
 	s.rev++
 	return s.rev, nil
 }

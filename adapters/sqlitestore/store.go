@@ -114,6 +114,15 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 	return s.s.LoadPolicy(ctx)
 }
 
+// LoadCompiled is LoadPolicy that also returns the compiled policy, which
+// the store builds anyway to validate what it read, so that an
+// iam.Authorizer does not compile it again (iam.CompiledSource). When the
+// stored revision is not above after, it reads nothing else and returns the
+// revision with an empty model and a nil policy.
+func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error) {
+	return s.s.LoadCompiled(ctx, after)
+}
+
 // Apply applies c in one transaction and returns the new revision. The
 // result is validated with rbac.Compile before anything is written; a
 // refused change wraps rbac.ErrInvalidInput, rbac.ErrNotFound or

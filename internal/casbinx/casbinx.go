@@ -190,6 +190,21 @@ func decodeLines(lines []Line) (rbac.Model, error) {
 		}
 		return nil
 	}
+	var grants, members int
+	for _, l := range lines { // size the big slices once instead of growing them
+		switch l.PType {
+		case "p":
+			grants++
+		case "g":
+			members++
+		}
+	}
+	if grants > 0 {
+		m.Grants = make([]rbac.Grant, 0, grants)
+	}
+	if members > 0 {
+		m.Members = make([]rbac.Membership, 0, members)
+	}
 	for _, l := range lines {
 		switch l.PType {
 		case "p":

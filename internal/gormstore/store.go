@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"gorm.io/gorm"
@@ -63,6 +64,9 @@ type Dialect struct {
 type Store struct {
 	db *gorm.DB
 	d  Dialect
+	// lines is how many lines the last full load read: the next load sizes
+	// its buffers by it instead of growing them row by row.
+	lines atomic.Int64
 }
 
 // New returns a Store on db. It runs no statement: no DDL, no query.
@@ -123,6 +127,15 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 // empty model at revision 0. Role labels and grant reasons come from the
 // extras document; the order of a role's rules and parents is not kept.
 func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
+	m, _, rev, err := s.LoadCompiled(ctx, -1)
+	return m, rev, err
+}
+
+// LoadCompiled is LoadPolicy that also returns the compiled policy, which
+// it builds anyway to validate what it read (iam.CompiledSource). When the
+// stored revision is not above after, it reads nothing else and returns the
+// revision with an empty model and a nil policy.
+func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error) {
 	var (
 		rev    int64
 		lines  []casbinx.Line
@@ -138,21 +151,32 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 			return errNoRevisionRow
 		}
 		rev = r.Revision
+		if rev <= after {
+			return nil
+		}
 		var err error
-		if lines, err = readLines(tx); err != nil {
+		if lines, err = readLines(tx, int(s.lines.Load())); err != nil {
 			return err
 		}
 		extras, err = readExtras(tx)
 		return err
 	}, s.d.ReadTx)
 	if err != nil {
-		return rbac.Model{}, 0, s.fail(ctx, "load policy", err)
+		return rbac.Model{}, nil, 0, s.fail(ctx, "load policy", err)
 	}
-	m, err := casbinx.DecodeValid(lines, []byte(extras))
-	if err != nil {
-		return rbac.Model{}, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
+	if rev <= after {
+		return rbac.Model{}, nil, rev, nil
 	}
-	return m, rev, nil
+	s.lines.Store(int64(len(lines)))
+	m, err := casbinx.Decode(lines, []byte(extras))
+	if err == nil {
+		var p *rbac.Policy
+		if p, err = rbac.Compile(m); err == nil {
+			return m, p, rev, nil
+		}
+		err = fmt.Errorf("casbinx: stored policy is invalid: %w", err)
+	}
+	return rbac.Model{}, nil, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
 }
 
 // Apply applies c to the stored model in one transaction and returns the
@@ -350,9 +374,13 @@ func modelOf(rows []gormadapter.CasbinRule, extras string) (rbac.Model, error) {
 // assignment lines, which repeat their allow line (casbinx.FromLines ignores
 // them), reads without ORDER BY (the model does not depend on line order;
 // FromLines sorts what Explain's tie-breaking could see), and interns the
-// values, which repeat heavily (roles, scopes, instants), so that a city of
-// 100,000 users loads in well under a second.
-func readLines(tx *gorm.DB) ([]casbinx.Line, error) {
+// values after the first, which repeat heavily (roles, scopes, instants; the
+// first is mostly a subject, which seldom does), so that a city of
+// 100,000 users loads in well under a second. hint is how many lines to
+// expect (the last load's count): the result is sized by it, and the lines'
+// values are cut from shared blocks rather than allocated one line at a
+// time.
+func readLines(tx *gorm.DB, hint int) ([]casbinx.Line, error) {
 	rows, err := tx.Raw("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM " + RuleTable +
 		" WHERE NOT (ptype = 'p' AND v5 = 'deny')").Rows()
 	if err != nil {
@@ -368,8 +396,10 @@ func readLines(tx *gorm.DB) ([]casbinx.Line, error) {
 		intern[s] = s
 		return s
 	}
+	const block = 1 << 14 // values per shared block
 	var (
-		out  []casbinx.Line
+		out  = make([]casbinx.Line, 0, hint+hint/16+16)
+		free []string // the unused part of the current block
 		vals [1 + maxValues]sql.RawBytes
 		dest [1 + maxValues]any
 	)
@@ -384,8 +414,15 @@ func readLines(tx *gorm.DB) ([]casbinx.Line, error) {
 		for n > 0 && len(vals[n]) == 0 { // trailing empty values are not part of the line
 			n--
 		}
-		l := casbinx.Line{PType: str(vals[0]), Values: make([]string, n)}
-		for i := range n {
+		if len(free) < n {
+			free = make([]string, block)
+		}
+		l := casbinx.Line{PType: str(vals[0]), Values: free[:n:n]}
+		free = free[n:]
+		if n > 0 { // v0 is mostly a subject, seldom repeated: not worth a lookup
+			l.Values[0] = string(vals[1])
+		}
+		for i := 1; i < n; i++ {
 			l.Values[i] = str(vals[i+1])
 		}
 		out = append(out, l)

@@ -24,6 +24,7 @@ import (
 // Store is what every policy store offers.
 type Store interface {
 	LoadPolicy(ctx context.Context) (rbac.Model, int64, error)
+	LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error)
 	Apply(ctx context.Context, c rbac.Change) (int64, error)
 	Replace(ctx context.Context, m rbac.Model) (int64, error)
 }
@@ -229,6 +230,7 @@ func Agree(t testing.TB, m rbac.Model, allows func(rbac.Subject, rbac.Permission
 func Run(t *testing.T, h Harness) {
 	t.Run("FreshStoreIsEmpty", func(t *testing.T) { t.Parallel(); testFresh(t, h) })
 	t.Run("RoundTrip", func(t *testing.T) { t.Parallel(); testRoundTrip(t, h) })
+	t.Run("LoadCompiled", func(t *testing.T) { t.Parallel(); testLoadCompiled(t, h) })
 	t.Run("ApplySequence", func(t *testing.T) { t.Parallel(); testApplySequence(t, h) })
 	t.Run("Refused", func(t *testing.T) { t.Parallel(); testRefused(t, h) })
 	t.Run("ReplaceRefused", func(t *testing.T) { t.Parallel(); testReplaceRefused(t, h) })
@@ -375,6 +377,54 @@ func testRoundTrip(t *testing.T, h Harness) {
 	Equal(t, s.m, rbac.Model{}, h.KeepsText)
 	if s.rows > 0 {
 		t.Errorf("%d rows left after replacing with the empty model", s.rows)
+	}
+}
+
+// testLoadCompiled checks the load that hands over its compiled policy: the
+// policy answers as the stored model does, and a load that asks only for
+// revisions above the current one reads nothing.
+func testLoadCompiled(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, rev := seeded(t, h)
+	m, p, got, err := f.Store.LoadCompiled(ctx, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != rev || p == nil {
+		t.Fatalf("LoadCompiled(-1) = revision %d, policy %p; want %d and a policy", got, p, rev)
+	}
+	Equal(t, m, CityModel(), h.KeepsText)
+	Agree(t, CityModel(), func(s rbac.Subject, x rbac.Permission, sc rbac.Scope, at time.Time) (bool, error) {
+		return p.Allows(s, x, sc, at), nil
+	})
+	for _, after := range []int64{rev, rev + 1} {
+		m, p, got, err = f.Store.LoadCompiled(ctx, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != rev || p != nil || len(m.Grants) != 0 || len(m.Roles) != 0 {
+			t.Errorf("LoadCompiled(%d) at revision %d = revision %d, policy %p, %d grants; want only the revision", after, rev, got, p, len(m.Grants))
+		}
+	}
+	zoe := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "org"}
+	if !slices.ContainsFunc(CityModel().Roles, func(r rbac.Role) bool { return r.ID == zoe.Role }) {
+		t.Fatalf("the fixture has no role %s", zoe.Role)
+	}
+	next, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{zoe}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p, got, err = f.Store.LoadCompiled(ctx, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != next || p == nil {
+		t.Fatalf("LoadCompiled(%d) after a change = revision %d, policy %p; want %d and a policy", rev, got, p, next)
+	}
+	if len(p.KnownPermissions()) == 0 || !slices.ContainsFunc(p.KnownPermissions(), func(x rbac.Permission) bool {
+		return p.Allows(zoe.Subject, x, "org", Noon)
+	}) {
+		t.Error("the policy loaded after granting user:zoe gives her nothing")
 	}
 }
 
