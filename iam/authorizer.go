@@ -40,6 +40,8 @@ type Authorizer struct {
 	closed   atomic.Bool
 	fresh    freshness // staleness bound, health, revision waits (freshness.go)
 
+	keeper keeper // saves snapshots to the WithFallback store
+
 	maskOnce sync.Once // builds masker, the default Masker behind Mask
 	masker   *Masker
 	maskErr  error
@@ -61,15 +63,31 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 	}
 	a := &Authorizer{src: src, opts: o}
 	a.fresh.init()
+	a.keeper.signal = make(chan struct{}, 1)
 	if err := a.reload(ctx); err != nil {
-		return nil, fmt.Errorf("iam: New: loading the initial policy: %w", err)
+		if o.fallback == nil {
+			return nil, fmt.Errorf("iam: New: loading the initial policy: %w", err)
+		}
+		if ferr := a.startFromFallback(ctx, err); ferr != nil {
+			return nil, fmt.Errorf("iam: New: loading the initial policy: %w; and the fallback: %w", err, ferr)
+		}
+		o.logger.Warn("iam: store unreachable; serving the fallback copy of the policy until it is back",
+			"err", err, "revision", a.Revision(), "confirmed", a.Health().LastConfirmed)
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	if o.notifier != nil || o.maxStaleness > 0 {
+	if o.notifier != nil || o.maxStaleness > 0 || a.fresh.fallback.Load() {
 		a.fresh.looping = true
 		a.wg.Add(1)
 		go a.refreshLoop(bg)
+	}
+	if a.fresh.fallback.Load() {
+		a.wg.Add(1)
+		go a.retryLoop(bg)
+	}
+	if o.fallback != nil {
+		a.wg.Add(1)
+		go a.keepLoop(bg)
 	}
 	return a, nil
 }
@@ -150,15 +168,23 @@ func (a *Authorizer) reload(ctx context.Context) error {
 			return err
 		}
 	}
+	a.keep(a.publish(m, p, revision), start)
+	a.confirm(start)
+	a.fresh.wake()
+	return nil
+}
+
+// publish makes a snapshot of policy p (compiled from m) at revision the
+// one checks use. The caller holds reloadMu, and wakes WaitForRevision
+// once the snapshot's confirmation is recorded.
+func (a *Authorizer) publish(m rbac.Model, p *rbac.Policy, revision int64) *snapshot {
 	next := &snapshot{revision: revision, policy: p, model: m}
 	next.paths, _ = lru.New[pathKey, string](1024) // size > 0: cannot fail
 	if a.opts.cacheSize > 0 {
 		next.cache = newSubjectCache(a.opts.cacheSize, p.Subjects())
 	}
 	a.snap.Store(next)
-	a.confirm(start)
-	a.fresh.wake()
-	return nil
+	return next
 }
 
 // load returns the snapshot for one decision, or an error if the

@@ -23,7 +23,9 @@
 //   - freshness across processes: a [Notifier] triggers reloads,
 //     [WithMaxStaleness] makes checks fail closed with [ErrStale] when the
 //     snapshot cannot be confirmed current, [Authorizer.WaitForRevision]
-//     gives read-your-own-writes, and [Authorizer.Health] reports it all;
+//     gives read-your-own-writes, [WithFallback] lets a process start from a
+//     local copy while the store is unreachable, and [Authorizer.Health]
+//     reports it all;
 //   - domain events: every change and every security-relevant decision is an
 //     [Event] sent to an [AuditSink] (or, with a store that implements
 //     [EventWriter], written to an outbox in the same transaction).
@@ -43,7 +45,8 @@
 // returns [ErrClosed].
 //
 // iam never talks to PostgreSQL or Redis itself. Storage and change
-// notifications arrive through the small interfaces [PolicySource],
-// [PolicyWriter], [Notifier] and [AuditSink]; the adapters packages
+// notifications arrive through the small interfaces [PolicySource] (and,
+// optionally, [CompiledSource] and [RevisionSource]), [PolicyWriter],
+// [Notifier], [SnapshotStore] and [AuditSink]; the adapters packages
 // provide implementations.
 package iam

@@ -101,6 +101,10 @@ type Health struct {
 	LastErrorAt time.Time
 	// Watcher is the state of the [Notifier].
 	Watcher WatcherState
+	// Fallback reports that the snapshot in use is the copy kept with
+	// [WithFallback], read because the store could not be read at [New],
+	// and that the store has not been read since.
+	Fallback bool
 }
 
 // freshness is the Authorizer's bookkeeping of how current its snapshot is.
@@ -117,6 +121,7 @@ type freshness struct {
 	kick        chan struct{}
 	looping     bool        // a refresh loop consumes kick; set in New
 	watcherDone atomic.Bool // Notifier.Watch has returned
+	fallback    atomic.Bool // serving the WithFallback copy; see Health.Fallback
 
 	mu        sync.Mutex
 	lastErr   error
@@ -140,7 +145,19 @@ func (f *freshness) wake() {
 // confirming read began). Confirmations can race (the reload and the
 // confirmation poll run on different goroutines); the latest one wins.
 func (a *Authorizer) confirm(start time.Time) {
-	at := rbac.Nanos(start)
+	a.confirmAt(start)
+	a.fresh.mu.Lock()
+	a.fresh.lastErr = nil
+	a.fresh.mu.Unlock()
+	a.fresh.fallback.Store(false) // the store answered
+	a.keepConfirmed(a.Revision(), start)
+}
+
+// confirmAt records that the snapshot was current at t, moving the
+// staleness bound; an earlier instant than the last one recorded changes
+// nothing.
+func (a *Authorizer) confirmAt(t time.Time) {
+	at := rbac.Nanos(t)
 	a.fresh.mu.Lock()
 	defer a.fresh.mu.Unlock()
 	if at > a.fresh.confirmed.Load() {
@@ -149,7 +166,6 @@ func (a *Authorizer) confirm(start time.Time) {
 			a.fresh.staleAfter.Store(at + int64(b))
 		}
 	}
-	a.fresh.lastErr = nil
 }
 
 // failed records a failed reload or confirmation.
@@ -180,6 +196,7 @@ func (a *Authorizer) Health() Health {
 		MaxStaleness: a.opts.maxStaleness,
 		Stale:        rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load(),
 		Watcher:      WatcherNone,
+		Fallback:     a.fresh.fallback.Load(),
 	}
 	if c := a.fresh.confirmed.Load(); c > 0 {
 		h.LastConfirmed = time.Unix(0, c)

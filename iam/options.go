@@ -18,6 +18,7 @@ type options struct {
 	// maxStaleness bounds how long decisions use a snapshot not
 	// confirmed current; 0: no bound.
 	maxStaleness time.Duration
+	fallback     SnapshotStore // WithFallback; nil: none
 }
 
 func defaultOptions() options {

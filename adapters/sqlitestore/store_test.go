@@ -19,8 +19,10 @@ import (
 
 // The store satisfies iam's interfaces; only tests import iam.
 var (
-	_ iam.PolicySource = (*sqlitestore.Store)(nil)
-	_ iam.PolicyWriter = (*sqlitestore.Store)(nil)
+	_ iam.PolicySource   = (*sqlitestore.Store)(nil)
+	_ iam.PolicyWriter   = (*sqlitestore.Store)(nil)
+	_ iam.CompiledSource = (*sqlitestore.Store)(nil)
+	_ iam.SnapshotStore  = (*sqlitestore.Store)(nil)
 )
 
 // open opens path with Open and closes it when the test ends.

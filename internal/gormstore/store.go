@@ -56,6 +56,9 @@ type Dialect struct {
 	// one row with a count that is positive if the table exists where the
 	// store's unqualified table names resolve.
 	TableExists string
+	// MigrateMore are statements of the dialect's own that Migrate runs
+	// in its transaction after creating the shared tables.
+	MigrateMore []string
 }
 
 // Store keeps an rbac.Model as Casbin policy lines through gorm. It is safe
@@ -111,6 +114,11 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 		}
 		if !m.HasTable(&OutboxRow{}) {
 			if err := m.CreateTable(&OutboxRow{}); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range d.MigrateMore {
+			if err := tx.Exec(stmt).Error; err != nil {
 				return err
 			}
 		}
