@@ -3,6 +3,7 @@ package pgnotify_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/civic-platform/security/adapters/pgnotify"
 	"github.com/civic-platform/security/adapters/pgstore"
+	"github.com/civic-platform/security/adapters/sqlitestore"
 	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/internal/testdb"
@@ -275,6 +277,73 @@ func TestNewWithDatabaseUnreachable(t *testing.T) {
 		t.Fatal("New succeeded with the database unreachable")
 	}
 	t.Logf("New: %v", err)
+}
+
+// TestNewFromFallbackWithDatabaseUnreachable: with iam.WithFallback, a
+// process that starts while PostgreSQL is cut off serves the copy an
+// earlier process kept in SQLite, then picks up what changed meanwhile
+// once the database is reachable again.
+func TestNewFromFallbackWithDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	rev, err := e.store.Replace(ctx, staff(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := sqlitestore.Open(filepath.Join(t.TempDir(), "fallback.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	if err := sqlitestore.Migrate(ctx, fb.DB()); err != nil {
+		t.Fatal(err)
+	}
+	first, err := iam.New(ctx, e.store, iam.WithFallback(fb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, func() bool {
+		_, kept, _, err := fb.LoadSnapshot(ctx)
+		return err == nil && kept == rev
+	})
+	first.Close()
+
+	proxied, sever, restore := testdb.ProxyDSN(t, e.dsn)
+	sever()
+	db, err := gorm.Open(postgres.Open(proxied), &gorm.Config{Logger: logger.Discard, DisableAutomaticPing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+	})
+	nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	a, err := iam.New(nctx, newStore(t, db), iam.WithFallback(fb), iam.WithLogger(quietLog))
+	if err != nil {
+		t.Fatalf("New with the database unreachable and a copy kept: %v", err)
+	}
+	defer a.Close()
+	if h := a.Health(); !h.Fallback || h.Revision != rev || h.LastError == nil {
+		t.Fatalf("health while serving the copy: %+v", h)
+	}
+	if err := a.Require(ctx, user(0), sinView, ward7); err != nil {
+		t.Fatalf("check from the copy: %v", err)
+	}
+
+	// Meanwhile another process revokes; then the database comes back.
+	next, err := e.store.Apply(ctx, revoke(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	waitUntil(t, 30*time.Second, func() bool { return !a.Health().Fallback && a.Revision() == next })
+	if d, err := a.Check(ctx, user(0), sinView, ward7); err != nil || d.Allowed {
+		t.Fatalf("after the database came back: %+v, %v; want the revoke", d, err)
+	}
 }
 
 // TestCasbinWatcher: a plain Casbin enforcer over gorm-adapter's table
