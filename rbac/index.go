@@ -43,6 +43,11 @@ func newNameIndex(n int, name func(i int) string) nameIndex {
 	return t
 }
 
+// The three lookups below are the same probe; each compares the name in
+// the array the check reads next anyway. They are written out because one
+// generic lookup (a type switch for the name) made the warm check 10%
+// slower, and a copy of the names inside the index 2% slower.
+
 // subject returns the index of subject s, if the policy knows it.
 func (p *Policy) subject(s Subject) (int32, bool) {
 	t := &p.subjIdx
