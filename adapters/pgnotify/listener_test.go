@@ -249,16 +249,11 @@ func waitUntil(t *testing.T, limit time.Duration, ok func() bool) {
 	}
 }
 
-// TestNewWithDatabaseUnreachable: iam.New fails with a clear error rather
-// than start with an empty policy.
-func TestNewWithDatabaseUnreachable(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	e := setup(t)
-	if _, err := e.store.Replace(ctx, staff(2)); err != nil {
-		t.Fatal(err)
-	}
-	proxied, sever, _ := testdb.ProxyDSN(t, e.dsn)
+// cutOffStore returns a store on e's database through a loopback proxy
+// that is already severed, and the function that restores it.
+func cutOffStore(t *testing.T, e env) (*pgstore.Store, func()) {
+	t.Helper()
+	proxied, sever, restore := testdb.ProxyDSN(t, e.dsn)
 	sever()
 	db, err := gorm.Open(postgres.Open(proxied), &gorm.Config{Logger: logger.Discard, DisableAutomaticPing: true})
 	if err != nil {
@@ -269,9 +264,22 @@ func TestNewWithDatabaseUnreachable(t *testing.T) {
 			s.Close()
 		}
 	})
+	return newStore(t, db), restore
+}
+
+// TestNewWithDatabaseUnreachable: iam.New fails with a clear error rather
+// than start with an empty policy.
+func TestNewWithDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	if _, err := e.store.Replace(ctx, staff(2)); err != nil {
+		t.Fatal(err)
+	}
+	store, _ := cutOffStore(t, e)
 	nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	a, err := iam.New(nctx, newStore(t, db), iam.WithNotifier(e.listener(t)))
+	a, err := iam.New(nctx, store, iam.WithNotifier(e.listener(t)))
 	if err == nil {
 		a.Close()
 		t.Fatal("New succeeded with the database unreachable")
@@ -309,20 +317,10 @@ func TestNewFromFallbackWithDatabaseUnreachable(t *testing.T) {
 	})
 	first.Close()
 
-	proxied, sever, restore := testdb.ProxyDSN(t, e.dsn)
-	sever()
-	db, err := gorm.Open(postgres.Open(proxied), &gorm.Config{Logger: logger.Discard, DisableAutomaticPing: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s, err := db.DB(); err == nil {
-			s.Close()
-		}
-	})
+	store, restore := cutOffStore(t, e)
 	nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	a, err := iam.New(nctx, newStore(t, db), iam.WithFallback(fb), iam.WithLogger(quietLog))
+	a, err := iam.New(nctx, store, iam.WithFallback(fb), iam.WithLogger(quietLog))
 	if err != nil {
 		t.Fatalf("New with the database unreachable and a copy kept: %v", err)
 	}
