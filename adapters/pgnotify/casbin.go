@@ -84,8 +84,11 @@ func (w *CasbinWatcher) SetUpdateCallback(f func(string)) error {
 // changed casbin_rule directly (a Casbin enforcer's AddPolicy and friends
 // call it). It bumps the revision in iam_policy_revision, which notifies
 // through the trigger [Migrate] installs: iam Authorizers, which reload
-// only when the revision moves, then load the change too. It uses a short
-// connection of its own and waits at most ten seconds.
+// only when the revision moves, then load the change too. On a database
+// migrated with pgstore.Migrate the write itself has already moved the
+// revision (pgstore.RowsChangedTrigger), so Update only costs every process
+// one more reload; it is kept for databases without that trigger. It uses
+// a short connection of its own and waits at most ten seconds.
 func (w *CasbinWatcher) Update() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -344,6 +344,34 @@ func TestNewFromFallbackWithDatabaseUnreachable(t *testing.T) {
 	}
 }
 
+// TestRowsWrittenByHandReachAuthorizers: a policy row deleted with plain
+// SQL (not through a Store) moves the revision through pgstore's trigger,
+// so a listening Authorizer stops allowing what the row granted.
+func TestRowsWrittenByHandReachAuthorizers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	if _, err := e.store.Replace(ctx, staff(2)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := iam.New(ctx, e.store, iam.WithNotifier(e.listener(t)), iam.WithLogger(quietLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Require(ctx, user(1), sinView, ward7); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Revision()
+	if err := e.db.Exec("DELETE FROM casbin_rule WHERE v0 = ?", string(user(1))).Error; err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, func() bool { return a.Revision() > before })
+	if d, err := a.Check(ctx, user(1), sinView, ward7); err != nil || d.Allowed {
+		t.Fatalf("after the rows were deleted by hand: %+v, %v", d, err)
+	}
+}
+
 // TestCasbinWatcher: a plain Casbin enforcer over gorm-adapter's table
 // stays fresh through CasbinWatcher, and a change written through Casbin
 // (which does not move the revision) reaches iam through Update.

@@ -27,7 +27,30 @@ func dialect() gormstore.Dialect {
 		Name:        "pgstore",
 		ReadTx:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		TableExists: "SELECT CASE WHEN to_regclass(?) IS NULL THEN 0 ELSE 1 END AS n",
+		MigrateMore: rowsChangedTrigger,
 	}
+}
+
+// RowsChangedTrigger is the trigger [Migrate] puts on casbin_rule: a
+// statement that writes policy rows in a transaction that has not already
+// moved the revision (a plain Casbin enforcer's gorm-adapter, psql, a
+// migration script) moves it by one, so that every process notices the
+// change. A Store moves the revision first in each of its transactions, so
+// the trigger leaves its writes alone: one revision per change either way.
+const RowsChangedTrigger = "iam_policy_rows_changed"
+
+// rowsChangedTrigger creates the trigger. The function keeps the
+// search_path it was created with, so it finds the revision table whatever
+// the writer's search_path is.
+var rowsChangedTrigger = []string{
+	`CREATE OR REPLACE FUNCTION ` + RowsChangedTrigger + `() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+	UPDATE ` + gormstore.RevisionTable + ` SET revision = revision + 1 WHERE id = 1 AND xmin <> pg_current_xact_id()::xid;
+	RETURN NULL;
+END $$`,
+	`DROP TRIGGER IF EXISTS ` + RowsChangedTrigger + ` ON ` + gormstore.RuleTable,
+	`CREATE TRIGGER ` + RowsChangedTrigger + ` AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ` + gormstore.RuleTable +
+		` FOR EACH STATEMENT EXECUTE FUNCTION ` + RowsChangedTrigger + `()`,
 }
 
 // Store is the policy kept in PostgreSQL. It is safe for concurrent use.
@@ -51,8 +74,10 @@ func New(db *gorm.DB) (*Store, error) {
 
 // Migrate creates casbin_rule (exactly as gorm-adapter would, if it does not
 // exist yet), its unique index, iam_policy_revision with its one row at
-// revision 0, iam_policy_extras (conflict rules and waivers) and the
-// iam_outbox event table. It is idempotent and runs in one transaction.
+// revision 0, iam_policy_extras (conflict rules and waivers), the
+// iam_outbox event table, and the [RowsChangedTrigger] that moves the
+// revision when something other than a Store writes policy rows. It is
+// idempotent and runs in one transaction.
 func Migrate(ctx context.Context, db *gorm.DB) error {
 	return gormstore.Migrate(ctx, db, dialect())
 }
