@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"sync"
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -21,12 +22,14 @@ import (
 // LRU at most once per promoteEvery of clock time, however often it is hit.
 //
 // An entry leaves slots when the LRU evicts it, and is replaced when it
-// stops being true (rbac.Perms.ValidAt); slots and the LRU agree because a
-// slot is only ever filled by compare-and-swap, by the goroutine that then
-// adds the same entry to the LRU.
+// stops being true (rbac.Perms.ValidAt). Slots and the LRU agree because a
+// slot is only filled under its stripe of fill, by the goroutine that then
+// adds the same entry to the LRU before letting go; an eviction clears the
+// slot only if it still holds the evicted entry.
 type subjectCache struct {
 	slots []atomic.Pointer[cacheEntry]
 	lru   *lru.Cache[int32, *cacheEntry]
+	fill  [64]sync.Mutex // by subject index: misses for one subject queue up
 }
 
 type cacheEntry struct {
@@ -73,16 +76,15 @@ func (s *snapshot) perms(sub rbac.Subject, at int64) *rbac.Perms {
 		}
 		return &old.perms
 	}
+	mu := &c.fill[i%len(c.fill)]
+	mu.Lock()
+	defer mu.Unlock()
+	if cur := slot.Load(); cur != nil && cur.perms.ValidAt(at) {
+		return &cur.perms // filled while this check waited
+	}
 	e := &cacheEntry{perms: s.policy.EffectiveIndex(i, at)}
 	e.promoted.Store(at)
-	if !slot.CompareAndSwap(old, e) {
-		// Another check filled the slot first; use its entry if it is
-		// true now, else answer from ours without caching it.
-		if cur := slot.Load(); cur != nil && cur.perms.ValidAt(at) {
-			return &cur.perms
-		}
-		return &e.perms
-	}
+	slot.Store(e)
 	c.lru.Add(int32(i), e)
 	return &e.perms
 }
