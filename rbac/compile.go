@@ -274,7 +274,8 @@ func Compile(m Model) (*Policy, error) {
 		p.subjects = append(p.subjects, subjInfo{name: s})
 		return i
 	}
-	seenGrant := make(map[GrantKey]struct{}, len(m.Grants))
+	type grantID struct{ holder, role, scope int32 } // a GrantKey, by indices
+	seenGrant := make(map[grantID]struct{}, len(m.Grants))
 	p.grants = make([]cgrant, 0, len(m.Grants))
 	for _, g := range m.Grants {
 		if err := g.Subject.Validate(); err != nil {
@@ -299,10 +300,6 @@ func Compile(m Model) (*Policy, error) {
 				return nil, invalid("grant", g.Key().String(), "an emergency role is granted only for a window of at most 24h with both ends set")
 			}
 		}
-		if _, dup := seenGrant[g.Key()]; dup {
-			return nil, invalid("grant", g.Key().String(), "granted twice")
-		}
-		seenGrant[g.Key()] = struct{}{}
 		si, ok := scopeIdx[g.Scope]
 		if !ok {
 			si = int32(len(p.scopes))
@@ -310,11 +307,15 @@ func Compile(m Model) (*Policy, error) {
 			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
 		}
 		h := subj(g.Subject)
+		id := grantID{h, ri, si}
+		if _, dup := seenGrant[id]; dup {
+			return nil, invalid("grant", g.Key().String(), "granted twice")
+		}
+		seenGrant[id] = struct{}{}
 		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: m.Roles[ri].Emergency, denies: p.roles[ri].denies, from: from, until: until})
 	}
 	p.scopeIdx = newNameIndex(len(p.scopes), func(i int) string { return string(p.scopes[i].name) })
-	var pairs [][2]int32 // (member, container)
-	seenMember := make(map[Membership]struct{}, len(m.Members))
+	pairs := make([][2]int32, 0, len(m.Members)) // (member, container)
 	for _, ms := range m.Members {
 		if err := ms.Member.Validate(); err != nil {
 			return nil, within("membership", err)
@@ -328,10 +329,6 @@ func Compile(m Model) (*Policy, error) {
 		if ms.Group.IsPrincipal() {
 			return nil, invalid("membership", string(ms.Group), "a user or service account cannot have members")
 		}
-		if _, dup := seenMember[ms]; dup {
-			continue
-		}
-		seenMember[ms] = struct{}{}
 		mi := subj(ms.Member)
 		pairs = append(pairs, [2]int32{mi, subj(ms.Group)})
 	}
@@ -350,6 +347,7 @@ func Compile(m Model) (*Policy, error) {
 		}
 		return int(a[1] - b[1])
 	})
+	pairs = slices.Compact(pairs) // a membership listed twice counts once
 	p.members = make([]int32, len(pairs))
 	total := len(p.grants)
 	for i, pr := range pairs {

@@ -1,7 +1,9 @@
 package rbac
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -141,5 +143,28 @@ func TestPermsWithManyGrants(t *testing.T) {
 	q, _ := p.Resolve("crm.case.write", "facility:f")
 	if r := p.DecideWith(&ps, q); r.Allowed || r.Reason != ReasonDenyRule {
 		t.Errorf("crm.case.write at facility:f = %+v, want denied by the deny rule", r)
+	}
+}
+
+// TestDuplicatesInTheModel: a grant listed twice is refused, naming it; a
+// membership listed twice counts once.
+func TestDuplicatesInTheModel(t *testing.T) {
+	t.Parallel()
+	m := Model{
+		Roles:   []Role{{ID: "reader", Permissions: []Permission{"crm.case.read"}}, {ID: "writer", Permissions: []Permission{"crm.case.write"}}},
+		Members: []Membership{{Member: "user:x", Group: "group:g"}, {Member: "user:y", Group: "group:g"}, {Member: "user:x", Group: "group:g"}},
+		Grants:  []Grant{{Subject: "group:g", Role: "reader", Scope: "org"}, {Subject: "group:g", Role: "writer", Scope: "org"}},
+	}
+	p, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, _ := p.subject("user:x")
+	if s := p.subjects[si]; s.end-s.start != 2 || s.mend-s.mstart != 1 {
+		t.Errorf("user:x has %d grants through %d containers, want 2 through 1", s.end-s.start, s.mend-s.mstart)
+	}
+	m.Grants = append(m.Grants, Grant{Subject: "group:g", Role: "writer", Scope: "org", Reason: "again"})
+	if _, err := Compile(m); !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "granted twice") || !strings.Contains(err.Error(), "writer") {
+		t.Errorf("a grant listed twice: %v", err)
 	}
 }
