@@ -265,20 +265,25 @@ func Compile(m Model) (*Policy, error) {
 	// Subjects, memberships and grants.
 	subjIdx := make(map[Subject]int32, len(m.Grants)/2+len(m.Members)/2)
 	p.subjects = make([]subjInfo, 0, len(m.Grants)/2+len(m.Members)/2)
-	subj := func(s Subject) int32 {
+	// subj interns s, validating it the first time it is seen.
+	subj := func(s Subject) (int32, error) {
 		if i, ok := subjIdx[s]; ok {
-			return i
+			return i, nil
+		}
+		if err := s.Validate(); err != nil {
+			return 0, err
 		}
 		i := int32(len(p.subjects))
 		subjIdx[s] = i
 		p.subjects = append(p.subjects, subjInfo{name: s})
-		return i
+		return i, nil
 	}
 	type grantID struct{ holder, role, scope int32 } // a GrantKey, by indices
 	seenGrant := make(map[grantID]struct{}, len(m.Grants))
 	p.grants = make([]cgrant, 0, len(m.Grants))
 	for _, g := range m.Grants {
-		if err := g.Subject.Validate(); err != nil {
+		h, err := subj(g.Subject)
+		if err != nil {
 			return nil, within("grant", err)
 		}
 		ri, ok := p.roleIdx[g.Role]
@@ -288,8 +293,14 @@ func Compile(m Model) (*Policy, error) {
 			}
 			return nil, fmt.Errorf("rbac: grant %s: %w", g.Key(), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(g.Role))})
 		}
-		if err := g.Scope.Validate(); err != nil {
-			return nil, within("grant", err)
+		si, ok := scopeIdx[g.Scope]
+		if !ok { // declared scopes were validated with the tree
+			if err := g.Scope.Validate(); err != nil {
+				return nil, within("grant", err)
+			}
+			si = int32(len(p.scopes))
+			scopeIdx[g.Scope] = si
+			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
 		}
 		from, until, err := window(g)
 		if err != nil {
@@ -300,13 +311,6 @@ func Compile(m Model) (*Policy, error) {
 				return nil, invalid("grant", g.Key().String(), "an emergency role is granted only for a window of at most 24h with both ends set")
 			}
 		}
-		si, ok := scopeIdx[g.Scope]
-		if !ok {
-			si = int32(len(p.scopes))
-			scopeIdx[g.Scope] = si
-			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
-		}
-		h := subj(g.Subject)
 		id := grantID{h, ri, si}
 		if _, dup := seenGrant[id]; dup {
 			return nil, invalid("grant", g.Key().String(), "granted twice")
@@ -317,10 +321,12 @@ func Compile(m Model) (*Policy, error) {
 	p.scopeIdx = newNameIndex(len(p.scopes), func(i int) string { return string(p.scopes[i].name) })
 	pairs := make([][2]int32, 0, len(m.Members)) // (member, container)
 	for _, ms := range m.Members {
-		if err := ms.Member.Validate(); err != nil {
+		mi, err := subj(ms.Member)
+		if err != nil {
 			return nil, within("membership", err)
 		}
-		if err := ms.Group.Validate(); err != nil {
+		gi, err := subj(ms.Group)
+		if err != nil {
 			return nil, within("membership", err)
 		}
 		if !ms.Member.IsPrincipal() {
@@ -329,8 +335,7 @@ func Compile(m Model) (*Policy, error) {
 		if ms.Group.IsPrincipal() {
 			return nil, invalid("membership", string(ms.Group), "a user or service account cannot have members")
 		}
-		mi := subj(ms.Member)
-		pairs = append(pairs, [2]int32{mi, subj(ms.Group)})
+		pairs = append(pairs, [2]int32{mi, gi})
 	}
 	p.subjIdx = newNameIndex(len(p.subjects), func(i int) string { return string(p.subjects[i].name) })
 	// Lay out each subject's grants contiguously: its own, then those of
