@@ -92,8 +92,9 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 	return a, nil
 }
 
-// Close stops the watcher and waits for it. Checks after Close return
-// [ErrClosed]. Close is idempotent.
+// Close stops the watcher and the other background goroutines and waits
+// for them, including a save to the [WithFallback] store in progress.
+// Checks after Close return [ErrClosed]. Close is idempotent.
 func (a *Authorizer) Close() error {
 	if a.closed.Swap(true) {
 		return nil
