@@ -37,5 +37,15 @@
 // in one read transaction, and so from one snapshot; with WAL (as Open
 // sets) readers never wait for the writer.
 //
+// # Fallback copy
+//
+// A Store also keeps, in its iam_snapshot table, a copy of another store's
+// policy for iam.WithFallback ([Store.SaveSnapshot], [Store.ConfirmSnapshot],
+// [Store.LoadSnapshot]): a service whose policy lives in PostgreSQL points
+// WithFallback at a local file, so that it can start while PostgreSQL is
+// unreachable. The copy is one row (the store's revision, when it was last
+// confirmed current, and the policy as gzip-compressed JSON of its Casbin
+// lines), written in one statement.
+//
 // A Store is safe for concurrent use.
 package sqlitestore

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/civic-platform/security/adapters/sqlitestore"
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -56,4 +59,56 @@ func Example() {
 	// refused as invalid input: true
 	// revision: 1
 	// grant: user:alice clerk dept:building
+}
+
+// unreachable is a policy source whose database is down.
+type unreachable struct{}
+
+func (unreachable) LoadPolicy(context.Context) (rbac.Model, int64, error) {
+	return rbac.Model{}, 0, errors.New("dial tcp 10.0.0.5:5432: connection refused")
+}
+
+// A service keeps a copy of its policy in a local file with
+// iam.WithFallback, so that it can start while its store is unreachable.
+func ExampleStore_LoadSnapshot() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "fallback")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	fb, err := sqlitestore.Open(filepath.Join(dir, "iam-fallback.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fb.Close()
+	if err := sqlitestore.Migrate(ctx, fb.DB()); err != nil {
+		log.Fatal(err)
+	}
+
+	// What an earlier run of the service saved (an Authorizer with
+	// iam.WithFallback(fb) saves every revision it loads).
+	policy := rbac.Model{
+		Roles:  []rbac.Role{{ID: "clerk", Permissions: []rbac.Permission{"permits.application.read"}}},
+		Grants: []rbac.Grant{{Subject: "user:alice", Role: "clerk", Scope: "org"}},
+	}
+	if err := fb.SaveSnapshot(ctx, policy, 41, time.Now()); err != nil {
+		log.Fatal(err)
+	}
+
+	// The store is down at start: the Authorizer serves the copy.
+	authz, err := iam.New(ctx, unreachable{}, iam.WithFallback(fb), iam.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer authz.Close()
+	h := authz.Health()
+	fmt.Println("serving the copy:", h.Fallback, "at revision", h.Revision)
+	fmt.Println("store error:", h.LastError)
+	d, err := authz.Check(ctx, "user:alice", "permits.application.read", "org")
+	fmt.Println("allowed:", d.Allowed, err)
+	// Output:
+	// serving the copy: true at revision 41
+	// store error: dial tcp 10.0.0.5:5432: connection refused
+	// allowed: true <nil>
 }
