@@ -163,10 +163,10 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 		}
 		emergency = emergency || g.emergency
 		if deny == 0 && g.denies && q.hit(p.denyBits(g.role)) {
-			deny = p.flat[int(s.start)+k] + 1
+			deny = g.grant + 1
 		}
 		if allow == 0 && q.hit(p.allowBits(g.role)) {
-			allow = p.flat[int(s.start)+k] + 1
+			allow = g.grant + 1
 		}
 	}
 	return decided(allow, deny, emergency)
@@ -288,7 +288,6 @@ func (p *Policy) effective(si int32, at int64) Perms {
 	hot := p.hot[s.start:s.end]
 	for k := range hot {
 		g := &hot[k]
-		gi := p.flat[int(s.start)+k]
 		for _, edge := range [2]int64{g.from, g.until} {
 			if edge <= at {
 				ps.from = max(ps.from, edge)
@@ -299,7 +298,7 @@ func (p *Policy) effective(si int32, at int64) Perms {
 		if at < g.from || at >= g.until {
 			continue
 		}
-		ps.add(activeGrant{scope: g.scope, role: g.role, grant: gi, emergency: g.emergency, denies: g.denies})
+		ps.add(activeGrant{scope: g.scope, role: g.role, grant: g.grant, emergency: g.emergency, denies: g.denies})
 	}
 	return ps
 }

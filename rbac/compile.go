@@ -48,7 +48,7 @@ type Policy struct {
 	flat     []int32 // grant indices, sliced by subjInfo.start/end
 	// hot holds copies of grants[flat[k]] at k, so that a check reads a
 	// subject's grants from one contiguous run instead of chasing indices.
-	hot     []cgrant
+	hot     []hotGrant
 	members []int32 // container subject indices, sliced by subjInfo.mstart/mend
 
 	grants []cgrant
@@ -72,6 +72,16 @@ type subjInfo struct {
 	name         Subject
 	start, end   uint32 // flat[start:end]: own grants, then the grants of each container
 	mstart, mend uint32 // members[mstart:mend]: containers this subject belongs to
+}
+
+// hotGrant is a grant as a check reads it, in the subject's run of hot:
+// everything the decision needs, and the grant's index for the Result, in
+// 32 bytes.
+type hotGrant struct {
+	grant             int32 // index in grants
+	role, scope       int32
+	emergency, denies bool
+	from, until       int64
 }
 
 type cgrant struct {
@@ -372,9 +382,10 @@ func Compile(m Model) (*Policy, error) {
 		s.mend = uint32(k)
 		s.end = uint32(len(p.flat))
 	}
-	p.hot = make([]cgrant, len(p.flat))
+	p.hot = make([]hotGrant, len(p.flat))
 	for k, gi := range p.flat {
-		p.hot[k] = p.grants[gi]
+		g := &p.grants[gi]
+		p.hot[k] = hotGrant{grant: gi, role: g.role, scope: g.scope, emergency: g.emergency, denies: g.denies, from: g.from, until: g.until}
 	}
 	p.lines = lineCount(m, len(names))
 	if err := p.compileConflicts(m); err != nil {
