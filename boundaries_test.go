@@ -19,6 +19,10 @@ func TestImportBoundaries(t *testing.T) {
 			pkgs:   []string{"./iam"},
 			banned: []string{"gorm.io/", "github.com/redis/", "github.com/jackc/", "github.com/casbin/", mod + "adapters", mod + "internal/casbinx"},
 		},
+		{ // sessions: golang-jwt and golang-lru, never a store driver or the facade
+			pkgs:   []string{"./session"},
+			banned: []string{"gorm.io/", "github.com/redis/", "github.com/jackc/", "github.com/casbin/", mod + "adapters", mod + "iam", mod + "internal/casbinx", mod + "internal/gormstore"},
+		},
 		{ // the pure packages use the standard library and internal/ only
 			pkgs:   []string{"./rbac", "./abac", "./masking"},
 			banned: []string{"gorm.io/", "github.com/", mod + "iam", mod + "adapters", mod + "internal/casbinx", mod + "session"},

@@ -1,10 +1,64 @@
-// Package session will hold authentication sessions: JWT session tokens
-// (golang-jwt/v5 with a pinned algorithm list, issuer, audience and required
-// expiry), the Session value, signing-key rotation by key id, and the Store
-// interface for the server-side session record that makes logout and
-// revocation take effect at once. Redis and in-memory stores will live in
-// adapters.
+// Package session authenticates requests: it issues a signed token when
+// someone signs in, verifies it on every request, and ends sessions so that
+// a logout or a revocation takes effect at once, in every process.
 //
-// Nothing is implemented here yet: the package holds no API, and no other
-// package depends on it.
+// # Tokens
+//
+// A token is a compact JWT (golang-jwt/v5, which stays private to this
+// package) carrying iss, aud, sub, sid (the session id), iat, nbf and exp,
+// all required and checked, with a small configurable leeway and an
+// injected clock. Each signing key is pinned to one algorithm, EdDSA or
+// ES256, and named by the kid header; "none", HMAC algorithms and an
+// algorithm other than the key's are refused as a bad signature. The
+// signature is checked before any claim, so a tampered token is reported as
+// [ErrBadSignature] even if it has also expired. aud must be exactly the
+// Manager's audience: a token whose aud array also names another service is
+// refused. Tokens longer than [MaxTokenSize] are refused before they are
+// decoded or hashed. A [Keyring] rotates keys by kid: the new key signs,
+// old keys verify until their retirement time, and an unknown or retired
+// kid is refused.
+//
+// # The record is the authority
+//
+// Every token is backed by a [Session] record in a [Store]. A token whose
+// record is gone (logout, revocation, flush), idle past its timeout or
+// older than its subject's revocation epoch is refused, whatever its
+// signature and exp say.
+//
+// A [Manager] verifies a token's signature once per process and then
+// answers from an in-process LRU cache keyed by a SHA-256 digest of the
+// token. The store's change feed ([Store.Watch]) drops cached sessions
+// that change or end in any process; it also confirms periodically that it
+// is connected. While it is not confirmed (the store is unreachable),
+// cached sessions are served for at most the staleness bound
+// ([WithMaxStaleness]); after that Verify reads the store and fails closed
+// with [ErrUnavailable]. [Manager.Health] says which state it is in.
+//
+// # Revocation epochs
+//
+// [Manager.LogoutEverywhere] first raises the subject's revocation epoch in
+// an [EpochStore], then deletes the subject's records. Sessions created
+// before the epoch are refused even if their record reappears (a Redis
+// restored from an old snapshot, a replica promoted before it saw the
+// deletion). Several processes must share the epochs through the policy
+// store (adapters/pgstore, adapters/sqlitestore); the default
+// [MemoryEpochs] protects one process.
+//
+// # Operations and events
+//
+// [Manager.Create] (a new id on every sign-in), [Manager.Verify] (the
+// current session), [Manager.CompleteMFA] (a new id and token once the
+// second factor is given; the pre-MFA session ends), [Manager.Refresh]
+// (sliding idle timeout within the absolute lifetime), [Manager.Logout],
+// [Manager.LogoutEverywhere], [Manager.List] and [Manager.Revoke]. They
+// emit session.started and session.ended (with a reason) to an
+// [EventSink]; iam.AuditSink implementations fit.
+//
+// # Stores
+//
+// [MemoryStore] is for tests, examples and single-process services;
+// adapters/redisstore keeps records in Redis for many processes. Package
+// session imports no store driver.
+//
+// All types are safe for concurrent use.
 package session

@@ -1,0 +1,273 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/rbac"
+)
+
+// Start describes a successful authentication, for [Manager.Create].
+type Start struct {
+	// Subject is who authenticated: "user:alice". Required, at most 256
+	// bytes, no control characters.
+	Subject string
+	// Method is how they authenticated. Required.
+	Method Method
+	// MFA is MFAPending when a second factor is still required (the
+	// session then has LevelPassword until [Manager.CompleteMFA]),
+	// MFADone when Method itself gave two factors (an SSO provider that
+	// asserted MFA), and MFANotRequired otherwise.
+	MFA MFA
+	// Client holds fingerprint hashes of the client, if the caller has them.
+	Client Client
+}
+
+// maxSubject bounds Start.Subject.
+const maxSubject = 256
+
+func (st Start) check() error {
+	if st.Subject == "" || len(st.Subject) > maxSubject {
+		return fmt.Errorf("%w: subject must be 1-%d bytes", ErrInvalidInput, maxSubject)
+	}
+	for i := 0; i < len(st.Subject); i++ {
+		if c := st.Subject[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: subject holds a control character", ErrInvalidInput)
+		}
+	}
+	if !st.Method.valid() {
+		return fmt.Errorf("%w: unknown authentication method", ErrInvalidInput)
+	}
+	if st.MFA > MFADone {
+		return fmt.Errorf("%w: unknown MFA state", ErrInvalidInput)
+	}
+	return nil
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("session: crypto/rand failed: " + err.Error()) // never on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Create starts a session after a successful sign-in and returns it with
+// its token. Every call makes a new session id, so a session id known
+// before sign-in is never the id after it. Emits session.started.
+func (m *Manager) Create(ctx context.Context, st Start) (Session, string, error) {
+	if m.closed.Load() {
+		return Session{}, "", ErrClosed
+	}
+	if err := st.check(); err != nil {
+		return Session{}, "", err
+	}
+	now := m.o.now()
+	s := Session{
+		ID:          newID(),
+		Subject:     st.Subject,
+		Created:     now,
+		Expires:     now.Add(m.o.lifetime),
+		LastSeen:    now,
+		IdleTimeout: m.o.idle,
+		Methods:     Methods(0).With(st.Method),
+		Level:       LevelPassword,
+		MFA:         st.MFA,
+		Client:      st.Client,
+	}
+	if st.MFA == MFADone {
+		s.Level = LevelMFA
+	}
+	return m.start(ctx, s)
+}
+
+// start signs s, stores it and emits session.started.
+func (m *Manager) start(ctx context.Context, s Session) (Session, string, error) {
+	tok, err := m.tok.sign(s)
+	if err != nil {
+		return Session{}, "", err
+	}
+	if err := m.store.Create(ctx, s); err != nil {
+		return Session{}, "", fmt.Errorf("session: create: %w", err)
+	}
+	m.emit(ctx, EventStarted, s, map[string]string{
+		"session": s.ID, "methods": s.Methods.String(), "level": s.Level.String(), "mfa": s.MFA.String(),
+	})
+	return s, tok, nil
+}
+
+// CompleteMFA records a second factor given under token's session: it
+// starts a new session (new id and token) with method added, LevelMFA and
+// MFA done, keeping the original absolute expiry, and ends the old one
+// (reason mfa-completed), so the pre-MFA token stops working. method must
+// not be MethodPassword.
+func (m *Manager) CompleteMFA(ctx context.Context, token string, method Method) (Session, string, error) {
+	if !method.valid() || method == MethodPassword {
+		return Session{}, "", fmt.Errorf("%w: %s is not a second factor", ErrInvalidInput, method)
+	}
+	old, err := m.Verify(ctx, token)
+	if err != nil {
+		return Session{}, "", err
+	}
+	now := m.o.now()
+	s := old
+	s.ID = newID()
+	s.Created, s.LastSeen = now, now
+	s.Methods = old.Methods.With(method)
+	s.Level, s.MFA = LevelMFA, MFADone
+	s, tok, err := m.start(ctx, s)
+	if err != nil {
+		return Session{}, "", err
+	}
+	if err := m.end(ctx, old.ID, ReasonMFACompleted); err != nil && !errors.Is(err, ErrNotFound) {
+		// The new session exists; the old one must not outlive it.
+		if _, derr := m.store.Delete(ctx, s.ID); derr == nil {
+			m.emit(ctx, EventEnded, s, map[string]string{"session": s.ID, "reason": ReasonRevoked})
+		}
+		return Session{}, "", fmt.Errorf("session: end the pre-MFA session: %w", err)
+	}
+	return s, tok, nil
+}
+
+// Refresh verifies token and records activity: the idle timeout restarts
+// from now (it never extends past the absolute lifetime). It returns the
+// updated session; the token stays the same.
+func (m *Manager) Refresh(ctx context.Context, token string) (Session, error) {
+	s, err := m.Verify(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	now := m.o.now()
+	upd, err := m.store.Touch(ctx, s.ID, now)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Session{}, tokenErr(ErrNoSession, nil)
+	case err != nil:
+		return Session{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if v, ok := m.byID.Load(s.ID); ok {
+		v.(*entry).lastSeen.Store(now.UnixNano())
+	}
+	return upd, nil
+}
+
+// Logout ends token's session (reason logout). The token, and any cached
+// copy of it in any process, is refused from then on.
+func (m *Manager) Logout(ctx context.Context, token string) error {
+	s, err := m.Verify(ctx, token)
+	if err != nil {
+		return err
+	}
+	return m.end(ctx, s.ID, ReasonLogout)
+}
+
+// Revoke ends the session with the given id (an administrator's action;
+// reason revoked). An unknown id wraps ErrNotFound.
+func (m *Manager) Revoke(ctx context.Context, id string) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return m.end(ctx, id, ReasonRevoked)
+}
+
+// end deletes a record, drops it here, and emits session.ended.
+func (m *Manager) end(ctx context.Context, id, reason string) error {
+	s, err := m.store.Delete(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("%w: delete: %w", ErrUnavailable, err)
+	}
+	m.apply(Change{SessionID: id})
+	m.emit(ctx, EventEnded, s, map[string]string{"session": s.ID, "reason": reason})
+	return nil
+}
+
+// LogoutEverywhere ends every session of subject: it first raises the
+// subject's revocation epoch to now in the EpochStore (so that no session
+// created before now is accepted again, even if the session store loses or
+// rolls back data), then deletes the records (reason logout-everywhere).
+// It returns how many records it deleted.
+func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, error) {
+	if m.closed.Load() {
+		return 0, ErrClosed
+	}
+	if err := (Start{Subject: subject, Method: MethodPassword}).check(); err != nil {
+		return 0, err
+	}
+	now := m.o.now()
+	epoch, err := m.epochs.RaiseEpoch(ctx, subject, now)
+	if err != nil {
+		return 0, fmt.Errorf("%w: raise revocation epoch: %w", ErrUnavailable, err)
+	}
+	m.epochMu.Lock()
+	m.epochCache[subject] = epochEntry{epoch: epoch, fetched: now}
+	m.epochMu.Unlock()
+	n := 0
+	// Twice: a session being created concurrently (before the epoch) may
+	// be stored after the first listing.
+	for range 2 {
+		list, err := m.store.List(ctx, subject)
+		if err != nil {
+			return n, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
+		}
+		for _, s := range list {
+			if !s.Created.Before(epoch) {
+				continue
+			}
+			switch err := m.end(ctx, s.ID, ReasonLogoutEverywhere); {
+			case err == nil:
+				n++
+			case !errors.Is(err, ErrNotFound):
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// List returns the subject's sessions that are in force now, oldest first.
+func (m *Manager) List(ctx context.Context, subject string) ([]Session, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	all, err := m.store.List(ctx, subject)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
+	}
+	now := m.o.now()
+	epoch, err := m.epoch(ctx, subject, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: revocation epoch: %w", ErrUnavailable, err)
+	}
+	out := all[:0]
+	for _, s := range all {
+		if s.Subject == subject && s.ActiveAt(now) && !s.Created.Before(epoch) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// emit sends one event; a sink's error is logged.
+func (m *Manager) emit(ctx context.Context, typ string, s Session, detail map[string]string) {
+	if m.o.events == nil {
+		return
+	}
+	e := audit.Event{
+		Version: audit.SchemaVersion,
+		ID:      audit.NewID(),
+		Type:    typ,
+		Time:    m.o.now(),
+		Subject: rbac.Subject(s.Subject),
+		Detail:  detail,
+	}
+	if err := m.o.events.Record(context.WithoutCancel(ctx), e); err != nil {
+		m.o.logger.Warn("session: event sink failed", "type", typ, "err", err)
+	}
+}

@@ -1,0 +1,162 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MaxTokenSize is the longest token accepted, in bytes. Longer input is
+// refused with [ErrMalformed] before it is decoded or hashed. Our tokens
+// are a few hundred bytes.
+const MaxTokenSize = 4096
+
+// claims are a session token's claims. Only registered claims and the
+// session id travel in the token; everything else is in the server-side
+// record.
+type claims struct {
+	jwt.RegisteredClaims
+	SID string `json:"sid"`
+}
+
+// Validate is called by golang-jwt after the standard checks (and so after
+// the signature): the claims golang-jwt does not require, and aud exactly
+// ours.
+func (c *claims) Validate() error {
+	switch {
+	case c.IssuedAt == nil:
+		return fmt.Errorf("%w: iat", jwt.ErrTokenRequiredClaimMissing)
+	case c.NotBefore == nil:
+		return fmt.Errorf("%w: nbf", jwt.ErrTokenRequiredClaimMissing)
+	case c.Subject == "":
+		return fmt.Errorf("%w: sub", jwt.ErrTokenRequiredClaimMissing)
+	case c.SID == "":
+		return fmt.Errorf("%w: sid", jwt.ErrTokenRequiredClaimMissing)
+	case len(c.Audience) != 1:
+		// An audience list that holds ours and another is refused: a token
+		// minted for several services can be replayed by any of them.
+		return fmt.Errorf("%w: aud must name exactly this audience", jwt.ErrTokenInvalidAudience)
+	}
+	return nil
+}
+
+// tokens signs and parses session tokens with one pinned configuration.
+type tokens struct {
+	keys     *Keyring
+	issuer   string
+	audience string
+	leeway   time.Duration
+	now      func() time.Time
+	parser   *jwt.Parser
+}
+
+func newTokens(keys *Keyring, issuer, audience string, leeway time.Duration, now func() time.Time) *tokens {
+	t := &tokens{keys: keys, issuer: issuer, audience: audience, leeway: leeway, now: now}
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{string(EdDSA), string(ES256)}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithNotBeforeRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(now),
+		jwt.WithStrictDecoding(),
+	)
+	return t
+}
+
+// sign returns a token for s with the current signing key.
+func (t *tokens) sign(s Session) (string, error) {
+	k := t.keys.signer()
+	if !k.Retires.IsZero() && !t.now().Before(k.Retires) {
+		return "", fmt.Errorf("%w: the signing key %s is retired; rotate", ErrInvalidInput, k.ID)
+	}
+	c := &claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Subject:   s.Subject,
+			Audience:  jwt.ClaimStrings{t.audience},
+			ExpiresAt: jwt.NewNumericDate(s.Expires),
+			NotBefore: jwt.NewNumericDate(s.Created),
+			IssuedAt:  jwt.NewNumericDate(s.Created),
+		},
+		SID: s.ID,
+	}
+	var m jwt.SigningMethod = jwt.SigningMethodEdDSA
+	if k.Alg == ES256 {
+		m = jwt.SigningMethodES256
+	}
+	tok := jwt.NewWithClaims(m, c)
+	tok.Header["kid"] = k.ID
+	str, err := tok.SignedString(k.Private)
+	if err != nil {
+		return "", fmt.Errorf("session: sign: %w", err)
+	}
+	return str, nil
+}
+
+// parsed is what a verified token says.
+type parsed struct {
+	sid, subject, kid string
+	issuedAt     time.Time
+	expires      time.Time
+}
+
+// parse verifies raw's signature and then its claims, in that order, and
+// classifies failures into this package's sentinels.
+func (t *tokens) parse(raw string) (parsed, error) {
+	if len(raw) > MaxTokenSize {
+		return parsed{}, tokenErr(ErrMalformed, fmt.Errorf("token longer than %d bytes", MaxTokenSize))
+	}
+	var c claims
+	tok, err := t.parser.ParseWithClaims(raw, &c, t.keyFor)
+	if err != nil {
+		return parsed{}, classify(err)
+	}
+	kid, _ := tok.Header["kid"].(string)
+	return parsed{sid: c.SID, subject: c.Subject, kid: kid, issuedAt: c.IssuedAt.Time, expires: c.ExpiresAt.Time}, nil
+}
+
+// errKid is returned by keyFor; classify maps it to ErrUnknownKey.
+var errKid = errors.New("kid missing, unknown or retired")
+
+// errAlgKey is returned by keyFor when the header's alg is not the one the
+// key is pinned to.
+var errAlgKey = errors.New("algorithm is not the key's")
+
+// keyFor is golang-jwt's Keyfunc: the key named by kid, if it verifies now
+// and is pinned to the header's algorithm.
+func (t *tokens) keyFor(tok *jwt.Token) (any, error) {
+	kid, _ := tok.Header["kid"].(string)
+	k, ok := t.keys.verifier(kid, t.now())
+	if !ok {
+		return nil, errKid
+	}
+	if tok.Method.Alg() != string(k.Alg) {
+		return nil, errAlgKey
+	}
+	return k.Public, nil
+}
+
+// classify maps a golang-jwt error to a TokenError. The signature is
+// checked first: golang-jwt v5 validates claims only after the signature
+// verified, and a signature error is reported as such even if the claims
+// are also bad (CVE-2024-51744 was the opposite order).
+func classify(err error) error {
+	switch {
+	case errors.Is(err, errKid):
+		return tokenErr(ErrUnknownKey, nil)
+	case errors.Is(err, errAlgKey), errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return tokenErr(ErrBadSignature, err)
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return tokenErr(ErrMalformed, err)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return tokenErr(ErrExpired, err)
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return tokenErr(ErrNotYetValid, err)
+	}
+	return tokenErr(ErrClaims, err)
+}
