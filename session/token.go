@@ -101,8 +101,8 @@ func (t *tokens) sign(s Session) (string, error) {
 // parsed is what a verified token says.
 type parsed struct {
 	sid, subject, kid string
-	issuedAt     time.Time
-	expires      time.Time
+	issuedAt          time.Time
+	expires           time.Time
 }
 
 // parse verifies raw's signature and then its claims, in that order, and
