@@ -1,0 +1,408 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/civic-platform/security/session"
+)
+
+// ErrReplication is wrapped by the error of a deletion that the primary
+// made but fewer replicas than asked for ([WithReplicaAck]) confirmed in
+// time. The session is gone on the primary; a failover in the next moments
+// could bring it back, so the caller should treat the revocation as not
+// confirmed (log out everywhere raises the subject's epoch, which survives
+// that).
+var ErrReplication = errors.New("redisstore: deletion not confirmed by replicas")
+
+// Store is a session.Store on Redis. Records are hashes under
+// prefix+"s:"+id that expire with the session (at the earlier of its idle
+// deadline and its absolute expiry); a set under prefix+"u:"+subject lists
+// a subject's session ids.
+//
+// Reads use Redis server-assisted client-side caching (RESP3 CLIENT
+// TRACKING through rueidis): Redis tells this process when a record it has
+// read changes, is deleted, expires, or the database is flushed, whoever
+// did it, and Watch passes that on to the session.Manager's cache.
+//
+// A Store is safe for concurrent use. Close it when done.
+type Store struct {
+	client      rueidis.Client
+	prefix      string
+	replicas    int64
+	waitTimeout time.Duration
+	userInval   func([]rueidis.RedisMessage)
+
+	mu       sync.Mutex // serialises calls to watchers
+	watchers map[int]func(session.Change)
+	nextW    int
+}
+
+// An Option configures a Store.
+type Option func(*Store)
+
+// WithPrefix sets the key prefix ("iam:session:" by default). Processes
+// that share sessions must use the same prefix.
+func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
+
+// WithReplicaAck makes every deletion (logout, revocation) wait until n
+// replicas hold it (Redis WAIT), for at most timeout, so that a failover
+// that promotes one of them cannot bring the session back. Deletions that
+// fewer replicas confirm fail with [ErrReplication]. n = 0 (the default)
+// does not wait.
+func WithReplicaAck(n int, timeout time.Duration) Option {
+	return func(s *Store) { s.replicas, s.waitTimeout = int64(n), timeout }
+}
+
+// New connects with the client's own options — InitAddress for one
+// server, Sentinel (MasterSet) for a replicated primary with automatic
+// failover, or several cluster nodes — and returns a Store. It sets
+// opt.OnInvalidations to follow client-side-caching invalidations (calling
+// a function already there as well); opt.DisableCache must be false, and
+// the server must speak RESP3 (Redis 6 or later).
+func New(opt rueidis.ClientOption, opts ...Option) (*Store, error) {
+	s := &Store{prefix: "iam:session:", watchers: map[int]func(session.Change){}, userInval: opt.OnInvalidations}
+	for _, o := range opts {
+		o(s)
+	}
+	if opt.DisableCache {
+		return nil, fmt.Errorf("%w: redisstore needs client-side caching (DisableCache must be false)", session.ErrInvalidInput)
+	}
+	if s.replicas < 0 || (s.replicas > 0 && s.waitTimeout <= 0) {
+		return nil, fmt.Errorf("%w: WithReplicaAck needs n >= 0 and a positive timeout", session.ErrInvalidInput)
+	}
+	opt.OnInvalidations = s.invalidated
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: connect: %w", err)
+	}
+	s.client = c
+	return s, nil
+}
+
+// Close closes the client.
+func (s *Store) Close() { s.client.Close() }
+
+// Client returns the underlying client, for health checks and tests.
+func (s *Store) Client() rueidis.Client { return s.client }
+
+func (s *Store) recKey(id string) string     { return s.prefix + "s:" + id }
+func (s *Store) subKey(sub string) string    { return s.prefix + "u:" + sub }
+func ms(t time.Time) string                  { return strconv.FormatInt(t.UnixMilli(), 10) }
+func deadlineMs(sess session.Session) string { return ms(sess.IdleDeadline()) }
+
+// record is the JSON form of a session in Redis. It changes only by
+// adding fields.
+type record struct {
+	ID          string `json:"id"`
+	Subject     string `json:"sub"`
+	Created     int64  `json:"created"` // Unix ns
+	Expires     int64  `json:"expires"`
+	IdleTimeout int64  `json:"idle"` // ns
+	Methods     uint8  `json:"methods"`
+	Level       uint8  `json:"level"`
+	MFA         uint8  `json:"mfa"`
+	Agent       string `json:"agent,omitempty"` // hex
+	Network     string `json:"net,omitempty"`
+}
+
+func encode(s session.Session) (string, error) {
+	r := record{ID: s.ID, Subject: s.Subject, Created: s.Created.UnixNano(), Expires: s.Expires.UnixNano(),
+		IdleTimeout: int64(s.IdleTimeout), Methods: uint8(s.Methods), Level: uint8(s.Level), MFA: uint8(s.MFA),
+		Agent: s.Client.Agent.String(), Network: s.Client.Network.String()}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+func decode(fields map[string]string) (session.Session, error) {
+	var r record
+	if err := json.Unmarshal([]byte(fields["v"]), &r); err != nil {
+		return session.Session{}, fmt.Errorf("redisstore: corrupt record: %w", err)
+	}
+	last, err := strconv.ParseInt(fields["last"], 10, 64)
+	if err != nil || r.ID == "" || r.Subject == "" {
+		return session.Session{}, errors.New("redisstore: corrupt record")
+	}
+	s := session.Session{ID: r.ID, Subject: r.Subject, Created: time.Unix(0, r.Created), Expires: time.Unix(0, r.Expires),
+		LastSeen: time.Unix(0, last), IdleTimeout: time.Duration(r.IdleTimeout), Methods: session.Methods(r.Methods),
+		Level: session.Level(r.Level), MFA: session.MFA(r.MFA)}
+	if err := unhex(&s.Client.Agent, r.Agent); err != nil {
+		return session.Session{}, err
+	}
+	if err := unhex(&s.Client.Network, r.Network); err != nil {
+		return session.Session{}, err
+	}
+	return s, nil
+}
+
+func unhex(f *session.Fingerprint, h string) error {
+	if h == "" {
+		return nil
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != len(f) {
+		return errors.New("redisstore: corrupt record fingerprint")
+	}
+	copy(f[:], b)
+	return nil
+}
+
+// createScript stores a record unless the key exists.
+// KEYS[1] record; ARGV: json, last (ns), expires (ms), idle (ms), deadline (ms).
+var createScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'last', ARGV[2], 'exp', ARGV[3], 'idle', ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+return 1`)
+
+// touchScript moves last and the key's expiry if the record exists, and
+// returns the record (or nil).
+// KEYS[1] record; ARGV: at (ns), at (ms).
+var touchScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+local exp = tonumber(redis.call('HGET', KEYS[1], 'exp'))
+local idle = tonumber(redis.call('HGET', KEYS[1], 'idle'))
+local deadline = exp
+if idle > 0 and tonumber(ARGV[2]) + idle < exp then deadline = tonumber(ARGV[2]) + idle end
+redis.call('PEXPIREAT', KEYS[1], deadline)
+return redis.call('HGETALL', KEYS[1])`)
+
+// Create stores s, and adds it to its subject's index.
+func (s *Store) Create(ctx context.Context, sess session.Session) error {
+	v, err := encode(sess)
+	if err != nil {
+		return fmt.Errorf("redisstore: create: %w", err)
+	}
+	idle := strconv.FormatInt(sess.IdleTimeout.Milliseconds(), 10)
+	n, err := createScript.Exec(ctx, s.client, []string{s.recKey(sess.ID)},
+		[]string{v, strconv.FormatInt(sess.LastSeen.UnixNano(), 10), ms(sess.Expires), idle, deadlineMs(sess)}).AsInt64()
+	if err != nil {
+		return fmt.Errorf("redisstore: create: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: session id already exists", session.ErrInvalidInput)
+	}
+	idx := s.subKey(sess.Subject)
+	for _, r := range s.client.DoMulti(ctx,
+		s.client.B().Sadd().Key(idx).Member(sess.ID).Build(),
+		s.client.B().Pexpireat().Key(idx).MillisecondsTimestamp(sess.Expires.UnixMilli()).Nx().Build(),
+		s.client.B().Pexpireat().Key(idx).MillisecondsTimestamp(sess.Expires.UnixMilli()).Gt().Build(),
+	) {
+		if err := r.Error(); err != nil {
+			return fmt.Errorf("redisstore: index: %w", err)
+		}
+	}
+	return nil
+}
+
+// clientTTL bounds how long rueidis keeps a record in its own cache; Redis
+// invalidates it sooner when it changes.
+const clientTTL = time.Minute
+
+// Get reads a record through client-side caching, which also asks Redis
+// to report when it changes.
+func (s *Store) Get(ctx context.Context, id string) (session.Session, error) {
+	fields, err := s.client.DoCache(ctx, s.client.B().Hgetall().Key(s.recKey(id)).Cache(), clientTTL).AsStrMap()
+	if err != nil {
+		return session.Session{}, fmt.Errorf("redisstore: get: %w", err)
+	}
+	if len(fields) == 0 {
+		return session.Session{}, fmt.Errorf("%w: session", session.ErrNotFound)
+	}
+	return decode(fields)
+}
+
+// Touch records activity at at, if the record exists.
+func (s *Store) Touch(ctx context.Context, id string, at time.Time) (session.Session, error) {
+	res := touchScript.Exec(ctx, s.client, []string{s.recKey(id)}, []string{strconv.FormatInt(at.UnixNano(), 10), ms(at)})
+	fields, err := res.AsStrMap()
+	if rueidis.IsRedisNil(err) || (err == nil && len(fields) == 0) {
+		return session.Session{}, fmt.Errorf("%w: session", session.ErrNotFound)
+	}
+	if err != nil {
+		return session.Session{}, fmt.Errorf("redisstore: touch: %w", err)
+	}
+	return decode(fields)
+}
+
+// Delete removes the record, waiting for replicas if [WithReplicaAck] asked.
+func (s *Store) Delete(ctx context.Context, id string) (session.Session, error) {
+	key := s.recKey(id)
+	var res []rueidis.RedisResult
+	cmds := rueidis.Commands{s.client.B().Hgetall().Key(key).Build(), s.client.B().Del().Key(key).Build()}
+	if s.replicas > 0 {
+		// WAIT counts the writes of its own connection: one dedicated
+		// connection carries the deletion and the WAIT.
+		cmds = append(cmds, s.client.B().Wait().Numreplicas(s.replicas).Timeout(s.waitTimeout.Milliseconds()).Build())
+		err := s.client.Dedicated(func(c rueidis.DedicatedClient) error {
+			res = c.DoMulti(ctx, cmds...)
+			return nil
+		})
+		if err != nil {
+			return session.Session{}, fmt.Errorf("redisstore: delete: %w", err)
+		}
+	} else {
+		res = s.client.DoMulti(ctx, cmds...)
+	}
+	for _, r := range res {
+		if err := r.Error(); err != nil {
+			return session.Session{}, fmt.Errorf("redisstore: delete: %w", err)
+		}
+	}
+	fields, _ := res[0].AsStrMap()
+	deleted, _ := res[1].AsInt64()
+	if deleted == 0 || len(fields) == 0 {
+		return session.Session{}, fmt.Errorf("%w: session", session.ErrNotFound)
+	}
+	sess, derr := decode(fields)
+	if derr == nil {
+		// The index only serves List; a stale entry there is skipped.
+		_ = s.client.Do(ctx, s.client.B().Srem().Key(s.subKey(sess.Subject)).Member(id).Build()).Error()
+	}
+	if s.replicas > 0 {
+		if acked, _ := res[2].AsInt64(); acked < s.replicas {
+			return sess, fmt.Errorf("%w: %d of %d replicas within %s", ErrReplication, acked, s.replicas, s.waitTimeout)
+		}
+	}
+	if derr != nil {
+		return session.Session{ID: id}, nil
+	}
+	return sess, nil
+}
+
+// List returns the subject's records, oldest first.
+func (s *Store) List(ctx context.Context, subject string) ([]session.Session, error) {
+	idx := s.subKey(subject)
+	ids, err := s.client.Do(ctx, s.client.B().Smembers().Key(idx).Build()).AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: list: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = s.client.B().Hgetall().Key(s.recKey(id)).Build()
+	}
+	out := make([]session.Session, 0, len(ids))
+	var gone []string
+	for i, r := range s.client.DoMulti(ctx, cmds...) {
+		fields, err := r.AsStrMap()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: list: %w", err)
+		}
+		if len(fields) == 0 {
+			gone = append(gone, ids[i])
+			continue
+		}
+		sess, err := decode(fields)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	if len(gone) > 0 {
+		_ = s.client.Do(ctx, s.client.B().Srem().Key(idx).Member(gone...).Build()).Error()
+	}
+	sortByCreated(out)
+	return out, nil
+}
+
+func sortByCreated(ss []session.Session) {
+	for i := 1; i < len(ss); i++ {
+		for j := i; j > 0 && ss[j].Created.Before(ss[j-1].Created); j-- {
+			ss[j], ss[j-1] = ss[j-1], ss[j]
+		}
+	}
+}
+
+// invalidated receives rueidis's client-side-caching invalidations: a list
+// of keys, or nil when everything must go (FLUSHALL, a lost connection).
+func (s *Store) invalidated(keys []rueidis.RedisMessage) {
+	if s.userInval != nil {
+		s.userInval(keys)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.watchers) == 0 {
+		return
+	}
+	if keys == nil {
+		for _, fn := range s.watchers {
+			fn(session.Change{All: true})
+		}
+		return
+	}
+	rec := s.prefix + "s:"
+	for _, k := range keys {
+		name, err := k.ToString()
+		if err != nil {
+			for _, fn := range s.watchers {
+				fn(session.Change{All: true})
+			}
+			return
+		}
+		if id, ok := strings.CutPrefix(name, rec); ok {
+			for _, fn := range s.watchers {
+				fn(session.Change{SessionID: id})
+			}
+		}
+	}
+}
+
+// Watch passes on invalidations until ctx is done, and pings Redis every
+// interval: each reply confirms that invalidations sent before it have
+// arrived (they travel on the same connection, ahead of the reply), so it
+// reports Alive. A failed ping reports All once and no Alive until a ping
+// succeeds again.
+func (s *Store) Watch(ctx context.Context, interval time.Duration, changed func(session.Change)) error {
+	s.mu.Lock()
+	id := s.nextW
+	s.nextW++
+	s.watchers[id] = changed
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.watchers, id)
+		s.mu.Unlock()
+	}()
+	if interval <= 0 {
+		interval = time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	healthy := false
+	for {
+		pctx, cancel := context.WithTimeout(ctx, interval)
+		err := s.client.Do(pctx, s.client.B().Ping().Build()).Error()
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.mu.Lock()
+		switch {
+		case err == nil:
+			changed(session.Change{Alive: true})
+			healthy = true
+		case healthy:
+			changed(session.Change{All: true})
+			healthy = false
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/civic-platform/security/adapters/sqlitestore"
+	"github.com/civic-platform/security/session"
+)
+
+var _ session.EpochStore = (*sqlitestore.Epochs)(nil)
+
+// TestEpochs: zero until raised; a raise never lowers; parallel raises
+// keep the latest; bad subjects and a missing table are errors that write
+// nothing.
+func TestEpochs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := sqliteDB(t)
+	e, err := sqlitestore.NewEpochs(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Epoch(ctx, "user:alice"); !errors.Is(err, sqlitestore.ErrNotMigrated) {
+		t.Fatalf("before MigrateEpochs: %v", err)
+	}
+	for range 2 {
+		if err := sqlitestore.MigrateEpochs(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Date(2026, 3, 14, 12, 0, 0, 123456789, time.UTC)
+	if got, err := e.Epoch(ctx, "user:alice"); err != nil || !got.IsZero() {
+		t.Fatalf("no epoch yet: %v %v", got, err)
+	}
+	if got, err := e.RaiseEpoch(ctx, "user:alice", base); err != nil || !got.Equal(base) {
+		t.Fatalf("raise: %v %v", got, err)
+	}
+	if got, err := e.RaiseEpoch(ctx, "user:alice", base.Add(-time.Hour)); err != nil || !got.Equal(base) {
+		t.Fatalf("a lower raise lowered the epoch: %v %v", got, err)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.RaiseEpoch(ctx, "user:alice", base.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, err := e.Epoch(ctx, "user:alice"); err != nil || !got.Equal(base.Add(19*time.Second)) {
+		t.Fatalf("after parallel raises: %v %v", got, err)
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 257)} {
+		if _, err := e.RaiseEpoch(ctx, bad, base); err == nil {
+			t.Errorf("subject of %d bytes accepted", len(bad))
+		}
+	}
+	if got, _ := e.Epoch(ctx, "user:bob"); !got.IsZero() {
+		t.Errorf("bob has an epoch")
+	}
+}
+
+func sqliteDB(t *testing.T) *gorm.DB {
+	t.Helper()
+	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "iam.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.DB()
+}
