@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,8 @@ type Store struct {
 	waitTimeout time.Duration
 	userInval   func([]rueidis.RedisMessage)
 
-	mu       sync.Mutex // serialises calls to watchers
+	kick     chan struct{} // a nil invalidation: flushed or disconnected
+	mu       sync.Mutex    // serialises calls to watchers
 	watchers map[int]func(session.Change)
 	nextW    int
 }
@@ -70,12 +72,17 @@ func WithReplicaAck(n int, timeout time.Duration) Option {
 // a function already there as well); opt.DisableCache must be false, and
 // the server must speak RESP3 (Redis 6 or later).
 func New(opt rueidis.ClientOption, opts ...Option) (*Store, error) {
-	s := &Store{prefix: "iam:session:", watchers: map[int]func(session.Change){}, userInval: opt.OnInvalidations}
+	s := &Store{prefix: "iam:session:", watchers: map[int]func(session.Change){}, kick: make(chan struct{}, 1), userInval: opt.OnInvalidations}
 	for _, o := range opts {
 		o(s)
 	}
 	if opt.DisableCache {
 		return nil, fmt.Errorf("%w: redisstore needs client-side caching (DisableCache must be false)", session.ErrInvalidInput)
+	}
+	if opt.PipelineMultiplex != 0 {
+		// Watch identifies the one connection per node that carries reads
+		// and their invalidations.
+		return nil, fmt.Errorf("%w: redisstore needs PipelineMultiplex 0", session.ErrInvalidInput)
 	}
 	if s.replicas < 0 || (s.replicas > 0 && s.waitTimeout <= 0) {
 		return nil, fmt.Errorf("%w: WithReplicaAck needs n >= 0 and a positive timeout", session.ErrInvalidInput)
@@ -327,44 +334,71 @@ func sortByCreated(ss []session.Session) {
 }
 
 // invalidated receives rueidis's client-side-caching invalidations: a list
-// of keys, or nil when everything must go (FLUSHALL, a lost connection).
+// of keys, or nil when everything may have changed. rueidis sends nil both
+// for a FLUSHALL and when a connection closes; the two need different
+// answers (drop everything now, or keep serving within the staleness bound
+// until a new connection is up), so nil only wakes Watch to find out which.
 func (s *Store) invalidated(keys []rueidis.RedisMessage) {
 	if s.userInval != nil {
 		s.userInval(keys)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.watchers) == 0 {
-		return
-	}
 	if keys == nil {
-		for _, fn := range s.watchers {
-			fn(session.Change{All: true})
+		select {
+		case s.kick <- struct{}{}:
+		default:
 		}
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	rec := s.prefix + "s:"
 	for _, k := range keys {
 		name, err := k.ToString()
 		if err != nil {
-			for _, fn := range s.watchers {
-				fn(session.Change{All: true})
-			}
+			s.broadcast(session.Change{All: true})
 			return
 		}
 		if id, ok := strings.CutPrefix(name, rec); ok {
-			for _, fn := range s.watchers {
-				fn(session.Change{SessionID: id})
-			}
+			s.broadcast(session.Change{SessionID: id})
 		}
 	}
 }
 
-// Watch passes on invalidations until ctx is done, and pings Redis every
-// interval: each reply confirms that invalidations sent before it have
-// arrived (they travel on the same connection, ahead of the reply), so it
-// reports Alive. A failed ping reports All once and no Alive until a ping
-// succeeds again.
+// broadcast calls every watcher; s.mu is held.
+func (s *Store) broadcast(c session.Change) {
+	for _, fn := range s.watchers {
+		fn(c)
+	}
+}
+
+// connections returns the CLIENT ID of the connection to each node the
+// client uses: the connections that carry our reads and their
+// invalidations.
+func (s *Store) connections(ctx context.Context) (map[string]int64, error) {
+	ids := map[string]int64{}
+	for addr, n := range s.client.Nodes() {
+		id, err := n.Do(ctx, n.B().ClientId().Build()).AsInt64()
+		if err != nil {
+			return nil, err
+		}
+		ids[addr] = id
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("redisstore: no node")
+	}
+	return ids, nil
+}
+
+// Watch passes on invalidations until ctx is done. Every interval (and at
+// once when rueidis reports that everything may have changed) it asks each
+// node for the id of our connection to it. A reply confirms that the
+// invalidations sent before it have arrived (they travel on the same
+// connection, ahead of the reply), so it reports Alive. If a connection id
+// changed since the last reply (a reconnection or a failover: the
+// invalidations in between are lost, and the new connection tracks
+// nothing) or the database was flushed, it reports All first. While Redis
+// does not answer it reports nothing, so the Manager serves its cache only
+// within the staleness bound.
 func (s *Store) Watch(ctx context.Context, interval time.Duration, changed func(session.Change)) error {
 	s.mu.Lock()
 	id := s.nextW
@@ -381,27 +415,29 @@ func (s *Store) Watch(ctx context.Context, interval time.Duration, changed func(
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	healthy := false
+	var last map[string]int64
+	kicked := false
 	for {
-		pctx, cancel := context.WithTimeout(ctx, interval)
-		err := s.client.Do(pctx, s.client.B().Ping().Build()).Error()
+		pctx, cancel := context.WithTimeout(ctx, max(interval, 100*time.Millisecond))
+		conns, err := s.connections(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.mu.Lock()
-		switch {
-		case err == nil:
+		if err == nil {
+			s.mu.Lock()
+			if kicked || (last != nil && !maps.Equal(conns, last)) {
+				changed(session.Change{All: true})
+			}
 			changed(session.Change{Alive: true})
-			healthy = true
-		case healthy:
-			changed(session.Change{All: true})
-			healthy = false
+			s.mu.Unlock()
+			last, kicked = conns, false
 		}
-		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.kick:
+			kicked = true
 		case <-t.C:
 		}
 	}

@@ -1,0 +1,166 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/civic-platform/security/adapters/sqlitestore"
+	"github.com/civic-platform/security/internal/testdb"
+	"github.com/civic-platform/security/session"
+)
+
+// sqliteEpochs is the embedded policy store's epoch table in a temp dir.
+func sqliteEpochs(t testing.TB) *sqlitestore.Epochs {
+	t.Helper()
+	db, err := sqlitestore.Open(filepath.Join(t.TempDir(), "iam.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := sqlitestore.MigrateEpochs(context.Background(), db.DB()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := sqlitestore.NewEpochs(db.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestFlushAll runs on a private redis-server (FLUSHALL would wipe the
+// shared one). Sessions cached in a Manager are refused after FLUSHALL.
+// Then Redis "comes back from an old snapshot": records of sessions that
+// were logged out everywhere before the flush reappear; the revocation
+// epoch in the policy store still refuses them, in the Manager that
+// revoked them and in a fresh one with an empty cache.
+func TestFlushAll(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := startRedis(t)
+	keys := newKeys(t)
+	epochs := sqliteEpochs(t)
+	store := newStore(t, srv.addr, "iam:")
+	m := newManager(t, store, keys, session.WithEpochs(epochs))
+
+	_, bob, err := m.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, aliceTok, err := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{bob, aliceTok} {
+		if _, err := m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapshot, err := do(t, srv.addr, "DUMP", "iam:s:"+alice.ID).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := m.LogoutEverywhere(ctx, "user:alice"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := do(t, srv.addr, "FLUSHALL").Error(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := m.Verify(ctx, bob)
+		if errors.Is(err, session.ErrNoSession) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cached session after FLUSHALL: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	// The old copy of alice's record comes back.
+	if err := do(t, srv.addr, "RESTORE", "iam:s:"+alice.ID, "0", snapshot).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Get(ctx, alice.ID); err != nil {
+		t.Fatalf("the restored record is not there: %v", err)
+	}
+	fresh := newManager(t, newStore(t, srv.addr, "iam:"), keys, session.WithEpochs(epochs))
+	for name, mm := range map[string]*session.Manager{"revoking manager": m, "fresh manager": fresh} {
+		if _, err := mm.Verify(ctx, aliceTok); !errors.Is(err, session.ErrNoSession) {
+			t.Errorf("%s: a session logged out everywhere came back after a flush and restore: %v", name, err)
+		}
+	}
+}
+
+// TestRedisUnreachable: a Manager reaches Redis through a proxy that the
+// test severs. Cached sessions are served for the staleness bound, then
+// refused with ErrUnavailable; an uncached token is refused at once;
+// Health says so; all recovers when the proxy is restored.
+func TestRedisUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, prefix := sharedRedis(t)
+	proxied, sever, restore := testdb.Proxy(t, addr)
+	keys := newKeys(t)
+	const bound = 400 * time.Millisecond
+	m := newManager(t, newStore(t, proxied, prefix), keys, session.WithMaxStaleness(bound))
+	direct := newManager(t, newStore(t, addr, prefix), keys)
+	_, cached, err := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, uncached, err := direct.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, cached); err != nil {
+		t.Fatal(err)
+	}
+	sever()
+	cut := time.Now()
+	served, lastServed := 0, time.Duration(0)
+	for {
+		vctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := m.Verify(vctx, cached)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, session.ErrUnavailable) {
+				t.Fatalf("refusal while cut off: %v", err)
+			}
+			break
+		}
+		served++
+		lastServed = time.Since(cut)
+		if time.Since(cut) > 10*bound {
+			t.Fatalf("still served %s after the cut", time.Since(cut))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The refusal itself waits for the store call to fail; what the bound
+	// promises is that nothing is served from the cache after it.
+	t.Logf("served %d verifications from the cache, the last %s after the cut; refused %s after (bound %s)", served, lastServed, time.Since(cut), bound)
+	if served == 0 || lastServed > bound+bound/4 {
+		t.Errorf("served %d times, the last %s after the cut (bound %s)", served, lastServed, bound)
+	}
+	if h := m.Health(); h.Connected {
+		t.Errorf("Health while cut off: %+v", h)
+	}
+	vctx, cancel := context.WithTimeout(ctx, time.Second)
+	_, err = m.Verify(vctx, uncached)
+	cancel()
+	if !errors.Is(err, session.ErrUnavailable) || errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("uncached token while Redis is cut off: %v", err)
+	}
+	restore()
+	waitHealthy(t, m)
+	for _, tok := range []string{cached, uncached} {
+		if _, err := m.Verify(ctx, tok); err != nil {
+			t.Fatalf("after the restore: %v", err)
+		}
+	}
+}
