@@ -132,8 +132,8 @@ type keySet struct {
 }
 
 // NewKeyring returns a keyring holding keys; the first signs. Each key must
-// be valid and ids must be distinct; the signing key must have its private
-// half.
+// be valid and ids must be distinct. A process that only verifies may give
+// keys without their private half; Create then fails.
 func NewKeyring(keys ...SigningKey) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: NewKeyring needs a key", ErrInvalidInput)
@@ -148,9 +148,6 @@ func NewKeyring(keys ...SigningKey) (*Keyring, error) {
 			return nil, fmt.Errorf("%w: duplicate key id %s", ErrInvalidInput, k.ID)
 		}
 		if i == 0 {
-			if k.Private == nil {
-				return nil, fmt.Errorf("%w: the signing key %s has no private key", ErrInvalidInput, k.ID)
-			}
 			s.signer = k.ID
 		}
 		s.keys[k.ID] = k

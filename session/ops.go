@@ -123,7 +123,7 @@ func (m *Manager) CompleteMFA(ctx context.Context, token string, method Method) 
 	if err != nil {
 		return Session{}, "", err
 	}
-	if err := m.end(ctx, old.ID, ReasonMFACompleted); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := m.end(ctx, old, ReasonMFACompleted); err != nil && !errors.Is(err, ErrNotFound) {
 		// The new session exists; the old one must not outlive it.
 		if _, derr := m.store.Delete(ctx, s.ID); derr == nil {
 			m.emit(ctx, EventEnded, s, map[string]string{"session": s.ID, "reason": ReasonRevoked})
@@ -162,7 +162,7 @@ func (m *Manager) Logout(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return m.end(ctx, s.ID, ReasonLogout)
+	return m.end(ctx, s, ReasonLogout)
 }
 
 // Revoke ends the session with the given id (an administrator's action;
@@ -171,19 +171,43 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
-	return m.end(ctx, id, ReasonRevoked)
+	s, err := m.store.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return err
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return m.end(ctx, s, ReasonRevoked)
 }
 
-// end deletes a record, drops it here, and emits session.ended.
-func (m *Manager) end(ctx context.Context, id, reason string) error {
-	s, err := m.store.Delete(ctx, id)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return err
+// end deletes a record, drops it here, and emits session.ended. If the
+// store cannot confirm the deletion (it is unreachable, or its replicas did
+// not acknowledge it), the revocation is made durable another way: the
+// subject's revocation epoch is raised to now, which ends every session of
+// the subject started before now, in every process, even if the record
+// survives. Failing closed costs the subject's other sessions; losing the
+// revocation is not an option.
+func (m *Manager) end(ctx context.Context, s Session, reason string) error {
+	ended, err := m.store.Delete(ctx, s.ID)
+	switch {
+	case err == nil:
+		s = ended
+	case errors.Is(err, ErrNotFound):
+		return err
+	default:
+		now := m.o.now()
+		epoch, eerr := m.epochs.RaiseEpoch(ctx, s.Subject, now)
+		if eerr != nil {
+			return fmt.Errorf("%w: delete: %w; raise revocation epoch: %w", ErrUnavailable, err, eerr)
 		}
-		return fmt.Errorf("%w: delete: %w", ErrUnavailable, err)
+		m.epochMu.Lock()
+		m.epochCache[s.Subject] = epochEntry{epoch: epoch, fetched: now}
+		m.epochMu.Unlock()
+		m.o.logger.Warn("session: deletion not confirmed; raised the subject's revocation epoch instead", "err", err)
+		reason += "; escalated: " + ReasonLogoutEverywhere
 	}
-	m.apply(Change{SessionID: id})
+	m.apply(Change{SessionID: s.ID})
 	m.emit(ctx, EventEnded, s, map[string]string{"session": s.ID, "reason": reason})
 	return nil
 }
@@ -220,7 +244,7 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 			if !s.Created.Before(epoch) {
 				continue
 			}
-			switch err := m.end(ctx, s.ID, ReasonLogoutEverywhere); {
+			switch err := m.end(ctx, s, ReasonLogoutEverywhere); {
 			case err == nil:
 				n++
 			case !errors.Is(err, ErrNotFound):

@@ -622,10 +622,32 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	if _, err := session.New(nil, keys); !errors.Is(err, session.ErrInvalidInput) {
 		t.Errorf("nil store: %v", err)
 	}
-	verifyOnly := key
-	verifyOnly.Private = nil
-	if _, err := session.NewKeyring(verifyOnly); !errors.Is(err, session.ErrInvalidInput) {
-		t.Errorf("a keyring whose signer cannot sign: %v", err)
+}
+
+// TestVerifyOnlyKeyring: a process holding only public keys verifies
+// tokens and cannot sign.
+func TestVerifyOnlyKeyring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	_, tok := e.signIn(t, "user:alice")
+	pub, err := session.NewKeyring(e.keys.Keys()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(e.store, pub, session.WithIssuer("city-iam"), session.WithAudience("permits"), session.WithClock(e.clk.Now), session.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Verify(ctx, tok); err != nil {
+		t.Fatalf("verify-only: %v", err)
+	}
+	if _, _, err := m.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword}); !errors.Is(err, session.ErrInvalidInput) {
+		t.Fatalf("Create with a verify-only keyring: %v", err)
+	}
+	if l, _ := e.store.List(ctx, "user:bob"); len(l) != 0 {
+		t.Errorf("a refused Create stored a record")
 	}
 }
 
@@ -659,4 +681,57 @@ func flip(tok string) string {
 		c = 'B'
 	}
 	return tok[:i] + string(c) + tok[i+1:]
+}
+
+// unconfirmed is a store whose deletions happen but are not confirmed, as
+// when Redis replicas do not acknowledge them.
+type unconfirmed struct{ *session.MemoryStore }
+
+func (u unconfirmed) Delete(ctx context.Context, id string) (session.Session, error) {
+	s, err := u.MemoryStore.Delete(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	return session.Session{}, errors.New("deletion not confirmed by replicas")
+}
+
+// TestUnconfirmedDeletionRaisesEpoch: a logout whose deletion the store
+// cannot confirm is made durable through the subject's epoch: the record
+// coming back does not bring the session back, and the subject's other
+// sessions end too (fail closed).
+func TestUnconfirmedDeletionRaisesEpoch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := session.NewMemoryStore()
+	clk := newClock()
+	rec := &recorder{}
+	key, _ := session.GenerateKey(session.EdDSA, "k1")
+	keys, _ := session.NewKeyring(key)
+	m, err := session.New(unconfirmed{mem}, keys, session.WithClock(clk.Now), session.WithEventSink(rec), session.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, tok, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	_, other, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	_, bob, _ := m.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword})
+	clk.Advance(time.Second)
+	if err := m.Logout(ctx, tok); err != nil {
+		t.Fatalf("logout with an unconfirmed deletion: %v", err)
+	}
+	if err := mem.Create(ctx, s); err != nil { // the record survives after all
+		t.Fatal(err)
+	}
+	for _, tk := range []string{tok, other} {
+		if _, err := m.Verify(ctx, tk); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("alice's session after an unconfirmed logout: %v", err)
+		}
+	}
+	if _, err := m.Verify(ctx, bob); err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	evs := rec.events()
+	if last := evs[len(evs)-1]; last.Type != session.EventEnded || !strings.Contains(last.Detail["reason"], "escalated") {
+		t.Errorf("last event %+v", last)
+	}
 }

@@ -71,6 +71,9 @@ func newTokens(keys *Keyring, issuer, audience string, leeway time.Duration, now
 // sign returns a token for s with the current signing key.
 func (t *tokens) sign(s Session) (string, error) {
 	k := t.keys.signer()
+	if k.Private == nil {
+		return "", fmt.Errorf("%w: the keyring's signing key %s has no private key (verify-only)", ErrInvalidInput, k.ID)
+	}
 	if !k.Retires.IsZero() && !t.now().Before(k.Retires) {
 		return "", fmt.Errorf("%w: the signing key %s is retired; rotate", ErrInvalidInput, k.ID)
 	}
