@@ -66,7 +66,9 @@ type Sessions interface {
 type SessionsFunc func(ctx context.Context, req StartRequest) (Started, error)
 
 // Start calls f.
-func (f SessionsFunc) Start(ctx context.Context, req StartRequest) (Started, error) { return f(ctx, req) }
+func (f SessionsFunc) Start(ctx context.Context, req StartRequest) (Started, error) {
+	return f(ctx, req)
+}
 
 // PasswordHasher is what the service needs of a *password.Hasher.
 type PasswordHasher interface {

@@ -118,9 +118,9 @@ func (c *Clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // CountingHasher counts verifications, real and dummy.
 type CountingHasher struct {
-	H       *password.Hasher
+	H        *password.Hasher
 	Verified atomic.Int64
-	Dummies atomic.Int64
+	Dummies  atomic.Int64
 }
 
 // Hash implements signin.PasswordHasher.
