@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -83,7 +82,6 @@ func (p Params) weakerThan(q Params) bool {
 type Hasher struct {
 	p     Params
 	sem   chan struct{}
-	once  sync.Once
 	dummy string
 }
 
@@ -105,7 +103,8 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// NewHasher returns a Hasher. It fails if the parameters are outside the
+// NewHasher returns a Hasher, after computing one hash of a random
+// password for [Hasher.VerifyDummy]. It fails if the parameters are outside the
 // bounds a stored hash may carry, or weaker than 8 MiB and 1 pass.
 func NewHasher(opts ...Option) (*Hasher, error) {
 	h := &Hasher{p: OWASP}
@@ -121,6 +120,17 @@ func NewHasher(opts ...Option) (*Hasher, error) {
 	if h.p.Memory < 8*1024 {
 		return nil, errors.New("password: NewHasher: memory below 8 MiB")
 	}
+	// The dummy hash is made now, not on the first unknown account, so
+	// that no sign-in pays for it.
+	var r [32]byte
+	salt := make([]byte, h.p.SaltLen)
+	if _, err := rand.Read(r[:]); err != nil {
+		return nil, fmt.Errorf("password: NewHasher: %w", err)
+	}
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("password: NewHasher: %w", err)
+	}
+	h.dummy = encode(h.p, salt, argon2.IDKey(r[:], salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen))
 	return h, nil
 }
 
@@ -207,19 +217,6 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (Result, error)
 // for an unknown account calls it so that it takes as long as one for a
 // known account with a wrong password.
 func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
-	h.once.Do(func() {
-		var r [32]byte
-		_, _ = rand.Read(r[:])
-		salt := make([]byte, h.p.SaltLen)
-		_, _ = rand.Read(salt)
-		// Not under the semaphore's accounting of callers' work, but
-		// still bounded by it: key acquires a slot.
-		k, err := h.key(context.WithoutCancel(ctx), r[:], salt, h.p)
-		if err != nil {
-			k = make([]byte, h.p.KeyLen)
-		}
-		h.dummy = encode(h.p, salt, k)
-	})
 	if _, err := h.Verify(ctx, pw, h.dummy); err != nil && !errors.Is(err, ErrMismatch) {
 		return err
 	}
