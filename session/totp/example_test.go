@@ -15,9 +15,10 @@ func Example() {
 
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	code, _ := cfg.Code(e.Secret, at)
+	// Match returns the code's time step; the caller stores it and accepts
+	// a later code only for a greater step.
 	step, err := cfg.Match(e.Secret, code, at.Add(20*time.Second)) // next step, within the skew
 	fmt.Println(step == cfg.Step(at), err)
-	// The caller stores step and accepts a later code only for a greater step.
 	// Output:
 	// true true
 	// true <nil>
