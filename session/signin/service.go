@@ -525,43 +525,41 @@ func (s *Service) CompleteMFA(ctx context.Context, a MFAAttempt) (Result, error)
 
 // StepUp verifies a second factor for a user who already holds a session
 // whose methods are prior, and on success starts a new session (new id)
-// whose methods add the second factor. Use it when a permission requires
-// MFA and the current session lacks it; end the old session afterwards.
+// through the configured Sessions whose methods add the second factor.
+// End the old session afterwards. With a session.Manager, prefer
+// VerifyCode followed by Manager.CompleteMFA on the current token, which
+// does both.
 func (s *Service) StepUp(ctx context.Context, userID string, prior []string, a MFAAttempt) (Result, error) {
 	return s.verifyFactor(ctx, userID, prior, a, s.now())
 }
 
+// VerifyCode checks a second factor (TOTP or recovery code) for userID
+// with the same lockout, single-use and events as sign-in, and returns the
+// method it verified ("totp" or "recovery-code") without starting a
+// session: a step-up on an existing session calls it and then
+// session.Manager.CompleteMFA.
+func (s *Service) VerifyCode(ctx context.Context, userID string, a MFAAttempt) (string, error) {
+	now := s.now()
+	u, rec, ck, ak, err := s.prepareFactor(ctx, userID, a, now)
+	if err != nil {
+		return "", err
+	}
+	m, err := s.secondFactor(ctx, u, rec, a.Code, now)
+	if err != nil {
+		return "", s.factorFailed(ctx, err, ak, ck, u.ID, a.Client, now)
+	}
+	if err := clearCounter(ctx, s.store, ak); err != nil {
+		return "", s.abort(ctx, err, ck)
+	}
+	if err := release(ctx, s.store, ck); err != nil {
+		return "", fmt.Errorf("signin: %w", err)
+	}
+	return m, nil
+}
+
 func (s *Service) verifyFactor(ctx context.Context, uid string, prior []string, a MFAAttempt, now time.Time) (Result, error) {
-	if err := checkInput(a.Client, a.Code); err != nil {
-		return Result{}, err
-	}
-	if a.Code == "" {
-		return Result{}, fmt.Errorf("%w: code missing", ErrMFARequired)
-	}
-	u, err := s.store.User(ctx, uid)
+	u, rec, ck, ak, err := s.prepareFactor(ctx, uid, a, now)
 	if err != nil {
-		return Result{}, fmt.Errorf("signin: %w", err)
-	}
-	if u.Status != StatusActive {
-		return Result{}, ErrInvalidCredentials
-	}
-	rec, err := s.store.TOTP(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) || err == nil && !rec.Confirmed {
-		return Result{}, ErrNotEnrolled
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("signin: %w", err)
-	}
-	ck := clientKey + a.Client
-	if err := s.lock.reserve(ctx, s.store, ck, "client", s.lock.ClientLimit, now); err != nil {
-		return Result{}, err
-	}
-	ak := accountKey + u.Email
-	if duid, id, ok := s.parseToken(purposeDevice, a.DeviceToken, now); ok && duid == u.ID {
-		ak = deviceKey + id
-	}
-	if err := s.lock.reserve(ctx, s.store, ak, "account", s.lock.AccountLimit, now); err != nil {
-		s.emit(ctx, "mfa.failed", u.ID, map[string]string{"reason": "locked", "client": a.Client})
 		return Result{}, err
 	}
 	m, err := s.secondFactor(ctx, u, rec, a.Code, now)
@@ -570,6 +568,45 @@ func (s *Service) verifyFactor(ctx context.Context, uid string, prior []string, 
 	}
 	methods := append(append([]string(nil), prior...), m)
 	return s.succeed(ctx, u, methods, ck, ak, a.Client, now)
+}
+
+// prepareFactor validates a second-factor attempt, loads the user and the
+// enrolment, and reserves the client's and the account's slots.
+func (s *Service) prepareFactor(ctx context.Context, uid string, a MFAAttempt, now time.Time) (User, TOTPRecord, string, string, error) {
+	fail := func(err error) (User, TOTPRecord, string, string, error) { return User{}, TOTPRecord{}, "", "", err }
+	if err := checkInput(a.Client, a.Code); err != nil {
+		return fail(err)
+	}
+	if a.Code == "" {
+		return fail(fmt.Errorf("%w: code missing", ErrMFARequired))
+	}
+	u, err := s.store.User(ctx, uid)
+	if err != nil {
+		return fail(fmt.Errorf("signin: %w", err))
+	}
+	if u.Status != StatusActive {
+		return fail(ErrInvalidCredentials)
+	}
+	rec, err := s.store.TOTP(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) || err == nil && !rec.Confirmed {
+		return fail(ErrNotEnrolled)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("signin: %w", err))
+	}
+	ck := clientKey + a.Client
+	if err := s.lock.reserve(ctx, s.store, ck, "client", s.lock.ClientLimit, now); err != nil {
+		return fail(err)
+	}
+	ak := accountKey + u.Email
+	if duid, id, ok := s.parseToken(purposeDevice, a.DeviceToken, now); ok && duid == u.ID {
+		ak = deviceKey + id
+	}
+	if err := s.lock.reserve(ctx, s.store, ak, "account", s.lock.AccountLimit, now); err != nil {
+		s.emit(ctx, "mfa.failed", u.ID, map[string]string{"reason": "locked", "client": a.Client})
+		return fail(err)
+	}
+	return u, rec, ck, ak, nil
 }
 
 // BeginTOTP starts a TOTP enrolment for userID: a fresh secret, sealed
