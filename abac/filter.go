@@ -12,10 +12,11 @@ const (
 	OpIn                      // field in Values; no values matches nothing
 	OpIsNull                  // field is null; no values
 	OpIsNotNull               // field is not null; no values
+	OpNotIn                   // field not in Values; at least one value
 )
 
 // String returns the operator in rule syntax ("=", "!=", "in", "is null",
-// "is not null").
+// "is not null", "not in").
 func (o Op) String() string {
 	switch o {
 	case OpEq:
@@ -28,6 +29,8 @@ func (o Op) String() string {
 		return "is null"
 	case OpIsNotNull:
 		return "is not null"
+	case OpNotIn:
+		return "not in"
 	}
 	return "<invalid op>"
 }
@@ -217,6 +220,22 @@ func (c Cond) Match(r Record) bool {
 			return equal
 		}
 		return sameKind && !equal
+	case OpNotIn:
+		// Like "!=" for each value: false for NULL, and false unless the
+		// field has the type of every value.
+		if len(c.Values) == 0 || !v.comparable() {
+			return false
+		}
+		for _, x := range c.Values {
+			w := normalize(x)
+			if !w.comparable() {
+				return false
+			}
+			if sameKind, equal := same(v, w); !sameKind || equal {
+				return false
+			}
+		}
+		return true
 	case OpIn:
 		found := false
 		for _, x := range c.Values {
@@ -292,7 +311,7 @@ func (c Cond) appendString(b []byte) []byte {
 	b = append(b, ' ')
 	b = append(b, c.Op.String()...)
 	switch {
-	case c.Op == OpIn || len(c.Values) > 1:
+	case c.Op == OpIn || c.Op == OpNotIn || len(c.Values) > 1:
 		b = append(b, " ("...)
 		for i, x := range c.Values {
 			if i > 0 {

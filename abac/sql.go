@@ -153,6 +153,10 @@ func (c Cond) check(cols map[string]string) (bool, error) {
 	case OpIsNull, OpIsNotNull:
 		want = 0
 	case OpIn:
+	case OpNotIn:
+		if len(c.Values) == 0 {
+			return false, fmt.Errorf("%w: field %q: %q takes at least one value", ErrInvalidFilter, c.Field, c.Op)
+		}
 	default:
 		return false, fmt.Errorf("%w: field %q: invalid operator %d", ErrInvalidFilter, c.Field, c.Op)
 	}
@@ -180,6 +184,8 @@ func (c Cond) appendSQL(dst []byte, args []any, d Dialect, col string) ([]byte, 
 		dst = append(dst, " <> "...)
 	case OpIn:
 		dst = append(dst, " IN ("...)
+	case OpNotIn:
+		dst = append(dst, " NOT IN ("...)
 	}
 	for i, x := range c.Values {
 		if i > 0 {
@@ -194,7 +200,7 @@ func (c Cond) appendSQL(dst []byte, args []any, d Dialect, col string) ([]byte, 
 			dst = append(dst, '?')
 		}
 	}
-	if c.Op == OpIn {
+	if c.Op == OpIn || c.Op == OpNotIn {
 		dst = append(dst, ')')
 	}
 	return dst, args
