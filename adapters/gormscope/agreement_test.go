@@ -163,7 +163,19 @@ func (g generator) filter(t *testing.T) (abac.Filter, string) {
 	f, desc := build()
 	if g.r.IntN(4) == 0 {
 		f2, desc2 := build()
-		return f.And(f2), desc + " AND " + desc2
+		f, desc = f.And(f2), desc+" AND "+desc2
+	}
+	if g.r.IntN(4) == 0 { // the "not in" that data scopes use for denies
+		field := g.field()
+		vals := make([]any, 1+g.r.IntN(3))
+		for i := range vals {
+			vals[i] = g.value(field)
+		}
+		f = f.And(abac.FromConj(abac.Conj{{Field: field, Op: abac.OpIsNull}}, abac.Conj{{Field: field, Op: abac.OpNotIn, Values: vals}}))
+		desc += fmt.Sprintf(" AND (%s is null or not in %v)", field, vals)
+	}
+	if g.r.IntN(3) == 0 {
+		f = f.Simplify()
 	}
 	return f, desc
 }
@@ -256,12 +268,19 @@ func TestMatchAgreesWithSQL(t *testing.T) {
 					}
 					matched += len(want)
 
-					// Through gormscope, after an OR of the caller's own.
-					var viaScope []int64
-					err := db.Table("cases").Where("kind = ?", "bylaw").Or("kind <> ?", "bylaw").
-						Scopes(gormscope.Scope(f, caseColumns)).Order("id").Pluck("id", &viaScope).Error
+					// Through gormscope, with conditions of the caller's own
+					// chained before and after it: the rows are those both
+					// the caller's conditions and the filter admit.
+					chain := callerChains[g.r.IntN(len(callerChains))]
+					var viaScope, wantChain []int64
+					err := chain.query(db.Table("cases"), gormscope.Scope(f, caseColumns)).Order("id").Pluck("id", &viaScope).Error
 					if err != nil {
 						t.Fatalf("batch %d filter %d: gormscope: %v\nfilter %v\n%s", batch, i, err, f, desc)
+					}
+					for _, row := range rows {
+						if chain.keeps(row) && slices.Contains(want, row.ID) {
+							wantChain = append(wantChain, row.ID)
+						}
 					}
 
 					// Through Filter.AppendSQL after a condition of the caller's own.
@@ -274,11 +293,11 @@ func TestMatchAgreesWithSQL(t *testing.T) {
 						t.Fatalf("batch %d filter %d: %s %v: %v", batch, i, q, args, err)
 					}
 
-					if !sameIDs(viaScope, want) || !sameIDs(viaSQL, want) {
+					if !sameIDs(viaScope, wantChain) || !sameIDs(viaSQL, want) {
 						fails++
 						if fails <= maxReportedFails {
-							t.Errorf("batch %d filter %d disagree:\nfilter  %v\nfrom    %s\nSQL     %s %q\nMatch   %v\nscope   %v\nraw SQL %v",
-								batch, i, f, desc, q, args, want, viaScope, viaSQL)
+							t.Errorf("batch %d filter %d disagree:\nfilter  %v\nfrom    %s\nSQL     %s %q\nMatch   %v\nchain   %s: want %v, scope %v\nraw SQL %v",
+								batch, i, f, desc, q, args, want, chain.name, wantChain, viaScope, viaSQL)
 						}
 					}
 				}
@@ -289,6 +308,30 @@ func TestMatchAgreesWithSQL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// callerChains are conditions a caller chains around the scope, with the
+// rows each keeps.
+var callerChains = []struct {
+	name  string
+	query func(db *gorm.DB, scope func(*gorm.DB) *gorm.DB) *gorm.DB
+	keeps func(Case) bool
+}{
+	{"where, or, scope", func(db *gorm.DB, s func(*gorm.DB) *gorm.DB) *gorm.DB {
+		return db.Where("kind = ?", "bylaw").Or("kind <> ?", "bylaw").Scopes(s)
+	}, func(Case) bool { return true }},
+	{"scope, not, map or", func(db *gorm.DB, s func(*gorm.DB) *gorm.DB) *gorm.DB {
+		return db.Scopes(s).Not("kind = ?", "bylaw").Or(map[string]any{"kind": "none"})
+	}, func(c Case) bool { return c.Kind != "bylaw" }},
+	{"struct, scope, struct or", func(db *gorm.DB, s func(*gorm.DB) *gorm.DB) *gorm.DB {
+		return db.Where(&Case{Kind: "fire"}).Scopes(s).Or(&Case{Kind: "none"})
+	}, func(c Case) bool { return c.Kind == "fire" }},
+	{"scope, later scope with or", func(db *gorm.DB, s func(*gorm.DB) *gorm.DB) *gorm.DB {
+		return db.Where("kind = ?", "fire").Scopes(s, func(db *gorm.DB) *gorm.DB { return db.Or("kind = ?", "bylaw") })
+	}, func(Case) bool { return true }},
+	{"not map, scope, or", func(db *gorm.DB, s func(*gorm.DB) *gorm.DB) *gorm.DB {
+		return db.Not(map[string]any{"kind": "fire"}).Scopes(s).Or("kind = ?", "none")
+	}, func(c Case) bool { return c.Kind != "fire" }},
 }
 
 func queryIDs(db *sql.DB, q string, args []any) ([]int64, error) {

@@ -11,13 +11,19 @@
 // makes the query fail (the scope adds an error to the statement) and also
 // restricts it to no rows, so a mistake never widens what a subject sees.
 //
-// The condition is parenthesised and ANDed with the statement's other
-// conditions; if the statement already holds an Or condition when the scope
-// runs, the existing conditions are grouped first, so
-// db.Where(a).Or(b).Scopes(scope) means (a OR b) AND scope, not
-// a OR (b AND scope). An Or added by a scope that runs after this one still
-// combines with everything before it, as gorm's Or always does: register
-// this scope last if other scopes use Or.
+// The scope keeps its condition out of gorm's list of WHERE conditions and
+// writes the clause itself as
+//
+//	WHERE (<every condition of the caller's>) AND (<the filter>)
+//
+// so the caller's conditions are always grouped, however and whenever they
+// were added: Where, Or, Not, map and struct conditions, before or after
+// the scope in the chain, by scopes that run after it, or by callbacks such
+// as soft delete. db.Where(a).Scopes(scope).Or(b) means (a OR b) AND scope,
+// never a OR b OR scope. Several gormscope scopes on one statement are all
+// ANDed. A dialect that builds WHERE clauses itself (gorm's ClauseBuilders)
+// would bypass this, so the scope fails the query with
+// [ErrWhereOverridden] there instead.
 //
 // Scope functions hold no state beyond their arguments and are safe for
 // concurrent use; do not modify the filter or the allow-list after passing

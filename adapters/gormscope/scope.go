@@ -1,7 +1,9 @@
 package gormscope
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -16,29 +18,44 @@ import (
 // contain "?", which gorm reads as a placeholder.
 //
 // [abac.All] leaves the statement unchanged; [abac.None] (and the zero
-// Filter) adds "(1 = 0)". If f cannot be rendered — a field with no column
-// ([abac.ErrUnknownField]) or a malformed condition
+// Filter) restricts it to no rows. If f cannot be rendered — a field with
+// no column ([abac.ErrUnknownField]) or a malformed condition
 // ([abac.ErrInvalidFilter]) — the scope adds the error to the statement, so
 // the query fails with an error for which errors.Is reports the abac
-// sentinel, and also adds "(1 = 0)".
+// sentinel, and also restricts it to no rows.
+//
+// The statement's WHERE clause is then written as
+//
+//	WHERE (<the caller's conditions>) AND (<f>)
+//
+// however the caller's conditions were added — Where, Or, Not, map and
+// struct conditions, before or after the scope in the chain, by other
+// scopes, or by callbacks such as soft delete — so no Or of the caller's
+// can widen what f admits.
 func Scope(f abac.Filter, cols map[string]string) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
 		if f.MatchesAll() {
 			return db
 		}
-		if f.MatchesNone() {
-			return where(db, predicate{SQL: "(1 = 0)"})
+		p := predicate{SQL: "(1 = 0)"}
+		if !f.MatchesNone() {
+			// gorm takes ? placeholders for every dialect and rewrites them
+			// ($1, ... on PostgreSQL) as it binds the arguments.
+			sql, args, err := f.SQL(abac.SQLite, cols)
+			if err != nil {
+				db.AddError(fmt.Errorf("gormscope: %w", err))
+			} else {
+				p = predicate{SQL: sql, Vars: args}
+			}
 		}
-		// gorm takes ? placeholders for every dialect and rewrites them
-		// ($1, ... on PostgreSQL) as it binds the arguments.
-		sql, args, err := f.SQL(abac.SQLite, cols)
-		if err != nil {
-			db.AddError(fmt.Errorf("gormscope: %w", err))
-			return where(db, predicate{SQL: "(1 = 0)"})
-		}
-		return where(db, predicate{SQL: sql, Vars: args})
+		return restrict(db, p)
 	}
 }
+
+// ErrWhereOverridden is added to a statement whose dialect builds WHERE
+// clauses itself (gorm's ClauseBuilders), which would drop the scope's
+// condition: the query fails rather than run unrestricted.
+var ErrWhereOverridden = errors.New("gormscope: the dialect builds WHERE clauses itself; the scope cannot apply")
 
 // predicate is rendered SQL that is already parenthesised. It is not a
 // clause.Expr, so gorm does not guess whether to add parentheses.
@@ -46,63 +63,84 @@ type predicate clause.Expr
 
 func (p predicate) Build(b clause.Builder) { clause.Expr(p).Build(b) }
 
-// group is a set of WHERE conditions rendered inside parentheses.
-type group []clause.Expression
+// settingsKey is where a statement keeps the predicates of the scopes
+// applied to it.
+type settingsKey struct{}
 
-func (g group) Build(b clause.Builder) {
-	b.WriteByte('(')
-	// Where.Build may reorder its slice; give it a copy.
-	clause.Where{Exprs: append([]clause.Expression(nil), g...)}.Build(b)
-	b.WriteByte(')')
+// restrict adds p to the predicates of the statement and makes its WHERE
+// clause build as "(caller's conditions) AND p1 AND p2 ...".
+func restrict(db *gorm.DB, p predicate) *gorm.DB {
+	stmt := db.Statement
+	if _, ok := db.ClauseBuilders["WHERE"]; ok {
+		db.AddError(ErrWhereOverridden)
+	}
+	var preds []predicate
+	if v, ok := stmt.Settings.Load(settingsKey{}); ok {
+		preds = v.([]predicate)
+	}
+	// Copy on write: statements cloned from this one share the old slice.
+	stmt.Settings.Store(settingsKey{}, append(slices.Clip(preds), p))
+	c := stmt.Clauses["WHERE"]
+	c.Name = "WHERE"
+	if c.Expression == nil {
+		c.Expression = clause.Where{}
+	}
+	c.Builder = buildWhere
+	stmt.Clauses["WHERE"] = c
+	return db
 }
 
-// where ANDs p with the statement's conditions. If those conditions could
-// contain a top-level OR, which binds looser than AND, it first groups them
-// so that p restricts all of them.
-func where(db *gorm.DB, p predicate) *gorm.DB {
-	if c, ok := db.Statement.Clauses["WHERE"]; ok {
-		if w, ok := c.Expression.(clause.Where); ok && mayHaveOr(w.Exprs) {
-			c.Expression = clause.Where{Exprs: []clause.Expression{group(append([]clause.Expression(nil), w.Exprs...))}}
-			db.Statement.Clauses["WHERE"] = c
+// buildWhere writes a WHERE clause whose conditions are the caller's,
+// grouped, ANDed with the predicates of the scopes.
+func buildWhere(c clause.Clause, b clause.Builder) {
+	stmt, ok := b.(*gorm.Statement)
+	var preds []predicate
+	if ok {
+		if v, found := stmt.Settings.Load(settingsKey{}); found {
+			preds = v.([]predicate)
 		}
 	}
-	return db.Where(p)
+	if len(preds) == 0 {
+		// Not a statement of ours (or no predicate recorded): fail closed.
+		preds = []predicate{{SQL: "(1 = 0)"}}
+	}
+	b.WriteString("WHERE ")
+	if c.Expression != nil && hasConditions(c.Expression) {
+		b.WriteByte('(')
+		c.Expression.Build(b)
+		b.WriteString(") AND ")
+	}
+	for i, p := range preds {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		p.Build(b)
+	}
 }
 
-// mayHaveOr reports whether joining exprs with AND could leave an OR at the
-// top level. Expression types it does not know are assumed to.
-func mayHaveOr(exprs []clause.Expression) bool {
-	for _, e := range exprs {
-		if orNeedsGroup(e) {
+// hasConditions reports whether e renders any condition.
+func hasConditions(e clause.Expression) bool {
+	w, ok := e.(clause.Where)
+	if !ok {
+		return true
+	}
+	for _, x := range w.Exprs {
+		switch v := x.(type) {
+		case clause.AndConditions:
+			if len(v.Exprs) > 0 {
+				return true
+			}
+		case clause.OrConditions:
+			if len(v.Exprs) > 0 {
+				return true
+			}
+		case clause.NotConditions:
+			if len(v.Exprs) > 0 {
+				return true
+			}
+		default:
 			return true
 		}
 	}
 	return false
-}
-
-func orNeedsGroup(e clause.Expression) bool {
-	switch v := e.(type) {
-	case predicate, group, clause.Eq, clause.Neq, clause.IN, clause.Gt, clause.Gte, clause.Lt, clause.Lte, clause.Like, clause.NotConditions:
-		return false
-	case clause.Expr:
-		return hasOrWord(v.SQL)
-	case clause.NamedExpr:
-		return hasOrWord(v.SQL)
-	}
-	return true // OrConditions, AndConditions, custom expressions
-}
-
-// hasOrWord reports whether s contains "or" (in any case) as a word.
-func hasOrWord(s string) bool {
-	for i := 0; i+2 <= len(s); i++ {
-		if (s[i] == 'o' || s[i] == 'O') && (s[i+1] == 'r' || s[i+1] == 'R') &&
-			(i == 0 || !isIdent(s[i-1])) && (i+2 == len(s) || !isIdent(s[i+2])) {
-			return true
-		}
-	}
-	return false
-}
-
-func isIdent(c byte) bool {
-	return c == '_' || c == '$' || c >= 0x80 || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
 }

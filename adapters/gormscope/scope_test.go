@@ -96,13 +96,13 @@ func TestScopeSQL(t *testing.T) {
 		{
 			name:  "where then scope",
 			query: func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Scopes(wardScope) },
-			want:  `SELECT * FROM "cases" WHERE kind = $1 AND ` + wardSQL,
+			want:  `SELECT * FROM "cases" WHERE (kind = $1) AND ` + wardSQL,
 			vars:  []any{"bylaw", int64(1), int64(2), "closed", "u1"},
 		},
 		{
 			name:  "scope then where",
 			query: func(db *gorm.DB) *gorm.DB { return db.Scopes(wardScope).Where("kind = ?", "bylaw") },
-			want:  `SELECT * FROM "cases" WHERE kind = $1 AND ` + wardSQL,
+			want:  `SELECT * FROM "cases" WHERE (kind = $1) AND ` + wardSQL,
 			vars:  []any{"bylaw", int64(1), int64(2), "closed", "u1"},
 		},
 		{
@@ -140,14 +140,38 @@ func TestScopeSQL(t *testing.T) {
 		{
 			name:  "two scopes, dept first",
 			query: func(db *gorm.DB) *gorm.DB { return db.Scopes(deptScope, wardScope).Where("kind = ?", "bylaw") },
-			want:  `SELECT * FROM "cases" WHERE kind = $1 AND (dept = $2) AND ((ward IN ($3, $4) AND status <> $5) OR (owner = $6))`,
+			want:  `SELECT * FROM "cases" WHERE (kind = $1) AND (dept = $2) AND ((ward IN ($3, $4) AND status <> $5) OR (owner = $6))`,
 			vars:  []any{"bylaw", "roads", int64(1), int64(2), "closed", "u1"},
 		},
 		{
 			name:  "two scopes, dept last",
 			query: func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Scopes(wardScope).Scopes(deptScope) },
-			want:  `SELECT * FROM "cases" WHERE kind = $1 AND ` + wardSQL + ` AND (dept = $6)`,
+			want:  `SELECT * FROM "cases" WHERE (kind = $1) AND ` + wardSQL + ` AND (dept = $6)`,
 			vars:  []any{"bylaw", int64(1), int64(2), "closed", "u1", "roads"},
+		},
+		{
+			name: "Or added by a later scope is grouped",
+			query: func(db *gorm.DB) *gorm.DB {
+				return db.Scopes(deptScope, func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "bylaw").Or("kind = ?", "fire") })
+			},
+			want: `SELECT * FROM "cases" WHERE (kind = $1 OR kind = $2) AND (dept = $3)`,
+			vars: []any{"bylaw", "fire", "roads"},
+		},
+		{
+			name: "Not and map Or after the scope",
+			query: func(db *gorm.DB) *gorm.DB {
+				return db.Scopes(deptScope).Not("kind = ?", "x").Or(map[string]any{"kind": "fire"})
+			},
+			want: `SELECT * FROM "cases" WHERE (NOT kind = $1 OR "cases"."kind" = $2) AND (dept = $3)`,
+			vars: []any{"x", "fire", "roads"},
+		},
+		{
+			name: "struct Or after the scope",
+			query: func(db *gorm.DB) *gorm.DB {
+				return db.Scopes(deptScope).Where(&Case{Kind: "bylaw"}).Or(&Case{Kind: "fire"})
+			},
+			want: `SELECT * FROM "cases" WHERE ("cases"."kind" = $1 OR "cases"."kind" = $2) AND (dept = $3)`,
+			vars: []any{"bylaw", "fire", "roads"},
 		},
 		{
 			name:  "scope alone",
@@ -168,7 +192,7 @@ func TestScopeSQL(t *testing.T) {
 			query: func(db *gorm.DB) *gorm.DB {
 				return db.Where("kind = ?", "bylaw").Scopes(gormscope.Scope(abac.None(), caseColumns))
 			},
-			want: `SELECT * FROM "cases" WHERE kind = $1 AND (1 = 0)`,
+			want: `SELECT * FROM "cases" WHERE (kind = $1) AND (1 = 0)`,
 			vars: []any{"bylaw"},
 		},
 		{
@@ -205,7 +229,7 @@ func TestScopeSQL(t *testing.T) {
 			if err := stmt.Error; err != nil {
 				t.Fatalf("sqlite: %v", err)
 			}
-			want := strings.ReplaceAll(tt.want, `"cases"`, "`cases`")
+			want := strings.ReplaceAll(strings.ReplaceAll(tt.want, `"cases"`, "`cases`"), `"kind"`, "`kind`")
 			for i := len(tt.vars); i >= 1; i-- {
 				want = strings.ReplaceAll(want, "$"+strconv.Itoa(i), "?")
 			}
@@ -299,7 +323,19 @@ func TestScopeNeverLeaksAnotherDepartment(t *testing.T) {
 		"map condition, or": func(db *gorm.DB) *gorm.DB {
 			return db.Where(map[string]any{"kind": "bylaw"}).Or(map[string]any{"kind": "fire"}).Scopes(dept)
 		},
-		"struct condition":    func(db *gorm.DB) *gorm.DB { return db.Where(&Case{Kind: "fire"}).Scopes(dept) },
+		"struct condition": func(db *gorm.DB) *gorm.DB { return db.Where(&Case{Kind: "fire"}).Scopes(dept) },
+		"scope, later scope or": func(db *gorm.DB) *gorm.DB {
+			return db.Scopes(dept, func(db *gorm.DB) *gorm.DB { return db.Or("kind = ?", "fire") })
+		},
+		"scope, not, map or": func(db *gorm.DB) *gorm.DB {
+			return db.Scopes(dept).Not("kind = ?", "x").Or(map[string]any{"kind": "fire"})
+		},
+		"scope, struct or":     func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Where(&Case{Kind: "bylaw"}).Or(&Case{Kind: "fire"}) },
+		"scope, not map":       func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Not(map[string]any{"kind": "x"}).Or("ward = ?", 2) },
+		"two scopes, later or": func(db *gorm.DB) *gorm.DB { return db.Scopes(dept).Scopes(wards).Or("kind = ?", "fire") },
+		"or scope before scope": func(db *gorm.DB) *gorm.DB {
+			return db.Scopes(func(db *gorm.DB) *gorm.DB { return db.Or("1 = 1") }, dept)
+		},
 		"raw or in where arg": func(db *gorm.DB) *gorm.DB { return db.Where("kind = ?", "') OR ('1'='1").Scopes(dept) },
 	}
 	for name, open := range map[string]func(testing.TB) *gorm.DB{"sqlite": openSQLite, "postgres": testdb.Postgres} {
