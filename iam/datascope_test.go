@@ -517,3 +517,211 @@ func TestFilterUnderEmergencyAccessIsAudited(t *testing.T) {
 		t.Errorf("events %+v", evs)
 	}
 }
+
+// TestScoperRefusesRulesThePolicyDoesNotSupport checks that a rule naming a
+// role, permission or pairing the policy does not know is refused, whether
+// the Scoper is built by the Authorizer or meets the policy at first use,
+// and that a refused Scoper stays refused.
+func TestScoperRefusesRulesThePolicyDoesNotSupport(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		rule iam.DataRule
+	}{
+		{"unknown role", iam.DataRule{Role: "case-raeder", Permission: "social.case.read", Rule: "owner = subject.id"}},
+		// supervisor holds social.*, which covers the typo: the rule would
+		// never apply and the grant would be unrestricted.
+		{"unknown permission covered by a wildcard", iam.DataRule{Role: "supervisor", Permission: "social.case.raed", Rule: "owner = subject.id"}},
+		{"role does not hold the permission", iam.DataRule{Role: "no-read", Permission: "social.case.read", Rule: "status = 'open'"}},
+		{"wildcard covers nothing known", iam.DataRule{Role: "supervisor", Permission: "socail.*", Rule: "status = 'open'"}},
+		{"wildcard the role holds nothing under", iam.DataRule{Role: "roads-clerk", Permission: "social.*", Rule: "status = 'open'"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, sc := newScoped(t, dsCity(), iam.DataScopes{Rules: append(slices.Clone(dsRules), tt.rule)})
+			for range 2 { // refused at first use, and every use after
+				f, err := a.Filter(context.Background(), "user:sue", "social.case.read", sc)
+				var dre *iam.DataRuleError
+				if !errors.Is(err, iam.ErrInvalidInput) || !errors.As(err, &dre) || dre.Index != len(dsRules) || !f.MatchesNone() {
+					t.Fatalf("Filter = %v, %v; want None and a *DataRuleError for rule %d", f, err, len(dsRules))
+				}
+				d, err := a.CheckRecord(context.Background(), "user:sue", "social.case.read", sc, abac.Map{})
+				if !errors.Is(err, iam.ErrInvalidInput) || d.Allowed {
+					t.Fatalf("CheckRecord = %+v, %v", d, err)
+				}
+			}
+			if sc, err := a.NewScoper(iam.DataScopes{Rules: []iam.DataRule{tt.rule}}); sc != nil || !errors.Is(err, iam.ErrInvalidInput) {
+				t.Errorf("Authorizer.NewScoper = %v, %v; want ErrInvalidInput", sc, err)
+			}
+		})
+	}
+	a, _ := newScoped(t, dsCity(), iam.DataScopes{})
+	if _, err := a.NewScoper(iam.DataScopes{Rules: dsRules}); err != nil {
+		t.Errorf("valid rules refused: %v", err)
+	}
+	// Attributes the source does not give are refused when names are declared.
+	_, err := iam.NewScoper(iam.DataScopes{Rules: dsRules, AttributeNames: []string{"level"}})
+	var dre *iam.DataRuleError
+	if !errors.Is(err, iam.ErrInvalidInput) || !errors.As(err, &dre) || dre.Index != 1 || !strings.Contains(err.Error(), "subject.levels") {
+		t.Errorf("unknown attribute: %v", err)
+	}
+	if _, err := iam.NewScoper(iam.DataScopes{Rules: dsRules, AttributeNames: []string{"levels"}}); err != nil {
+		t.Errorf("declared attributes: %v", err)
+	}
+}
+
+// TestDroppedRuleGrantsNothing checks that a rule the policy no longer
+// supports (its role lost the permission it narrows) keeps restricting the
+// grants it restricted: they admit nothing through it, never everything.
+func TestDroppedRuleGrantsNothing(t *testing.T) {
+	t.Parallel()
+	m := dsCity()
+	rules := []iam.DataRule{{Role: "case-reader", Permission: "social.case.read", Rule: "owner = subject.id"}}
+	a, sc := newScoped(t, m, iam.DataScopes{Rules: rules})
+	ctx := context.Background()
+	f, err := a.Filter(ctx, "user:cal", "social.case.read", sc)
+	if err != nil || !strings.Contains(f.String(), "owner = ") {
+		t.Fatalf("before: %v, %v", f, err)
+	}
+	// case-reader loses the permission; caseworker (which inherits it)
+	// gets it directly.
+	if _, err := a.Apply(ctx, rbac.Change{PutRoles: []rbac.Role{
+		{ID: "case-reader", Permissions: []rbac.Permission{"social.case.list"}},
+		{ID: "caseworker", Inherits: []rbac.RoleID{"case-reader"}, Permissions: []rbac.Permission{"social.case.update", "social.case.read"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err = a.Filter(ctx, "user:cal", "social.case.read", sc)
+	if err != nil || !f.MatchesNone() {
+		t.Errorf("after the role lost the permission: %v, %v; want none", f, err)
+	}
+	d, err := a.CheckRecord(ctx, "user:cal", "social.case.read", sc, abac.Map{"department": "social", "owner": "user:cal"})
+	if err != nil || d.Allowed {
+		t.Errorf("CheckRecord after: %+v, %v", d, err)
+	}
+}
+
+// TestFilterNoColumn checks that a table without a field for a kind of
+// scope gets no condition on it: grants at that kind match nothing, denies
+// at it remove what cannot be told apart, and the SQL renders without the
+// column.
+func TestFilterNoColumn(t *testing.T) {
+	t.Parallel()
+	m := dsCity()
+	m.Roles = append(m.Roles, rbac.Role{ID: "no-shelter", Deny: []rbac.Permission{"social.case.read"}})
+	m.Grants = append(m.Grants, rbac.Grant{Subject: "user:olga", Role: "no-shelter", Scope: "facility:shelter"})
+	a, sc := newScoped(t, m, iam.DataScopes{Fields: iam.ScopeFields{Facility: iam.NoColumn}})
+	cols := map[string]string{"department": "dept", "ward": "ward"} // no facility column
+	ctx := context.Background()
+	for sub, want := range map[iam.Subject]string{
+		"user:fay":  "none",                 // facility grant
+		"user:dan":  "department = 'social'", // shelter records cannot be told apart by facility
+		"user:olga": "none",                 // a facility deny: no record can be shown outside it
+		"user:wes":  "ward in ('7', '3')",
+	} {
+		f, err := a.Filter(ctx, sub, "social.case.read", sc)
+		if err != nil || f.String() != want {
+			t.Errorf("%s: %v, %v; want %s", sub, f, err, want)
+			continue
+		}
+		if _, _, err := f.SQL(abac.Postgres, cols); err != nil {
+			t.Errorf("%s: SQL: %v", sub, err)
+		}
+	}
+	if d, err := a.CheckRecord(ctx, "user:fay", "social.case.read", sc, abac.Map{"facility": "shelter"}); err != nil || d.Allowed {
+		t.Errorf("CheckRecord: %+v, %v", d, err)
+	}
+	if got := sc.Fields(); !slices.Equal(got, []string{"department", "ward"}) {
+		t.Errorf("Fields = %v", got)
+	}
+}
+
+// TestSubjectIDIsTheWholeSubject checks that subject.id compares kind and
+// id: the service account svc:cal is not the user user:cal.
+func TestSubjectIDIsTheWholeSubject(t *testing.T) {
+	t.Parallel()
+	m := dsCity()
+	m.Grants = append(m.Grants, rbac.Grant{Subject: "svc:cal", Role: "caseworker", Scope: "dept:social"})
+	a, sc := newScoped(t, m, iam.DataScopes{Rules: dsRules})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		sub   iam.Subject
+		owner string
+		want  bool
+	}{
+		{"user:cal", "user:cal", true},
+		{"svc:cal", "user:cal", false},
+		{"svc:cal", "svc:cal", true},
+		{"user:cal", "svc:cal", false},
+		{"user:cal", "cal", false},
+		{"svc:cal", "cal", false},
+	} {
+		rec := abac.Map{"department": "social", "owner": tt.owner}
+		f, err := a.Filter(ctx, tt.sub, "social.case.read", sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := a.CheckRecord(ctx, tt.sub, "social.case.read", sc, rec)
+		if err != nil || d.Allowed != tt.want || f.Match(rec) != tt.want {
+			t.Errorf("%s on owner %q: CheckRecord %+v %v, Filter %v admits %v; want %v", tt.sub, tt.owner, d, err, f, f.Match(rec), tt.want)
+		}
+	}
+}
+
+// TestEmergencyAuditOfRecords checks that Filter and CheckRecord emit
+// decision.emergency exactly when an emergency grant makes records
+// possible, including a role that is an emergency role through what it
+// inherits.
+func TestEmergencyAuditOfRecords(t *testing.T) {
+	t.Parallel()
+	m := dsCity()
+	m.Roles = append(m.Roles, rbac.Role{ID: "flood-response", Emergency: true, Inherits: []rbac.RoleID{"case-reader"}})
+	window := func(g rbac.Grant) rbac.Grant {
+		g.NotBefore, g.NotAfter, g.Reason = dsNoon.Add(-time.Hour), dsNoon.Add(time.Hour), "flood"
+		return g
+	}
+	m.Grants = append(m.Grants,
+		window(rbac.Grant{Subject: "user:eoc", Role: "flood-response", Scope: "ward:7"}),
+		rbac.Grant{Subject: "user:eoc", Role: "case-reader", Scope: "dept:roads"},
+		window(rbac.Grant{Subject: "user:hid", Role: "flood-response", Scope: "ward:7"}),
+		rbac.Grant{Subject: "user:hid", Role: "no-read", Scope: "ward:7"},
+	)
+	rec := &iamtest.Recorder{}
+	a, sc := newScoped(t, m, iam.DataScopes{}, iam.WithAuditSink(rec))
+	ctx := context.Background()
+	count := func() int {
+		n := 0
+		for _, e := range rec.Events() {
+			if e.Type == iam.EventEmergency {
+				n++
+			}
+		}
+		return n
+	}
+	steps := []struct {
+		name string
+		do   func() error
+		emit bool
+	}{
+		{"filter widened by the emergency grant", func() error { _, err := a.Filter(ctx, "user:eoc", "social.case.read", sc); return err }, true},
+		{"record only the ordinary grant admits", func() error {
+			_, err := a.CheckRecord(ctx, "user:eoc", "social.case.read", sc, abac.Map{"department": "roads"})
+			return err
+		}, false},
+		{"record the emergency grant admits", func() error {
+			_, err := a.CheckRecord(ctx, "user:eoc", "social.case.read", sc, abac.Map{"ward": "7"})
+			return err
+		}, true},
+		{"ordinary filter", func() error { _, err := a.Filter(ctx, "user:dan", "social.case.read", sc); return err }, false},
+		{"emergency grant entirely denied", func() error { _, err := a.Filter(ctx, "user:hid", "social.case.read", sc); return err }, false},
+	}
+	for _, st := range steps {
+		before := count()
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := count() > before; got != st.emit {
+			t.Errorf("%s: emitted %v, want %v", st.name, got, st.emit)
+		}
+	}
+}
