@@ -614,9 +614,9 @@ func TestFilterNoColumn(t *testing.T) {
 	cols := map[string]string{"department": "dept", "ward": "ward"} // no facility column
 	ctx := context.Background()
 	for sub, want := range map[iam.Subject]string{
-		"user:fay":  "none",                 // facility grant
+		"user:fay":  "none",                  // facility grant
 		"user:dan":  "department = 'social'", // shelter records cannot be told apart by facility
-		"user:olga": "none",                 // a facility deny: no record can be shown outside it
+		"user:olga": "none",                  // a facility deny: no record can be shown outside it
 		"user:wes":  "ward in ('7', '3')",
 	} {
 		f, err := a.Filter(ctx, sub, "social.case.read", sc)
