@@ -17,7 +17,9 @@
 // ([Filter.SQL], [Filter.AppendSQL]) for PostgreSQL or SQLite. Column names
 // come only from the caller's allow-list; values are never spliced into the
 // SQL text. Match and the SQL agree on NULL: a NULL (or missing) field
-// satisfies only "is null", and "!=" is false against NULL, as in SQL.
+// satisfies only "is null", and "!=" and "not in" are false against NULL,
+// as in SQL. [Filter.Simplify] combines the conditions of a conjunction on
+// one field without changing the answer.
 //
 // # Types of values
 //

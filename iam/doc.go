@@ -6,10 +6,13 @@
 // Beyond checks, the Authorizer serves:
 //
 //   - data scopes: [Authorizer.Filter] turns a subject's grants and the
-//     city's [DataRule]s (configured once with [NewScoper]) into an
-//     abac.Filter that matches records in memory and renders to
+//     city's [DataRule]s (configured once with [Authorizer.NewScoper]) into
+//     an abac.Filter that matches records in memory and renders to
 //     parameterised SQL or a gorm scope; [Authorizer.CheckRecord] decides
-//     one record;
+//     one record. Both admit a record exactly when [Authorizer.Check]
+//     allows at the scopes the record is in (the declared scope tree,
+//     denies, windows), and a record that cannot be placed only where org
+//     grants reach;
 //   - field masking: [Authorizer.Mask] (or a [Masker] with custom masks)
 //     hides the fields a subject may not view and emits pii.viewed for every
 //     unmasked PII field;

@@ -30,6 +30,16 @@
 //     the check compares with the time it is given, so no background job is
 //     needed for a temporary role to stop.
 //
+// # Queries
+//
+// Besides checks, a [Policy] answers read-only questions for the facade's
+// data scopes and reports, so that RBAC semantics live here alone:
+// [Policy.GrantsInForce] (which grants of a subject bear on a permission at
+// an instant, allowing or denying, and for how long that holds),
+// [Policy.RoleHolds] and [Policy.RoleLineage] (what a role holds, through
+// what it inherits), and the scope tree: [Policy.Scopes],
+// [Policy.ScopeLineage], [Policy.Beneath], [Policy.ScopeCovers].
+//
 // # Purity and concurrency
 //
 // rbac does no I/O, reads no clock (time is a parameter), keeps no globals
