@@ -1,6 +1,9 @@
 package masking
 
-import "reflect"
+import (
+	"reflect"
+	"strconv"
+)
 
 // copyPlan says which parts of a type hold references that a deep copy
 // must replace.
@@ -39,8 +42,10 @@ func (e *Engine) copyPlanFor(t reflect.Type) *copyPlan {
 // copier makes deep copies, keeping the shape of shared and cyclic
 // references.
 type copier struct {
-	e    *Engine
-	memo map[seenKey]reflect.Value // original reference → its copy
+	e     *Engine
+	memo  map[seenKey]reflect.Value // original reference → its copy
+	depth int
+	err   error // a *ValueError: the value was nested deeper than MaxDepth
 }
 
 // deepen takes v, a settable shallow copy of some value, and replaces every
@@ -48,6 +53,21 @@ type copier struct {
 // a copy, so that changing v cannot change the original. Unexported fields
 // stay shared: they cannot be set, and the Engine never changes them.
 func (c *copier) deepen(v reflect.Value) {
+	if c.depth >= MaxDepth {
+		// Cut the copy here: what lies deeper is not copied, so it is not
+		// shared with the original either.
+		v.SetZero()
+		if c.err == nil {
+			c.err = &ValueError{Method: "MaskCopy", Type: v.Type().String(), Reason: "the value is nested more than " + strconv.Itoa(MaxDepth) + " levels deep"}
+		}
+		return
+	}
+	c.depth++
+	c.deepen1(v)
+	c.depth--
+}
+
+func (c *copier) deepen1(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -99,11 +119,14 @@ func (c *copier) deepen(v reflect.Value) {
 		t := v.Type()
 		nv := reflect.MakeMapWithSize(t, v.Len())
 		c.remember(k, nv)
-		refs := c.e.copyPlanFor(t.Elem()).refs
+		refs, krefs := c.e.copyPlanFor(t.Elem()).refs, c.e.copyPlanFor(t.Key()).refs
 		mk, mv := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 		for it := v.MapRange(); it.Next(); {
 			mk.SetIterKey(it)
 			mv.SetIterValue(it)
+			if krefs {
+				c.deepen(mk) // equal keys copy to equal keys: the memo keeps one copy per reference
+			}
 			if refs {
 				c.deepen(mv)
 			}

@@ -39,7 +39,10 @@ type typePlan struct {
 	fields []fieldPlan // opStruct: only fields that need work
 	key    int         // opStruct: index of the iam:"key" field, or -1
 	elem   *typePlan   // opPtr, opSlice, opArray, opMap
+	mkey   *typePlan   // opMap: the key's plan, nil when keys need no work
 	track  bool        // opPtr, opSlice, opMap: values of this type can be part of a cycle
+	record bool        // opStruct: a value of this type is a record (Options.Records)
+	nanKey bool        // opMap: a key can be unequal to itself (NaN), so values are not set back by key
 	err    error       // a *TagError: the type cannot be masked
 }
 
@@ -49,6 +52,7 @@ type fieldPlan struct {
 	name  string
 	rule  *rule     // nil: walk sub
 	sub   *typePlan // nested plan; for a rule, walked when the permission is held
+	embed bool      // an embedded field: part of the enclosing record, never a record of its own
 }
 
 // rule is a masked field.
@@ -63,6 +67,7 @@ type rule struct {
 
 var (
 	sinType     = reflect.TypeFor[SIN]()
+	sinColType  = reflect.TypeFor[SINColumn]()
 	stringerTyp = reflect.TypeFor[fmt.Stringer]()
 )
 
@@ -143,13 +148,18 @@ func (b *builder) build(t reflect.Type) *typePlan {
 			p.op, p.elem = opArray, b.build(t.Elem())
 		}
 	case reflect.Map:
-		p.op, p.elem = opMap, b.build(t.Elem())
+		p.op, p.elem, p.mkey, p.nanKey = opMap, b.build(t.Elem()), b.build(t.Key()), mayBeNaN(t.Key(), 0)
 	case reflect.Interface:
 		p.op = opIface
 	case reflect.Struct:
-		if t != sinType {
+		if t != sinType && t != sinColType {
 			p.op = opStruct
 			b.buildStruct(p, t)
+			if b.e.records != nil {
+				p.record = b.e.records(t)
+			} else {
+				p.record = p.key >= 0
+			}
 		}
 	}
 	return p
@@ -173,7 +183,7 @@ func (b *builder) buildStruct(p *typePlan, t reflect.Type) {
 				case f.Type.Kind() == reflect.Struct:
 					// Promoted fields of an embedded struct are settable,
 					// as encoding/json finds them.
-					p.fields = append(p.fields, fieldPlan{index: i, name: f.Name, sub: b.build(f.Type)})
+					p.fields = append(p.fields, fieldPlan{index: i, name: f.Name, sub: b.build(f.Type), embed: true})
 				case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
 					b.embeds = append(b.embeds, embedCheck{owner: t, field: f, sub: b.build(f.Type)})
 				}
@@ -199,9 +209,31 @@ func (b *builder) buildStruct(p *typePlan, t reflect.Type) {
 			}
 			p.fields = append(p.fields, fieldPlan{index: i, name: f.Name, rule: r, sub: sub})
 		default:
-			p.fields = append(p.fields, fieldPlan{index: i, name: f.Name, sub: b.build(f.Type)})
+			p.fields = append(p.fields, fieldPlan{index: i, name: f.Name, sub: b.build(f.Type), embed: f.Anonymous})
 		}
 	}
+}
+
+// mayBeNaN reports whether a map key of type t can be unequal to itself:
+// a float or complex number, an interface, or an array or struct holding
+// one. Such a key cannot be used to set a value back.
+func mayBeNaN(t reflect.Type, depth int) bool {
+	if depth > 64 {
+		return true // absurdly nested key types: take the safe path
+	}
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.Interface:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && mayBeNaN(t.Elem(), depth+1)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if mayBeNaN(t.Field(i).Type, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func keyable(t reflect.Type) bool {
@@ -217,11 +249,11 @@ func keyable(t reflect.Type) bool {
 // leafTarget returns how a single value of type t is masked, or 0.
 func leafTarget(t reflect.Type) target {
 	switch {
-	case t == sinType:
+	case t == sinType || t == sinColType:
 		return tgtSIN
 	case t.Kind() == reflect.String:
 		return tgtString
-	case t.Kind() == reflect.Pointer && t.Elem() == sinType:
+	case t.Kind() == reflect.Pointer && (t.Elem() == sinType || t.Elem() == sinColType):
 		return tgtSINPtr
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
 		return tgtStringPtr
@@ -310,8 +342,10 @@ func (b *builder) finish() {
 						break
 					}
 				}
-			case opPtr, opSlice, opArray, opMap:
+			case opPtr, opSlice, opArray:
 				n = needed(p.elem)
+			case opMap:
+				n = needed(p.elem) || needed(p.mkey)
 			}
 			if n {
 				need[p], changed = true, true
@@ -326,8 +360,11 @@ func (b *builder) finish() {
 	}
 	for _, p := range b.order {
 		if !need[p] {
-			p.op, p.fields, p.elem, p.key = opSkip, nil, nil, -1
+			p.op, p.fields, p.elem, p.mkey, p.key = opSkip, nil, nil, nil, -1
 			continue
+		}
+		if p.op == opMap && !needed(p.mkey) {
+			p.mkey = nil
 		}
 		if p.op == opStruct {
 			kept := p.fields[:0]
@@ -369,8 +406,10 @@ func reaches(q, p *typePlan, seen map[*typePlan]bool) bool {
 				return true
 			}
 		}
-	case opPtr, opSlice, opArray, opMap:
+	case opPtr, opSlice, opArray:
 		return reaches(q.elem, p, seen)
+	case opMap:
+		return reaches(q.elem, p, seen) || reaches(q.mkey, p, seen)
 	}
 	return false
 }

@@ -174,18 +174,35 @@ func TestSINDecode(t *testing.T) {
 func TestSINSQL(t *testing.T) {
 	t.Parallel()
 	var _ sql.Scanner = (*masking.SIN)(nil)
-	var _ driver.Valuer = masking.SIN{}
+	var _ sql.Scanner = (*masking.SINColumn)(nil)
+	var _ driver.Valuer = masking.SINColumn{}
+	// A SIN is not a driver.Valuer: SQL loggers call Value to print a
+	// query's arguments, so only the explicit storage type gives digits.
+	if _, ok := any(masking.SIN{}).(driver.Valuer); ok {
+		t.Error("SIN implements driver.Valuer")
+	}
+	if _, ok := any(&masking.SIN{}).(driver.Valuer); ok {
+		t.Error("*SIN implements driver.Valuer")
+	}
 	sin := mustSIN(t, "046454286")
-	if v, err := sin.Value(); err != nil || v != "046454286" {
+	if v, err := (masking.SINColumn{SIN: sin}).Value(); err != nil || v != "046454286" {
 		t.Errorf("Value = %v, %v; want the digits", v, err)
 	}
-	if v, err := (masking.SIN{}).Value(); err != nil || v != nil {
+	if v, err := (masking.SINColumn{}).Value(); err != nil || v != nil {
 		t.Errorf("zero Value = %v, %v; want NULL", v, err)
+	}
+	col := masking.SINColumn{SIN: sin}
+	if got := fmt.Sprintf("%v %s %+v %x", col, col, col, col); strings.Contains(got, "046") {
+		t.Errorf("SINColumn prints %q", got)
 	}
 	for _, src := range []any{"046454286", []byte("046-454-286")} {
 		var s masking.SIN
 		if err := s.Scan(src); err != nil || s.Plain() != "046454286" {
 			t.Errorf("Scan(%T) = %q, %v", src, s.Plain(), err)
+		}
+		var c masking.SINColumn
+		if err := c.Scan(src); err != nil || c.Plain() != "046454286" || c.SIN != sin {
+			t.Errorf("SINColumn.Scan(%T) = %q, %v", src, c.Plain(), err)
 		}
 	}
 	s := sin

@@ -14,14 +14,28 @@ const decisionCache = 64
 // pathDepth is how deep a field path can be before it is kept on the heap.
 const pathDepth = 16
 
+// MaxDepth is how deeply nested a value the Engine masks or copies can be:
+// each pointer, struct, slice, array, map and interface on the way down
+// counts one level. A deeper value is refused with a [*ValueError]; the
+// part beyond the limit is cut off (set to its zero value) in the value
+// being masked, so no unmasked data is left reachable from it.
+const MaxDepth = 100_000
+
 // walker masks one value in place. It lives on the caller's stack for the
 // length of one call.
 type walker struct {
 	e       *Engine
-	may     func(perm string) bool
+	method  string                          // the Engine method, for errors
+	may     func(perm string) bool          // decides for the caller; nil holds nothing
+	mayRec  func(perm string, rec any) bool // decides per record; set instead of may
 	viewed  func(View)
+	reveal  bool                 // a JSON copy: mark the SINs the caller may see
 	seen    map[seenKey]struct{} // reference values already walked; made on first use
 	decided [decisionCache]uint8 // by rule.permID: 0 not asked, 1 denied, 2 held
+	rec     any                  // mayRec: the enclosing record, as it was on entry
+	inRec   bool                 // the next struct walked is embedded in the current record
+	depth   int
+	deep    error // a *ValueError: part of the value lay deeper than MaxDepth and was cut off
 }
 
 // seenKey identifies a pointer, slice or map value: its address, its length
@@ -44,14 +58,14 @@ func (w *walker) visit(ptr uintptr, n int, t reflect.Type) bool {
 	return false
 }
 
-// allowed reports whether the caller holds r's permission. A nil may holds
-// nothing.
+// allowed reports whether the caller holds r's permission (for the
+// enclosing record, with mayRec). A nil may holds nothing.
 func (w *walker) allowed(r *rule) bool {
-	if w.may == nil || r.perm == "" {
+	if (w.may == nil && w.mayRec == nil) || r.perm == "" {
 		return false
 	}
 	if r.permID < 0 {
-		return w.may(r.perm)
+		return w.ask(r.perm)
 	}
 	switch w.decided[r.permID] {
 	case 1:
@@ -59,7 +73,7 @@ func (w *walker) allowed(r *rule) bool {
 	case 2:
 		return true
 	}
-	ok := w.may(r.perm)
+	ok := w.ask(r.perm)
 	w.decided[r.permID] = 1
 	if ok {
 		w.decided[r.permID] = 2
@@ -67,27 +81,69 @@ func (w *walker) allowed(r *rule) bool {
 	return ok
 }
 
+func (w *walker) ask(perm string) bool {
+	if w.mayRec != nil {
+		return w.mayRec(perm, w.rec)
+	}
+	return w.may(perm)
+}
+
+// tooDeep cuts v off (sets it to its zero value) and records the error for
+// a value nested deeper than MaxDepth. The walk goes on, so that every
+// sibling at that depth is cut off too and nothing unmasked stays
+// reachable; the caller returns the error at the end.
+func (w *walker) tooDeep(v reflect.Value) {
+	if v.CanSet() {
+		v.SetZero()
+	}
+	if w.deep == nil {
+		w.deep = &ValueError{Method: w.method, Type: v.Type().String(), Reason: "the value is nested more than " + strconv.Itoa(MaxDepth) + " levels deep"}
+	}
+}
+
+// run walks v from the top and returns the first error.
+func (w *walker) run(v reflect.Value, p *typePlan) error {
+	var path [pathDepth]seg
+	if err := w.walk(v, p, path[:0], reflect.Value{}); err != nil {
+		return err
+	}
+	return w.deep
+}
+
 // walk masks v, a value of p.typ. path names v for View.Field; key is the
 // nearest enclosing record key field, if any.
 func (w *walker) walk(v reflect.Value, p *typePlan, path []seg, key reflect.Value) error {
+	if w.depth >= MaxDepth {
+		w.tooDeep(v)
+		return nil
+	}
+	w.depth++
+	err := w.walk1(v, p, path, key)
+	w.depth--
+	return err
+}
+
+func (w *walker) walk1(v reflect.Value, p *typePlan, path []seg, key reflect.Value) error {
 	switch p.op {
 	case opStruct:
 		if p.key >= 0 {
 			key = v.Field(p.key)
 		}
-		for i := range p.fields {
-			f := &p.fields[i]
-			fpath := append(path, seg{kind: segField, name: f.name})
-			var err error
-			if f.rule != nil {
-				err = w.apply(v.Field(f.index), f, fpath, key)
-			} else {
-				err = w.walk(v.Field(f.index), f.sub, fpath, key)
+		embedded := w.inRec
+		w.inRec = false
+		if p.record && w.mayRec != nil && !embedded {
+			// A record of its own: its fields are decided for it, on the
+			// record as it is before any of them is masked.
+			outer, decided := w.rec, w.decided
+			w.rec, w.decided = nil, [decisionCache]uint8{}
+			if v.CanInterface() {
+				w.rec = v.Interface()
 			}
-			if err != nil {
-				return err
-			}
+			err := w.fields(v, p, path, key)
+			w.rec, w.decided = outer, decided
+			return err
 		}
+		return w.fields(v, p, path, key)
 	case opPtr:
 		if v.IsNil() || (p.track && w.visit(v.Pointer(), 0, p.typ)) {
 			return nil
@@ -104,7 +160,7 @@ func (w *walker) walk(v reflect.Value, p *typePlan, path []seg, key reflect.Valu
 		if v.Len() == 0 || (p.track && w.visit(v.Pointer(), 0, p.typ)) {
 			return nil
 		}
-		return w.walkMap(v, p.elem, path, key)
+		return w.walkMap(v, p, path, key)
 	case opIface:
 		if v.IsNil() {
 			return nil
@@ -124,9 +180,30 @@ func (w *walker) walk(v reflect.Value, p *typePlan, path []seg, key reflect.Valu
 		tmp := reflect.New(e.Type()).Elem()
 		tmp.Set(e)
 		if err := w.walk(tmp, dp, path, key); err != nil {
+			v.SetZero() // a half-masked copy is not put back
 			return err
 		}
 		v.Set(tmp)
+	}
+	return nil
+}
+
+// fields walks the fields of v, a struct of plan p.
+func (w *walker) fields(v reflect.Value, p *typePlan, path []seg, key reflect.Value) error {
+	for i := range p.fields {
+		f := &p.fields[i]
+		fpath := append(path, seg{kind: segField, name: f.name})
+		var err error
+		if f.rule != nil {
+			err = w.apply(v.Field(f.index), f, fpath, key)
+		} else {
+			w.inRec = f.embed
+			err = w.walk(v.Field(f.index), f.sub, fpath, key)
+			w.inRec = false
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -140,7 +217,8 @@ func (w *walker) walkElems(v reflect.Value, elem *typePlan, path []seg, key refl
 	return nil
 }
 
-func (w *walker) walkMap(v reflect.Value, elem *typePlan, path []seg, key reflect.Value) error {
+func (w *walker) walkMap(v reflect.Value, p *typePlan, path []seg, key reflect.Value) error {
+	elem := p.elem
 	t := v.Type()
 	k := reflect.New(t.Key()).Elem()
 	basic := basicKey(t.Key().Kind())
@@ -150,6 +228,18 @@ func (w *walker) walkMap(v reflect.Value, elem *typePlan, path []seg, key reflec
 			node.name = keyLabel(k)
 		}
 		return append(path, node)
+	}
+	if p.mkey != nil {
+		// Keys hold masked data too. A key cannot be changed in place:
+		// mask a copy of every key and value, then refill the map. Keys
+		// that mask to the same key become one entry.
+		return rebuildMap(v, func(mk, mv reflect.Value) error {
+			k.Set(mk)
+			if err := w.walk(mk, p.mkey, label(), key); err != nil {
+				return err
+			}
+			return w.walk(mv, elem, label(), key)
+		})
 	}
 	it := v.MapRange()
 	switch t.Elem().Kind() {
@@ -163,14 +253,49 @@ func (w *walker) walkMap(v reflect.Value, elem *typePlan, path []seg, key reflec
 		}
 		return nil
 	}
+	if p.nanKey {
+		// A key that is not equal to itself (NaN) cannot be looked up: set
+		// back by key, its masked value would be added beside the original.
+		// Mask every entry, then refill the map.
+		return rebuildMap(v, func(mk, mv reflect.Value) error {
+			k.Set(mk)
+			return w.walk(mv, elem, label(), key)
+		})
+	}
 	val := reflect.New(t.Elem()).Elem()
 	for it.Next() {
 		k.SetIterKey(it)
 		val.SetIterValue(it)
 		if err := w.walk(val, elem, label(), key); err != nil {
+			v.SetMapIndex(k, reflect.Zero(t.Elem())) // not left half-masked
 			return err
 		}
 		v.SetMapIndex(k, val)
+	}
+	return nil
+}
+
+// rebuildMap replaces every value of the map v by a copy that fn has
+// masked, without looking keys up, so that keys unequal to themselves (NaN)
+// keep exactly one entry each. On error the map is left empty.
+func rebuildMap(v reflect.Value, fn func(k, val reflect.Value) error) error {
+	t := v.Type()
+	n := v.Len()
+	keys := reflect.MakeSlice(reflect.SliceOf(t.Key()), n, n)
+	vals := reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)
+	i := 0
+	for it := v.MapRange(); it.Next() && i < n; i++ {
+		keys.Index(i).SetIterKey(it)
+		vals.Index(i).SetIterValue(it)
+	}
+	v.Clear()
+	for j := range i {
+		if err := fn(keys.Index(j), vals.Index(j)); err != nil {
+			return err
+		}
+	}
+	for j := range i {
+		v.SetMapIndex(keys.Index(j), vals.Index(j))
 	}
 	return nil
 }
@@ -182,6 +307,9 @@ func (w *walker) apply(v reflect.Value, f *fieldPlan, path []seg, key reflect.Va
 	if w.allowed(r) {
 		if r.pii && w.viewed != nil {
 			w.viewed(View{Permission: r.perm, Field: pathString(path), Key: keyString(key)})
+		}
+		if w.reveal {
+			revealField(v, r)
 		}
 		if f.sub != nil {
 			return w.walk(v, f.sub, path, key)
@@ -200,6 +328,12 @@ func (w *walker) apply(v reflect.Value, f *fieldPlan, path []seg, key reflect.Va
 			return nil
 		}
 		t := v.Type()
+		if mayBeNaN(t.Key(), 0) {
+			return rebuildMap(v, func(_, val reflect.Value) error {
+				maskLeaf(val, r.leaf, r.mask)
+				return nil
+			})
+		}
 		k, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 		for it := v.MapRange(); it.Next(); {
 			k.SetIterKey(it)
@@ -213,8 +347,51 @@ func (w *walker) apply(v reflect.Value, f *fieldPlan, path []seg, key reflect.Va
 	return nil
 }
 
-// maskLeaf masks a string, *string, SIN or *SIN. A pointer is replaced, not
-// written through, so a string it shared with other data is left alone.
+// revealField marks the SINs of a tagged field the caller may see, in an
+// Engine's private JSON copy, so that they encode as their digits.
+func revealField(v reflect.Value, r *rule) {
+	switch r.target {
+	case tgtSIN, tgtSINPtr:
+		revealLeaf(v, r.target)
+	case tgtElems:
+		if r.leaf == tgtSIN || r.leaf == tgtSINPtr {
+			for i := range v.Len() {
+				revealLeaf(v.Index(i), r.leaf)
+			}
+		}
+	case tgtMapValues:
+		if (r.leaf == tgtSIN || r.leaf == tgtSINPtr) && v.Len() > 0 {
+			_ = rebuildMap(v, func(_, val reflect.Value) error {
+				revealLeaf(val, r.leaf)
+				return nil
+			})
+		}
+	}
+}
+
+// revealLeaf marks one SIN or SINColumn (or what a pointer to one points
+// at: the copy's own, since the copy replaced every pointer).
+func revealLeaf(v reflect.Value, t target) {
+	if t == tgtSINPtr {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	if !v.CanAddr() {
+		return
+	}
+	switch s := v.Addr().Interface().(type) {
+	case *SIN:
+		s.reveal()
+	case *SINColumn:
+		s.reveal()
+	}
+}
+
+// maskLeaf masks a string, *string, SIN or *SIN (or SINColumn). A pointer
+// is replaced, not written through, so a value it shared with other data is
+// left alone.
 func maskLeaf(v reflect.Value, t target, m Masker) {
 	switch t {
 	case tgtString:
@@ -238,7 +415,7 @@ func maskLeaf(v reflect.Value, t target, m Masker) {
 		v.SetZero()
 	case tgtSINPtr:
 		if !v.IsNil() && !v.Elem().IsZero() {
-			v.Set(reflect.New(sinType))
+			v.Set(reflect.New(v.Type().Elem()))
 		}
 	}
 }
