@@ -2,10 +2,15 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 
+	"github.com/civic-platform/security/abac"
 	"github.com/civic-platform/security/masking"
+	"github.com/civic-platform/security/rbac"
 )
 
 // MaskOptions configures the masks of a [Masker]; see [masking.Options].
@@ -28,8 +33,9 @@ type MaskOptions = masking.Options
 // caches one reflection plan per type. A Masker is safe for concurrent use;
 // the value being masked is not (see [masking.Engine]).
 type Masker struct {
-	a *Authorizer
-	e *masking.Engine
+	a      *Authorizer
+	e      *masking.Engine
+	tagged abac.Tagged // reads records for a RecordMasker
 }
 
 // Masker returns a [Masker] that decides with a and masks with the masks in
@@ -60,14 +66,17 @@ type maskCall struct {
 	m     *Masker
 	ctx   context.Context
 	sub   Subject
-	scope Scope
+	scope Scope   // the scope every field is decided at; "" with a Scoper
+	sc    *Scoper // decides each field for its record, when set
 	revs  []permRevision
 	views []masking.View
+	why   []string // per view with a Scoper: the reason the record's field was shown
 }
 
 type permRevision struct {
 	perm     string
 	revision int64
+	reason   string // with a Scoper: why the last record asked about was allowed
 }
 
 func (m *Masker) start(ctx context.Context, op string, sub Subject, scope Scope) (*maskCall, error) {
@@ -83,6 +92,58 @@ func (m *Masker) start(ctx context.Context, op string, sub Subject, scope Scope)
 	return &maskCall{m: m, ctx: ctx, sub: sub, scope: scope}, nil
 }
 
+// startRecords begins a call that decides each field for its record.
+func (m *Masker) startRecords(ctx context.Context, op string, sub Subject, sc *Scoper) (*maskCall, error) {
+	if _, err := m.a.load(); err != nil {
+		return nil, err
+	}
+	if err := sub.Validate(); err != nil {
+		return nil, fmt.Errorf("iam: %s: %w", op, err)
+	}
+	return &maskCall{m: m, ctx: ctx, sub: sub, sc: sc}, nil
+}
+
+// record returns rec, a record value the masking Engine passed, as an
+// abac.Record: its own Field method if it has one, else its abac tags. nil
+// is a record with no fields. false means it cannot be read.
+func (m *Masker) record(rec any) (abac.Record, bool) {
+	switch v := rec.(type) {
+	case nil:
+		return abac.Map(nil), true
+	case abac.Record:
+		return v, true
+	}
+	rv := reflect.ValueOf(rec)
+	if rv.Kind() == reflect.Struct && reflect.PointerTo(rv.Type()).Implements(recordIface) {
+		p := reflect.New(rv.Type())
+		p.Elem().Set(rv)
+		return p.Interface().(abac.Record), true
+	}
+	r, err := m.tagged.Record(rec)
+	return r, err == nil
+}
+
+var recordIface = reflect.TypeFor[abac.Record]()
+
+// recordTypes returns the record test for a Scoper: a struct type is a
+// record if it implements [abac.Record] or has an exported field whose abac
+// tag names one of the Scoper's scope fields, as [Authorizer.CheckRecord]
+// reads them.
+func recordTypes(sc *Scoper) func(reflect.Type) bool {
+	names := [...]string{sc.field(rbac.Dept), sc.field(rbac.Ward), sc.field(rbac.Facility)}
+	return func(t reflect.Type) bool {
+		if t.Implements(recordIface) || reflect.PointerTo(t).Implements(recordIface) {
+			return true
+		}
+		for _, f := range reflect.VisibleFields(t) {
+			if name, ok := f.Tag.Lookup("abac"); ok && f.IsExported() && slices.Contains(names[:], name) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // may reports whether the subject holds perm at the scope now. Any error is
 // a deny, so the field stays masked.
 func (c *maskCall) may(perm string) bool {
@@ -90,15 +151,44 @@ func (c *maskCall) may(perm string) bool {
 	if err != nil {
 		return false
 	}
-	c.revs = append(c.revs, permRevision{perm, d.Revision})
+	c.revs = append(c.revs, permRevision{perm: perm, revision: d.Revision})
 	return d.Allowed
 }
 
-func (c *maskCall) viewed(v masking.View) { c.views = append(c.views, v) }
+func (c *maskCall) viewed(v masking.View) {
+	c.views = append(c.views, v)
+	if c.sc != nil {
+		reason := ""
+		for i := len(c.revs) - 1; i >= 0; i-- {
+			if c.revs[i].perm == v.Permission {
+				reason = c.revs[i].reason
+				break
+			}
+		}
+		c.why = append(c.why, reason)
+	}
+}
+
+// mayRecord reports whether the subject holds perm for rec now, as
+// [Authorizer.CheckRecord] decides it: rec is the record the field belongs
+// to, read through its abac tags or its own [abac.Record] method; nil (a
+// field in no record) is a record with no fields. Any error is a deny.
+func (c *maskCall) mayRecord(perm string, rec any) bool {
+	r, ok := c.m.record(rec)
+	if !ok {
+		return false
+	}
+	d, err := c.m.a.CheckRecord(c.ctx, c.sub, Permission(perm), c.sc, r)
+	if err != nil {
+		return false
+	}
+	c.revs = append(c.revs, permRevision{perm, d.Revision, d.Reason})
+	return d.Allowed
+}
 
 // record emits one pii.viewed event per field shown.
 func (c *maskCall) record() {
-	for _, v := range c.views {
+	for i, v := range c.views {
 		var rev int64
 		for _, pr := range c.revs {
 			if pr.perm == v.Permission {
@@ -106,17 +196,22 @@ func (c *maskCall) record() {
 				break
 			}
 		}
+		detail := map[string]string{
+			"permission": v.Permission,
+			"field":      v.Field,
+			"key":        v.Key,
+		}
+		if c.sc == nil {
+			detail["scope"] = string(c.scope)
+		} else {
+			detail["reason"] = c.why[i]
+		}
 		c.m.a.emit(c.ctx, Event{
 			Type:     EventPIIViewed,
 			Time:     c.m.a.opts.clock(),
 			Subject:  c.sub,
 			Revision: rev,
-			Detail: map[string]string{
-				"permission": v.Permission,
-				"field":      v.Field,
-				"key":        v.Key,
-				"scope":      string(c.scope),
-			},
+			Detail:   detail,
 		})
 	}
 }
@@ -178,6 +273,9 @@ func Masked[T any](ctx context.Context, m *Masker, sub Subject, scope Scope, v T
 
 // Marshal returns the JSON encoding of a masked copy of v for sub looking
 // at scope, leaving v untouched. It decides and records like [Masker.Mask].
+// A tagged [masking.SIN] field that sub may see is written as its nine
+// digits, so an authorized viewer gets the real value in a response; every
+// other SIN, and any SIN encoded by other means, is written as the mask.
 func (m *Masker) Marshal(ctx context.Context, sub Subject, scope Scope, v any) ([]byte, error) {
 	c, err := m.start(ctx, "marshal", sub, scope)
 	if err != nil {
@@ -233,4 +331,111 @@ func (a *Authorizer) MaskCopy(ctx context.Context, sub Subject, scope Scope, v a
 		return nil, err
 	}
 	return m.MaskCopy(ctx, sub, scope, v)
+}
+
+// A RecordMasker is a [Masker] that decides each field for the record it
+// belongs to, as [Authorizer.CheckRecord] decides a record: a list of
+// permits in different wards and departments is masked per permit, with no
+// scope given by the caller. A field is shown only if the subject holds its
+// permission for its record now (the record lies in the scope of a grant
+// that allows the permission, satisfies that grant's data rules, and lies
+// in the scope of no grant that denies it); every other field is masked.
+//
+// The record of a field is the nearest enclosing struct that is a record:
+// one that implements [abac.Record], or has an exported field whose abac tag
+// names one of the Scoper's scope fields ([ScopeFields]), read as
+// [abac.Tagged] reads it. Fields of an embedded struct belong to the
+// enclosing record; a record nested in another (an inspection inside a
+// permit) is decided for itself. A record is read as it was before any of
+// its fields was masked. A field in no record is decided for a record with
+// no fields, which only a grant that covers unplaced records admits.
+//
+// Views of personal information are recorded as [EventPIIViewed] events as
+// with a Masker, with the reason of the record decision in place of the
+// scope; decisions made under emergency access are recorded by CheckRecord
+// as [EventEmergency]. Create one with [Authorizer.RecordMasker] and share it.
+type RecordMasker struct {
+	m  *Masker
+	sc *Scoper
+}
+
+// RecordMasker returns a [RecordMasker] that decides with a and sc and
+// masks with the masks in opts. opts.Records, if set, replaces the rule that
+// says which struct types are records. It fails, wrapping [ErrInvalidInput],
+// on a nil Scoper, and wrapping [masking.ErrInvalidOptions] on an invalid
+// custom mask.
+func (a *Authorizer) RecordMasker(sc *Scoper, opts MaskOptions) (*RecordMasker, error) {
+	if sc == nil {
+		return nil, fmt.Errorf("iam: record masker: %w", &rbac.InvalidError{Kind: "scoper", Value: "nil", Reason: "create one with NewScoper"})
+	}
+	if opts.Records == nil {
+		opts.Records = recordTypes(sc)
+	}
+	m, err := a.Masker(opts)
+	if err != nil {
+		return nil, fmt.Errorf("iam: record masker: %w", errors.Unwrap(err))
+	}
+	return &RecordMasker{m: m, sc: sc}, nil
+}
+
+// Prepare builds the masking plan for the type of v; see [Masker.Prepare].
+func (r *RecordMasker) Prepare(v any) error { return r.m.Prepare(v) }
+
+// Mask masks v in place for sub, deciding each field for its record. v must
+// be a non-nil pointer. On error v may be partly masked and must not be
+// used, and no pii.viewed event is recorded.
+func (r *RecordMasker) Mask(ctx context.Context, sub Subject, v any) error {
+	c, err := r.m.startRecords(ctx, "mask records", sub, r.sc)
+	if err != nil {
+		return err
+	}
+	if err := r.m.e.MaskRecords(v, c.mayRecord, c.viewed); err != nil {
+		return fmt.Errorf("iam: mask records: %w", err)
+	}
+	c.record()
+	return nil
+}
+
+// MaskCopy returns a masked deep copy of v for sub, deciding each field for
+// its record, and leaves v untouched.
+func (r *RecordMasker) MaskCopy(ctx context.Context, sub Subject, v any) (any, error) {
+	c, err := r.m.startRecords(ctx, "mask records copy", sub, r.sc)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.m.e.MaskCopyRecords(v, c.mayRecord, c.viewed)
+	if err != nil {
+		return nil, fmt.Errorf("iam: mask records copy: %w", err)
+	}
+	c.record()
+	return out, nil
+}
+
+// Marshal returns the JSON encoding of a masked copy of v for sub, deciding
+// each field for its record, as [Masker.Marshal] encodes it: a SIN the
+// subject may see for its record is written as its digits.
+func (r *RecordMasker) Marshal(ctx context.Context, sub Subject, v any) ([]byte, error) {
+	c, err := r.m.startRecords(ctx, "marshal records", sub, r.sc)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.m.e.MarshalRecords(v, c.mayRecord, c.viewed)
+	if err != nil {
+		return nil, fmt.Errorf("iam: marshal records: %w", err)
+	}
+	c.record()
+	return b, nil
+}
+
+// WriteJSON writes what [RecordMasker.Marshal] returns, followed by a
+// newline, to w. Nothing is written if masking fails.
+func (r *RecordMasker) WriteJSON(ctx context.Context, w io.Writer, sub Subject, v any) error {
+	b, err := r.Marshal(ctx, sub, v)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("iam: write JSON: %w", err)
+	}
+	return nil
 }
