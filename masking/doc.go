@@ -4,7 +4,8 @@
 //
 // It owns the field rules, read from struct tags; the masks; the reflection
 // plans that apply them; and masked value types such as [SIN], which cannot
-// be printed, logged or encoded with its digits. It does not decide who may
+// be printed, logged or encoded with its digits, and [SINColumn], its
+// storage form. It does not decide who may
 // see what: the caller passes a predicate, usually a closure over an iam
 // decision, that says whether it holds a permission. Nor does it record
 // access to personal information: it reports each unmasked PII field to a
@@ -66,6 +67,51 @@
 // to hide. sin, dob and redact always write their constant, which does not
 // allocate.
 //
+// # SIN
+//
+// A [SIN] renders as [SINMask] through every fmt verb and flag (invalid
+// verbs, %p and %x included), slog, encoding/json, encoding/xml and
+// encoding/gob, inside structs, slices, maps and interfaces. Its digits are
+// held sealed under a key made at process start, so even the raw dump fmt
+// makes of a SIN in an unexported field, where it cannot call the SIN's
+// methods, shows no digits. [SIN.Plain] is the one disclosure in code.
+//
+// The one encoding that writes the digits is the JSON of [Engine.Marshal]
+// and [Engine.Encode] (and iam's Masker built on them): a tagged SIN field
+// that the caller may see is written as "046454286" in the response, so an
+// authorized viewer gets the real value. The Engine marks the SINs of its
+// own private copy for this; no exported API can, and json.Marshal of any
+// other SIN writes the mask.
+//
+// A SIN is not a database/sql/driver.Valuer, because SQL loggers call
+// Value to print a query's arguments: passing a SIN to a query fails. Store
+// it as a [SINColumn], whose Value gives the digits to the driver, and keep
+// the SQL logger from printing arguments (gorm: logger.Config with
+// ParameterizedQueries set, or a silent logger); with gorm's defaults, a
+// slow or failing statement would be logged with the digits.
+//
+// # Records
+//
+// [Engine.MaskRecords], [Engine.MaskCopyRecords] and [Engine.MarshalRecords]
+// decide each field for the record it belongs to: the nearest enclosing
+// value of a struct type that [Options.Records] names (by default, struct
+// types with an iam:"key" field). The decision callback receives the
+// permission and that record, copied as it was before any of its fields
+// was masked; answers are remembered per record. Fields of an embedded
+// struct belong to the enclosing record. iam's RecordMasker uses this to
+// decide each record at the scope its own fields place it in.
+//
+// # Robustness
+//
+// The Engine visits each pointer, slice and map once, so cycles end (a
+// struct pointing at itself, a map holding itself through an interface).
+// Maps whose keys can be NaN are refilled rather than updated by key, so
+// no unmasked entry stays beside its masked copy; map keys are masked like
+// values. A value nested more than [MaxDepth] levels deep is refused with a
+// [*ValueError]; the part beyond the limit is cut off (set to its zero
+// value) so nothing unmasked stays reachable from it. Nil pointers, nil
+// maps and typed nils in interfaces are left as they are.
+//
 // # Concurrency
 //
 // An [Engine] is safe for concurrent use and is meant to be shared: it
@@ -74,5 +120,6 @@
 // masked by two goroutines at once, nor read while it is being masked;
 // [Engine.MaskCopy], [Copy] and [Engine.Marshal] leave their argument
 // untouched. Custom maskers and the may and viewed callbacks are called on
-// the calling goroutine. The package has no global state.
+// the calling goroutine. The package has no mutable global state: the key
+// that seals SINs is made once, at start-up, and never changes.
 package masking
