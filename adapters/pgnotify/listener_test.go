@@ -2,6 +2,7 @@ package pgnotify_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"path/filepath"
 	"strconv"
@@ -299,12 +300,20 @@ func TestNewFromFallbackWithDatabaseUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fb, err := sqlitestore.Open(filepath.Join(t.TempDir(), "fallback.db"))
+	file, err := sqlitestore.Open(filepath.Join(t.TempDir(), "fallback.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fb.Close()
-	if err := sqlitestore.Migrate(ctx, fb.DB()); err != nil {
+	defer file.Close()
+	if err := sqlitestore.Migrate(ctx, file.DB()); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, sqlitestore.MinSnapshotKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	fb, err := sqlitestore.NewSnapshotStore(file, key)
+	if err != nil {
 		t.Fatal(err)
 	}
 	first, err := iam.New(ctx, e.store, iam.WithFallback(fb))

@@ -39,13 +39,39 @@
 //
 // # Fallback copy
 //
-// A Store also keeps, in its iam_snapshot table, a copy of another store's
-// policy for iam.WithFallback ([Store.SaveSnapshot], [Store.ConfirmSnapshot],
-// [Store.LoadSnapshot]): a service whose policy lives in PostgreSQL points
-// WithFallback at a local file, so that it can start while PostgreSQL is
-// unreachable. The copy is one row (the store's revision, when it was last
-// confirmed current, and the policy as gzip-compressed JSON of its Casbin
-// lines), written in one statement.
+// A [SnapshotStore] keeps, in a Store's iam_snapshot table, an
+// authenticated copy of another store's policy for iam.WithFallback: a
+// service whose policy lives in PostgreSQL points WithFallback at a local
+// file, so that it can start while PostgreSQL is unreachable.
+// [NewSnapshotStore] demands a key of at least 32 random bytes, which the
+// service keeps with its other secrets:
+//
+//	file, err := sqlitestore.Open("/var/lib/permits/iam-fallback.db")
+//	if err != nil { ... }
+//	if err := sqlitestore.Migrate(ctx, file.DB()); err != nil { ... }
+//	fb, err := sqlitestore.NewSnapshotStore(file, key) // ErrSnapshotKey if key is short
+//	if err != nil { ... }
+//	authz, err := iam.New(ctx, pg, iam.WithFallback(fb))
+//
+// The copy is one row: the store's revision, when it was last confirmed
+// current, the policy as gzip-compressed JSON of its Casbin lines, and two
+// HMAC-SHA256 tags, one over the revision and the document and one over
+// the revision, the confirmation time and the first tag. Both also cover a
+// random identifier that [Migrate] gives the file. [SnapshotStore.LoadSnapshot]
+// checks both tags in constant time before it decodes anything, and refuses
+// with [ErrSnapshotUnverified] a copy whose content, revision or
+// confirmation time was changed, a truncated copy, one written with another
+// key or moved from another file, and one without tags (written before
+// copies were authenticated; Migrate adds the tag columns to such a file,
+// and the next save replaces the copy). A refused copy is never returned,
+// so an Authorizer whose store is down does not start from it.
+//
+// What the tags cannot tell is whether a copy made with the right key is
+// the newest: a copy written earlier by the same file (a restored backup)
+// verifies. Its confirmation time is authenticated too, so with
+// iam.WithMaxStaleness such a copy fails closed as soon as it is older than
+// the bound, and once the store is back the Authorizer compares the copy
+// with it and the store's policy wins.
 //
 // A Store is safe for concurrent use.
 package sqlitestore

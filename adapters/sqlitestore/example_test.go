@@ -2,6 +2,7 @@ package sqlitestore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log"
@@ -68,21 +69,31 @@ func (unreachable) LoadPolicy(context.Context) (rbac.Model, int64, error) {
 	return rbac.Model{}, 0, errors.New("dial tcp 10.0.0.5:5432: connection refused")
 }
 
-// A service keeps a copy of its policy in a local file with
+// A service keeps an authenticated copy of its policy in a local file with
 // iam.WithFallback, so that it can start while its store is unreachable.
-func ExampleStore_LoadSnapshot() {
+func ExampleSnapshotStore() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "fallback")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	fb, err := sqlitestore.Open(filepath.Join(dir, "iam-fallback.db"))
+	file, err := sqlitestore.Open(filepath.Join(dir, "iam-fallback.db"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer fb.Close()
-	if err := sqlitestore.Migrate(ctx, fb.DB()); err != nil {
+	defer file.Close()
+	if err := sqlitestore.Migrate(ctx, file.DB()); err != nil {
+		log.Fatal(err)
+	}
+	// The key authenticates the copy. A service reads it from its secret
+	// store, never from the file's directory; here it is made up.
+	key := make([]byte, sqlitestore.MinSnapshotKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		log.Fatal(err)
+	}
+	fb, err := sqlitestore.NewSnapshotStore(file, key)
+	if err != nil {
 		log.Fatal(err)
 	}
 

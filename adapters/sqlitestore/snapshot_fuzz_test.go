@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/civic-platform/security/internal/casbinx"
@@ -44,6 +45,16 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		[]byte(`{"v":2}`),
 		[]byte(`not json`),
 		{},
+		valid[:len(valid)/2], // truncated
+		[]byte(`{"v":1,"lines":[["p","user:x","role:clerk","org","-1","99999999999999999999","allow"]]}`),
+		[]byte(`{"v":1,"lines":[["p","user:x","role:clerk","org","00000000000000000000","9223372036854775807","allow"]]}`),
+		[]byte(`{"v":1,"lines":[["g","user:x","group:y"],["g","group:y","user:x"]]}`),
+		[]byte(`{"v":1,"lines":[["g3","dept:a","dept:a"]]}`),
+		[]byte(`{"v":1,"lines":[],"extras":{"v":1,"labels":{"ghost":{"fr":"x"}}}}`),
+		[]byte(`{"v":1,"lines":[],"extras":{"v":1,"waivers":[{"rule":"r","subject":"user:x","approved_by":"user:x"}]}}`),
+		[]byte(`{"v":1,"lines":[["p","user:x"]],"extras":null}`),
+		[]byte(`{"v":1,"lines":null}`),
+		[]byte("{\"v\":1,\"lines\":[[\"g2\",\"role:a\u0000\",\"meta:role\"]]}"),
 	} {
 		f.Add(seed, true)
 		f.Add(seed, false)
@@ -62,6 +73,75 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 		if p, err := rbac.Compile(m); err == nil && p == nil {
 			t.Fatal("Compile returned neither a policy nor an error")
+		}
+	})
+}
+
+// FuzzVerifySnapshot changes a sealed copy's revision, confirmation time,
+// document and tags by fuzzed amounts: the copy verifies only when nothing
+// changed, whatever the change.
+//
+//	go test -run '^$' -fuzz FuzzVerifySnapshot -fuzztime 30s ./adapters/sqlitestore
+func FuzzVerifySnapshot(f *testing.F) {
+	key := bytes.Repeat([]byte("0123456789abcdef"), 2)
+	fb := &SnapshotStore{key: key}
+	id := []byte("file-identifier!")
+	doc, err := encodeSnapshot(rbac.Model{
+		Roles:  []rbac.Role{{ID: "clerk", Permissions: []rbac.Permission{"crm.case.read"}}},
+		Grants: []rbac.Grant{{Subject: "user:x", Role: "clerk", Scope: "org"}},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	const rev, confirmed = int64(12), int64(1_741_953_600_000_000_000)
+	tag := fb.contentTag(id, rev, doc)
+	sealed := snapshotRow{Revision: rev, Confirmed: confirmed, Doc: doc, Tag: tag, ConfirmedTag: fb.confirmedTag(id, rev, confirmed, tag)}
+	if err := fb.verify(id, sealed); err != nil {
+		f.Fatalf("the sealed copy does not verify: %v", err)
+	}
+	f.Add(int64(0), int64(0), 0, []byte{}, 0, byte(0), uint8(0))
+	f.Add(int64(1), int64(0), 0, []byte{}, 0, byte(0), uint8(0))
+	f.Add(int64(0), int64(-1), 0, []byte{}, 0, byte(0), uint8(0))
+	f.Add(int64(0), int64(0), 5, []byte{0xff}, 0, byte(0), uint8(0))
+	f.Add(int64(0), int64(0), -10, []byte{}, 0, byte(0), uint8(0))
+	f.Add(int64(0), int64(0), 0, []byte{}, 3, byte(1), uint8(0))
+	f.Add(int64(0), int64(0), 0, []byte{}, 40, byte(0x80), uint8(1))
+	f.Add(int64(0), int64(0), 0, []byte{}, 0, byte(0), uint8(2))
+	f.Fuzz(func(t *testing.T, dRev, dConfirmed int64, at int, patch []byte, tagAt int, flip byte, cut uint8) {
+		r := snapshotRow{Revision: rev + dRev, Confirmed: confirmed + dConfirmed,
+			Doc: bytes.Clone(doc), Tag: bytes.Clone(sealed.Tag), ConfirmedTag: bytes.Clone(sealed.ConfirmedTag)}
+		changed := dRev != 0 || dConfirmed != 0
+		switch {
+		case at < 0: // truncate the document
+			if n := -at % (len(r.Doc) + 1); n > 0 {
+				r.Doc, changed = r.Doc[:len(r.Doc)-n], true
+			}
+		case len(patch) > 0: // overwrite, and perhaps extend, the document
+			at %= len(r.Doc)
+			r.Doc = append(r.Doc[:at:at], append(patch, r.Doc[min(at+len(patch), len(r.Doc)):]...)...)
+			changed = changed || !bytes.Equal(r.Doc, doc)
+		}
+		tags := [][]byte{r.Tag, r.ConfirmedTag}
+		if flip != 0 {
+			tg := tags[tagAt&1]
+			tg[uint(tagAt>>1)%uint(len(tg))] ^= flip
+			changed = true
+		}
+		switch cut % 3 {
+		case 1:
+			r.Tag, changed = r.Tag[:len(r.Tag)/2], true
+		case 2:
+			r.ConfirmedTag, changed = nil, true
+		}
+		err := fb.verify(id, r)
+		if changed && err == nil {
+			t.Fatalf("a changed copy verified: revision %+d, confirmed %+d, document %d bytes", dRev, dConfirmed, len(r.Doc))
+		}
+		if !changed && err != nil {
+			t.Fatalf("the unchanged copy failed: %v", err)
+		}
+		if err != nil && !errors.Is(err, ErrSnapshotUnverified) {
+			t.Fatalf("refusal does not wrap ErrSnapshotUnverified: %v", err)
 		}
 	})
 }

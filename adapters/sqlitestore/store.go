@@ -29,7 +29,8 @@ func dialect() gormstore.Dialect {
 	return gormstore.Dialect{
 		Name:        "sqlitestore",
 		TableExists: "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
-		MigrateMore: []string{snapshotDDL},
+		MigrateMore: snapshotDDL,
+		MigrateFunc: migrateSnapshot,
 	}
 }
 
@@ -88,9 +89,11 @@ func New(db *gorm.DB) (*Store, error) {
 // Migrate creates casbin_rule (exactly as gorm-adapter would, if it does not
 // exist yet), its unique index, iam_policy_revision with its one row at
 // revision 0, iam_policy_extras (conflict rules and waivers), the
-// iam_outbox event table, and iam_snapshot, where a file used with
-// iam.WithFallback keeps its copy of another store's policy. It is
-// idempotent and runs in one transaction.
+// iam_outbox event table, and iam_snapshot and iam_snapshot_store, where
+// a file used with iam.WithFallback keeps its authenticated copy of another
+// store's policy ([SnapshotStore]); a file migrated by an older version
+// gets the columns that hold the copy's tags. It is idempotent and runs in
+// one transaction.
 func Migrate(ctx context.Context, db *gorm.DB) error {
 	return gormstore.Migrate(ctx, db, dialect())
 }

@@ -22,7 +22,7 @@ var (
 	_ iam.PolicySource   = (*sqlitestore.Store)(nil)
 	_ iam.PolicyWriter   = (*sqlitestore.Store)(nil)
 	_ iam.CompiledSource = (*sqlitestore.Store)(nil)
-	_ iam.SnapshotStore  = (*sqlitestore.Store)(nil)
+	_ iam.SnapshotStore  = (*sqlitestore.SnapshotStore)(nil)
 )
 
 // open opens path with Open and closes it when the test ends.

@@ -59,6 +59,10 @@ type Dialect struct {
 	// MigrateMore are statements of the dialect's own that Migrate runs
 	// in its transaction after creating the shared tables.
 	MigrateMore []string
+	// MigrateFunc, if set, runs in Migrate's transaction after
+	// MigrateMore, for steps that depend on what the database already
+	// holds (adding a column to an existing table).
+	MigrateFunc func(tx *gorm.DB) error
 }
 
 // Store keeps an rbac.Model as Casbin policy lines through gorm. It is safe
@@ -121,6 +125,9 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err
 			}
+		}
+		if d.MigrateFunc != nil {
+			return d.MigrateFunc(tx)
 		}
 		return nil
 	})
