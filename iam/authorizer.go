@@ -62,7 +62,7 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 		opt(&o)
 	}
 	a := &Authorizer{src: src, opts: o}
-	a.fresh.init()
+	a.fresh.init(o.maxStaleness)
 	a.keeper.signal = make(chan struct{}, 1)
 	if err := a.reload(ctx); err != nil {
 		if o.fallback == nil {
@@ -134,6 +134,9 @@ func (a *Authorizer) reload(ctx context.Context) error {
 
 	start := a.opts.clock() // the data read is at least this recent
 	cur := a.snap.Load()
+	// Serving the fallback copy: read the whole policy, whatever its
+	// revision, to compare it with the copy.
+	fallback := a.fresh.fallback.Load()
 	var (
 		m        rbac.Model
 		p        *rbac.Policy
@@ -142,7 +145,7 @@ func (a *Authorizer) reload(ctx context.Context) error {
 	)
 	if cs, ok := a.src.(CompiledSource); ok {
 		after := int64(-1) // no snapshot yet: load whatever is there
-		if cur != nil {
+		if cur != nil && !fallback {
 			after = cur.revision
 		}
 		m, p, revision, err = cs.LoadCompiled(ctx, after)
@@ -152,6 +155,9 @@ func (a *Authorizer) reload(ctx context.Context) error {
 	if err != nil {
 		a.failed(err)
 		return err
+	}
+	if fallback && cur != nil {
+		return a.leaveFallback(ctx, cur, m, p, revision, start)
 	}
 	if cur != nil && revision <= cur.revision {
 		if revision < cur.revision {

@@ -42,6 +42,8 @@ import (
 //	emergency.ended          role, scope, reason, how (early|window_elapsed)
 //	decision.emergency       permission, scope, allowed, reason, path
 //	pii.viewed               (see the masking documentation)
+//	policy.fallback_mismatch copy_revision, store_revision (the fallback
+//	                         copy served was not the store's policy)
 const (
 	EventRoleAssigned          = "role.assigned"           // a grant was made
 	EventRoleRevoked           = "role.revoked"            // a grant was removed
@@ -58,6 +60,7 @@ const (
 	EventEmergencyEnded        = "emergency.ended"
 	EventEmergency             = "decision.emergency" // a check made under emergency access
 	EventPIIViewed             = "pii.viewed"
+	EventFallbackMismatch      = "policy.fallback_mismatch" // the fallback copy served was not the store's policy
 )
 
 // changeEvents returns the domain events for one applied change, all

@@ -1,18 +1,34 @@
 package iam
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/rbac"
 )
 
 // SnapshotStore keeps a local copy of the last policy an Authorizer loaded
 // from its store, so that the process can start while that store is
-// unreachable ([WithFallback]). adapters/sqlitestore implements it in an
-// embedded SQLite file.
+// unreachable ([WithFallback]). adapters/sqlitestore's SnapshotStore
+// implements it in an embedded SQLite file.
+//
+// The copy sits outside the policy store's protection (a local file), so
+// an implementation must authenticate it: LoadSnapshot returns a copy only
+// once it has verified, with a secret key the service supplies, that this
+// store wrote that content, revision and confirmation time, and refuses
+// anything else with an error (adapters/sqlitestore checks two HMAC-SHA256
+// tags and refuses with sqlitestore.ErrSnapshotUnverified). An
+// implementation that cannot verify its copies must not be used.
 type SnapshotStore interface {
 	// SaveSnapshot replaces the kept copy with m at revision, confirmed
 	// current at instant confirmed.
@@ -21,30 +37,70 @@ type SnapshotStore interface {
 	// was still current at confirmed.
 	ConfirmSnapshot(ctx context.Context, revision int64, confirmed time.Time) error
 	// LoadSnapshot returns the kept copy, its revision and when it was last
-	// confirmed current. It returns an error if no copy is kept.
+	// confirmed current, after verifying them. It returns an error if no
+	// copy is kept or the copy fails verification.
 	LoadSnapshot(ctx context.Context) (m rbac.Model, revision int64, confirmed time.Time, err error)
 }
 
 // WithFallback keeps a copy of the policy in s and starts from it when the
-// store cannot be read at [New].
+// store cannot be read at [New]. s must authenticate the copy (see
+// [SnapshotStore]); with adapters/sqlitestore, make it with
+// sqlitestore.NewSnapshotStore, which demands a key.
 //
 // After each load of a new revision the Authorizer saves the policy to s
 // from a background goroutine (bursts of changes coalesce into one save of
 // the newest), and while nothing changes it records in s, at most once per
-// minute, that the copy is still current. If [New] cannot load the policy
-// from its source, it starts from the copy instead of failing:
-// [Health.Fallback] is true, [Health.LastError] says why the store could
-// not be read, and the Authorizer keeps trying the store (with a backoff
-// of up to 30 s, and on every notification) until a load or confirmation
-// succeeds. New still fails, with both errors, when the copy cannot be
-// read or does not compile.
+// minute, that the copy is still current; [Health.FallbackError] reports
+// the last failure to do so. If [New] cannot load the policy from its
+// source, it starts from the copy instead of failing: [Health.Fallback] is
+// true, [Health.LastError] says why the store could not be read, and the
+// Authorizer keeps trying the store (with a backoff of up to 30 s, and on
+// every notification) until it can read it. New still fails, with both
+// errors, when the copy cannot be read, fails verification or does not
+// compile: such a copy is never served.
 //
-// The copy counts as confirmed current when it was last confirmed, not when
-// it was read: with [WithMaxStaleness], checks made from a copy older than
-// the bound fail closed with [ErrStale] until the store is back. A copy is
-// only useful for the store it was taken from; a copy at a higher revision
-// than the store's makes every later load fail as "behind the snapshot".
+// Leaving fallback mode always reads the whole policy from the store and
+// compares it with the copy, whatever the revisions. The store's policy
+// wins. If the store is at the copy's revision with different content, or
+// at a lower revision, the Authorizer reports it as a
+// [*FallbackMismatchError] in [Health.FallbackMismatch], logs it at error
+// level and emits an [EventFallbackMismatch] event: the copy was not what
+// the store holds.
+//
+// The copy counts as confirmed current when it was last confirmed, not
+// when it was read; a confirmation time that is zero or before 2000 counts
+// as never confirmed, and one in the future as now. With
+// [WithMaxStaleness], checks made from a copy older than the bound fail
+// closed with [ErrStale] until the store is back.
 func WithFallback(s SnapshotStore) Option { return func(o *options) { o.fallback = s } }
+
+// ErrFallbackMismatch is wrapped by [*FallbackMismatchError].
+var ErrFallbackMismatch = errors.New("iam: fallback copy differs from the store")
+
+// FallbackMismatchError reports that the policy copy an Authorizer served
+// in fallback mode ([WithFallback]) was not the store's: when the store
+// could be read again it held different content at the copy's revision, or
+// was at a lower revision. The store's policy replaced the copy.
+// errors.Is(err, ErrFallbackMismatch) reports true for it.
+type FallbackMismatchError struct {
+	// CopyRevision is the revision the copy claimed.
+	CopyRevision int64
+	// StoreRevision is the revision read from the store.
+	StoreRevision int64
+	// At is when the difference was found (the Authorizer's clock).
+	At time.Time
+}
+
+// Error implements the error interface.
+func (e *FallbackMismatchError) Error() string {
+	if e.StoreRevision == e.CopyRevision {
+		return fmt.Sprintf("iam: the fallback copy served at revision %d differs from the store's policy at that revision; the store's policy replaced it", e.CopyRevision)
+	}
+	return fmt.Sprintf("iam: the fallback copy served at revision %d is ahead of the store (revision %d); the store's policy replaced it", e.CopyRevision, e.StoreRevision)
+}
+
+// Is makes errors.Is(err, ErrFallbackMismatch) true.
+func (e *FallbackMismatchError) Is(target error) bool { return target == ErrFallbackMismatch }
 
 // keepConfirmedEvery is how often, at most, the kept copy's confirmation
 // time is brought up to date.
@@ -116,17 +172,23 @@ func (a *Authorizer) keepLoop(ctx context.Context) {
 		k.pending, k.touchAt = nil, time.Time{}
 		k.mu.Unlock()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		var err error
 		if s != nil {
-			if err := a.opts.fallback.SaveSnapshot(sctx, s.model, s.revision, at); err != nil {
+			if err = a.opts.fallback.SaveSnapshot(sctx, s.model, s.revision, at); err != nil {
 				a.opts.logger.Warn("iam: could not save the fallback copy of the policy", "err", err, "revision", s.revision)
 			}
 		}
-		if !touchAt.IsZero() {
-			if err := a.opts.fallback.ConfirmSnapshot(sctx, touchRev, touchAt); err != nil {
+		if !touchAt.IsZero() && err == nil {
+			if err = a.opts.fallback.ConfirmSnapshot(sctx, touchRev, touchAt); err != nil {
 				a.opts.logger.Warn("iam: could not record that the fallback copy is current", "err", err, "revision", touchRev)
 			}
 		}
 		cancel()
+		if s != nil || !touchAt.IsZero() {
+			a.fresh.mu.Lock()
+			a.fresh.fallbackErr = err
+			a.fresh.mu.Unlock()
+		}
 	}
 }
 
@@ -145,10 +207,110 @@ func (a *Authorizer) startFromFallback(ctx context.Context, cause error) error {
 	defer a.reloadMu.Unlock()
 	a.publish(m, p, revision)
 	a.fresh.fallback.Store(true)
-	a.confirmAt(confirmed)
+	a.confirmAt(confirmed) // a zero, ancient or future time is not trusted
 	a.failed(cause)
 	a.fresh.wake()
 	return nil
+}
+
+// leaveFallback publishes what a full load from the store returned (m,
+// compiled to p, at revision) in place of the fallback copy cur, the
+// store having been read at start. The store's policy wins; a copy that
+// was not the store's policy at its revision is reported. The caller
+// holds reloadMu.
+func (a *Authorizer) leaveFallback(ctx context.Context, cur *snapshot, m rbac.Model, p *rbac.Policy, revision int64, start time.Time) error {
+	var mismatch *FallbackMismatchError
+	switch {
+	case revision == cur.revision && sameContent(cur.model, m):
+		// The copy was the store's policy: keep the snapshot and its cache.
+		a.confirm(start)
+		a.fresh.fallback.Store(false)
+		a.opts.logger.Info("iam: store reachable again; the fallback copy matched it", "revision", revision)
+		a.fresh.wake()
+		return nil
+	case revision <= cur.revision:
+		mismatch = &FallbackMismatchError{CopyRevision: cur.revision, StoreRevision: revision, At: a.opts.clock()}
+	}
+	if p == nil {
+		var err error
+		if p, err = rbac.Compile(m); err != nil {
+			err = fmt.Errorf("revision %d: %w", revision, err)
+			a.failed(err)
+			return err
+		}
+	}
+	a.keep(a.publish(m, p, revision), start)
+	a.confirm(start)
+	a.fresh.fallback.Store(false)
+	if mismatch != nil {
+		a.fresh.mu.Lock()
+		a.fresh.mismatch = mismatch
+		a.fresh.mu.Unlock()
+		a.opts.logger.Error("iam: the fallback copy that was served is not the store's policy; the store's policy replaced it",
+			"copy_revision", mismatch.CopyRevision, "store_revision", mismatch.StoreRevision)
+		a.emit(ctx, Event{Type: EventFallbackMismatch, Revision: revision, Time: mismatch.At, Detail: map[string]string{
+			"copy_revision":  strconv.FormatInt(mismatch.CopyRevision, 10),
+			"store_revision": strconv.FormatInt(mismatch.StoreRevision, 10),
+		}})
+	}
+	a.fresh.wake()
+	return nil
+}
+
+// sameContent reports whether a and b hold the same policy as a store
+// keeps it, whatever the order of their elements: the same Casbin lines
+// and the same extras document (conflict rules, waivers, labels, reasons).
+// A model the line format cannot represent compares unequal.
+func sameContent(a, b rbac.Model) bool {
+	da, errA := contentDigest(a)
+	db, errB := contentDigest(b)
+	return errA == nil && errB == nil && da == db
+}
+
+// contentDigest is a SHA-256 digest of m's content in a canonical order.
+func contentDigest(m rbac.Model) ([sha256.Size]byte, error) {
+	m = canonical(m)
+	var lines []string
+	for _, l := range casbinx.Encode(m) {
+		var b strings.Builder
+		b.WriteString(l.PType)
+		for _, v := range l.Values {
+			b.WriteByte(0)
+			b.WriteString(v)
+		}
+		lines = append(lines, b.String())
+	}
+	slices.Sort(lines)
+	lines = slices.Compact(lines)
+	extras, err := casbinx.Extras(m)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	h := sha256.New()
+	for _, l := range append(lines, string(extras)) {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(l))))
+		h.Write([]byte(l))
+	}
+	return [sha256.Size]byte(h.Sum(nil)), nil
+}
+
+// canonical returns m with the lists whose order the extras document keeps
+// sorted, without changing m.
+func canonical(m rbac.Model) rbac.Model {
+	m.Grants = slices.Clone(m.Grants)
+	slices.SortStableFunc(m.Grants, func(x, y rbac.Grant) int {
+		return cmp.Or(cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Role, y.Role), cmp.Compare(x.Scope, y.Scope),
+			cmp.Compare(rbac.Nanos(x.NotBefore), rbac.Nanos(y.NotBefore)), cmp.Compare(rbac.Nanos(x.NotAfter), rbac.Nanos(y.NotAfter)),
+			cmp.Compare(x.Reason, y.Reason))
+	})
+	m.Conflicts = slices.Clone(m.Conflicts)
+	slices.SortStableFunc(m.Conflicts, func(x, y rbac.ConflictRule) int { return cmp.Compare(x.ID, y.ID) })
+	m.Waivers = slices.Clone(m.Waivers)
+	slices.SortStableFunc(m.Waivers, func(x, y rbac.Waiver) int {
+		return cmp.Or(cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.ApprovedBy, y.ApprovedBy),
+			cmp.Compare(rbac.Nanos(x.NotAfter), rbac.Nanos(y.NotAfter)), cmp.Compare(x.Reason, y.Reason))
+	})
+	return m
 }
 
 // retryLoop asks for a reload with a growing delay for as long as the

@@ -3,11 +3,15 @@ package iam_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iamtest"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -104,5 +108,188 @@ func TestWithoutFallbackNewFails(t *testing.T) {
 	down := errors.New("connection refused")
 	if _, err := iam.New(context.Background(), &flakySource{err: down}, iam.WithFallback(nil)); !errors.Is(err, down) {
 		t.Fatalf("New with the store down and no fallback: %v", err)
+	}
+}
+
+// keptCopy returns a fallback store that holds m at rev, confirmed at
+// confirmed, as an earlier run of the service left it.
+func keptCopy(m rbac.Model, rev int64, confirmed time.Time) *memFallback {
+	return &memFallback{m: m, rev: rev, confirmed: confirmed, saves: []int64{}}
+}
+
+// compiledRevSource is revSource that is also an iam.CompiledSource, which,
+// like the stores, reads nothing more when the revision is not above after.
+type compiledRevSource struct{ *revSource }
+
+func (s compiledRevSource) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error) {
+	if after >= 0 {
+		rev, err := s.Revision(ctx)
+		if err != nil {
+			return rbac.Model{}, nil, 0, err
+		}
+		if rev <= after {
+			return rbac.Model{}, nil, rev, nil
+		}
+	}
+	m, rev, err := s.LoadPolicy(ctx)
+	if err != nil {
+		return rbac.Model{}, nil, 0, err
+	}
+	p, err := rbac.Compile(m)
+	return m, p, rev, err
+}
+
+// plainSource is revSource seen only as an iam.PolicySource.
+type plainSource struct{ s *revSource }
+
+func (p plainSource) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
+	return p.s.LoadPolicy(ctx)
+}
+
+// logBuffer is a slog handler's output that tests can read while the
+// Authorizer writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+// reordered is freshModel(false) with every list in another order: the
+// same policy.
+func reordered() rbac.Model {
+	m := freshModel(false)
+	slices.Reverse(m.Grants)
+	m.Roles = append([]rbac.Role{{ID: "viewer", Permissions: []rbac.Permission{"permits.application.list", "permits.application.read"}}}, m.Roles...)
+	return m
+}
+
+// TestLeavingFallbackComparesContent starts from a kept copy while the
+// store is down, then brings the store back at various revisions and
+// contents, through each kind of source and both ways of getting there
+// (an explicit Reload and the Authorizer's own retry). The store's policy
+// always ends up serving; a copy that was not the store's policy at its
+// revision is reported in Health, the log and an audit event.
+func TestLeavingFallbackComparesContent(t *testing.T) {
+	t.Parallel()
+	const copyRev = 4
+	withViewer := func(m rbac.Model) rbac.Model {
+		m.Roles = append(m.Roles, rbac.Role{ID: "viewer", Permissions: []rbac.Permission{"permits.application.read", "permits.application.list"}})
+		return m
+	}
+	kept := withViewer(freshModel(false)) // the copy lets ann read
+	for _, c := range []struct {
+		name     string
+		store    rbac.Model
+		rev      int64
+		annReads bool // what the store's policy says
+		mismatch bool
+	}{
+		{"same revision, same content", withViewer(freshModel(false)), copyRev, true, false},
+		{"same revision, same content in another order", reordered(), copyRev, true, false},
+		{"same revision, grant revoked", withViewer(freshModel(true)), copyRev, false, true},
+		{"same revision, role emptied", func() rbac.Model {
+			m := withViewer(freshModel(false))
+			m.Roles[0].Permissions = []rbac.Permission{"permits.application.list"}
+			return m
+		}(), copyRev, false, true},
+		{"same revision, only a reason differs", func() rbac.Model {
+			m := withViewer(freshModel(false))
+			m.Grants[1].Reason = "changed behind the store's back"
+			return m
+		}(), copyRev, true, true},
+		{"store behind the copy", withViewer(freshModel(true)), copyRev - 1, false, true},
+		{"store ahead of the copy", withViewer(freshModel(true)), copyRev + 1, false, false},
+	} {
+		for _, kind := range []string{"revision", "compiled", "plain"} {
+			for _, via := range []string{"Reload", "retry"} {
+				t.Run(c.name+"/"+kind+"/"+via, func(t *testing.T) {
+					t.Parallel()
+					ctx := context.Background()
+					rs := &revSource{err: errors.New("connection refused")}
+					var src iam.PolicySource = rs
+					switch kind {
+					case "compiled":
+						src = compiledRevSource{rs}
+					case "plain":
+						src = plainSource{rs}
+					}
+					fb := keptCopy(kept, copyRev, t0)
+					rec := &iamtest.Recorder{}
+					logs := &logBuffer{}
+					a, err := iam.New(ctx, src, iam.WithClock(iamtest.Clock(t0)), iam.WithFallback(fb), iam.WithAuditSink(rec),
+						iam.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer a.Close()
+					if err := a.Require(ctx, annSub, readPerm, ward7); err != nil {
+						t.Fatalf("from the copy: %v", err)
+					}
+					rs.set(c.store, c.rev, nil)
+					if via == "Reload" {
+						if err := a.Reload(ctx); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						waitFor(t, 10*time.Second, func() bool { return !a.Health().Fallback })
+					}
+					h := a.Health()
+					if h.Fallback || h.Revision != c.rev || h.LastError != nil {
+						t.Fatalf("after the store came back: %+v", h)
+					}
+					d, err := a.Check(ctx, annSub, readPerm, ward7)
+					if err != nil || d.Allowed != c.annReads {
+						t.Fatalf("after the store came back: %+v, %v; want allowed=%v (the store's policy)", d, err, c.annReads)
+					}
+					var me *iam.FallbackMismatchError
+					events := 0
+					for _, e := range rec.Events() {
+						if e.Type == iam.EventFallbackMismatch {
+							events++
+						}
+					}
+					if !c.mismatch {
+						if h.FallbackMismatch != nil || events != 0 || strings.Contains(logs.String(), "not the store's policy") {
+							t.Fatalf("a matching copy was reported: %v, %d events, log %q", h.FallbackMismatch, events, logs.String())
+						}
+						return
+					}
+					if !errors.As(h.FallbackMismatch, &me) || !errors.Is(h.FallbackMismatch, iam.ErrFallbackMismatch) ||
+						me.CopyRevision != copyRev || me.StoreRevision != c.rev || !me.At.Equal(t0) {
+						t.Fatalf("Health.FallbackMismatch = %#v", h.FallbackMismatch)
+					}
+					if events != 1 {
+						t.Errorf("%d %s events, want 1: %+v", events, iam.EventFallbackMismatch, rec.Events())
+					}
+					if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "not the store's policy") {
+						t.Errorf("no error logged: %q", logs.String())
+					}
+					// The copy is replaced by the store's policy.
+					waitFor(t, 10*time.Second, func() bool {
+						s, _ := fb.calls()
+						return len(s) > 0 && s[len(s)-1] == c.rev
+					})
+					// Later reloads keep the report.
+					if err := a.Reload(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if !errors.Is(a.Health().FallbackMismatch, iam.ErrFallbackMismatch) {
+						t.Errorf("the report did not stay")
+					}
+				})
+			}
+		}
 	}
 }

@@ -34,6 +34,10 @@ type StaleError struct {
 
 // Error implements the error interface.
 func (e *StaleError) Error() string {
+	if e.LastConfirmed.IsZero() {
+		return fmt.Sprintf("iam: policy revision %d never confirmed current, with a bound of %s; denying until the store is reachable again",
+			e.Revision, e.MaxStaleness)
+	}
 	return fmt.Sprintf("iam: policy revision %d last confirmed current %s ago, more than the bound of %s; denying until the store is reachable again",
 		e.Revision, e.At.Sub(e.LastConfirmed).Round(time.Millisecond), e.MaxStaleness)
 }
@@ -105,6 +109,15 @@ type Health struct {
 	// [WithFallback], read because the store could not be read at [New],
 	// and that the store has not been read since.
 	Fallback bool
+	// FallbackMismatch is a [*FallbackMismatchError] once the Authorizer,
+	// reading the store again after serving its fallback copy, found that
+	// the copy was not the store's policy at its revision; nil otherwise.
+	// It stays set for the life of the Authorizer.
+	FallbackMismatch error
+	// FallbackError is the error of the most recent attempt to save the
+	// fallback copy or record that it is current ([WithFallback]), or nil
+	// if it succeeded.
+	FallbackError error
 }
 
 // freshness is the Authorizer's bookkeeping of how current its snapshot is.
@@ -123,13 +136,20 @@ type freshness struct {
 	watcherDone atomic.Bool // Notifier.Watch has returned
 	fallback    atomic.Bool // serving the WithFallback copy; see Health.Fallback
 
-	mu        sync.Mutex
-	lastErr   error
-	lastErrAt time.Time
+	mu          sync.Mutex
+	lastErr     error
+	lastErrAt   time.Time
+	mismatch    *FallbackMismatchError // Health.FallbackMismatch
+	fallbackErr error                  // Health.FallbackError
 }
 
-func (f *freshness) init() {
+// init prepares f for an Authorizer whose staleness bound is bound (0:
+// none). With a bound, the snapshot is stale until the first confirmation.
+func (f *freshness) init(bound time.Duration) {
 	f.staleAfter.Store(math.MaxInt64)
+	if bound > 0 {
+		f.staleAfter.Store(math.MinInt64)
+	}
 	ch := make(chan struct{})
 	f.published.Store(&ch)
 	f.kick = make(chan struct{}, 1)
@@ -142,28 +162,54 @@ func (f *freshness) wake() {
 }
 
 // confirm records that the snapshot was current at start (the instant the
-// confirming read began). Confirmations can race (the reload and the
-// confirmation poll run on different goroutines); the latest one wins.
+// confirming read began): the store answered.
 func (a *Authorizer) confirm(start time.Time) {
 	a.confirmAt(start)
 	a.fresh.mu.Lock()
 	a.fresh.lastErr = nil
 	a.fresh.mu.Unlock()
-	a.fresh.fallback.Store(false) // the store answered
 	a.keepConfirmed(a.Revision(), start)
 }
 
+// earliestConfirmation is the earliest confirmation time trusted: an
+// earlier one (the zero time, a Unix time of 0, a clock never set) means
+// the snapshot was never confirmed.
+var earliestConfirmation = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// trustedConfirmation is the instant (Unix ns) that a claimed confirmation
+// time t counts for at now: t itself, or now if t is in the future; ok is
+// false if it is zero or before 2000, and then it counts for nothing.
+func trustedConfirmation(t, now time.Time) (at int64, ok bool) {
+	if t.After(now) {
+		t = now
+	}
+	if t.IsZero() || t.Before(earliestConfirmation) {
+		return 0, false
+	}
+	return rbac.Nanos(t), true
+}
+
 // confirmAt records that the snapshot was current at t, moving the
-// staleness bound; an earlier instant than the last one recorded changes
-// nothing.
+// staleness deadline to the latest real confirmation + the bound. A time
+// that is zero or before 2000 confirms nothing (with no real confirmation
+// yet, the snapshot stays stale); a future time counts as now.
+// Confirmations can race (the reload and the confirmation poll run on
+// different goroutines), so an earlier instant than the one recorded
+// changes nothing, unless the recorded one is in the future (the clock
+// was set back): then the new one replaces it, so that no single value,
+// however bad, can hold the deadline off.
 func (a *Authorizer) confirmAt(t time.Time) {
-	at := rbac.Nanos(t)
+	now := a.opts.clock()
+	at, ok := trustedConfirmation(t, now)
+	if !ok {
+		return
+	}
 	a.fresh.mu.Lock()
 	defer a.fresh.mu.Unlock()
-	if at > a.fresh.confirmed.Load() {
+	if c := a.fresh.confirmed.Load(); c == 0 || at > c || c > rbac.Nanos(now) {
 		a.fresh.confirmed.Store(at)
-		if b := a.opts.maxStaleness; b > 0 {
-			a.fresh.staleAfter.Store(at + int64(b))
+		if b := int64(a.opts.maxStaleness); b > 0 {
+			a.fresh.staleAfter.Store(at + min(b, math.MaxInt64-at))
 		}
 	}
 }
@@ -178,9 +224,13 @@ func (a *Authorizer) failed(err error) {
 
 // staleError builds the error for a decision refused at instant at.
 func (a *Authorizer) staleError(s *snapshot, at int64) error {
+	var last time.Time
+	if c := a.fresh.confirmed.Load(); c > 0 {
+		last = time.Unix(0, c)
+	}
 	return &StaleError{
 		Revision:      s.revision,
-		LastConfirmed: time.Unix(0, a.fresh.confirmed.Load()),
+		LastConfirmed: last,
 		MaxStaleness:  a.opts.maxStaleness,
 		At:            time.Unix(0, at),
 	}
@@ -203,6 +253,10 @@ func (a *Authorizer) Health() Health {
 	}
 	a.fresh.mu.Lock()
 	h.LastError, h.LastErrorAt = a.fresh.lastErr, a.fresh.lastErrAt
+	if a.fresh.mismatch != nil {
+		h.FallbackMismatch = a.fresh.mismatch
+	}
+	h.FallbackError = a.fresh.fallbackErr
 	a.fresh.mu.Unlock()
 	if n := a.opts.notifier; n != nil {
 		switch cr, ok := n.(ConnectionReporter); {
@@ -295,6 +349,9 @@ func (a *Authorizer) confirmRevision(ctx context.Context) (moved bool, err error
 	}
 	ctx, cancel := context.WithTimeout(ctx, max(a.opts.maxStaleness, minConfirmTimeout))
 	defer cancel()
+	if a.fresh.fallback.Load() {
+		return true, nil // leaving fallback takes a full load and a comparison
+	}
 	cur := a.Revision() // before the read: the store held cur before it began
 	start := a.opts.clock()
 	rev, err := rs.Revision(ctx)
