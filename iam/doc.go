@@ -26,8 +26,9 @@
 //   - freshness across processes: a [Notifier] triggers reloads,
 //     [WithMaxStaleness] makes checks fail closed with [ErrStale] when the
 //     snapshot cannot be confirmed current, [Authorizer.WaitForRevision]
-//     gives read-your-own-writes, [WithFallback] lets a process start from a
-//     local copy while the store is unreachable, and [Authorizer.Health]
+//     gives read-your-own-writes, [WithFallback] lets a process start from an
+//     authenticated local copy while the store is unreachable (and compares
+//     the copy with the store when it answers), and [Authorizer.Health]
 //     reports it all;
 //   - domain events: every change and every security-relevant decision is an
 //     [Event] sent to an [AuditSink] (or, with a store that implements

@@ -293,3 +293,47 @@ func TestLeavingFallbackComparesContent(t *testing.T) {
 		}
 	}
 }
+
+// failingFallback is a memFallback whose saves fail while err is set.
+type failingFallback struct {
+	memFallback
+	mu  sync.Mutex
+	err error
+}
+
+func (f *failingFallback) SaveSnapshot(ctx context.Context, m rbac.Model, rev int64, at time.Time) error {
+	f.mu.Lock()
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.memFallback.SaveSnapshot(ctx, m, rev, at)
+}
+
+// TestHealthReportsFallbackErrors: a copy that cannot be saved shows in
+// Health until a save succeeds.
+func TestHealthReportsFallbackErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	disk := errors.New("disk full")
+	fb := &failingFallback{err: disk}
+	src := &flakySource{m: city(), rev: 1}
+	a, err := iam.New(ctx, src, iam.WithFallback(fb), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	waitFor(t, 10*time.Second, func() bool { return errors.Is(a.Health().FallbackError, disk) })
+	fb.mu.Lock()
+	fb.err = nil
+	fb.mu.Unlock()
+	src.set(city(), 2, nil)
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return a.Health().FallbackError == nil })
+	if s, _ := fb.calls(); len(s) != 1 || s[0] != 2 {
+		t.Errorf("saves %v, want revision 2", s)
+	}
+}

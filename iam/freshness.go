@@ -90,12 +90,16 @@ type Health struct {
 	Revision int64
 	// LastConfirmed is when the Authorizer last confirmed that Revision
 	// was the store's current revision: a successful reload or
-	// confirmation, measured on the Authorizer's clock ([WithClock]).
+	// confirmation, measured on the Authorizer's clock ([WithClock]), or
+	// the confirmation time of the fallback copy it started from. It is
+	// zero if nothing was confirmed: a fallback copy's time that is zero or
+	// before 2000 confirms nothing, and one in the future counts as the
+	// instant it was read.
 	LastConfirmed time.Time
 	// MaxStaleness is the bound set with [WithMaxStaleness]; 0 means none.
 	MaxStaleness time.Duration
-	// Stale reports that LastConfirmed is older than MaxStaleness: checks
-	// are being refused with [ErrStale].
+	// Stale reports that LastConfirmed is older than MaxStaleness, or zero
+	// with a bound set: checks are being refused with [ErrStale].
 	Stale bool
 	// LastError is the error of the most recent reload or confirmation
 	// attempt, or nil if it succeeded. A failed reload keeps the previous

@@ -80,8 +80,11 @@ func WithAuditSink(s AuditSink) Option {
 // To stay confirmed while nothing changes, the Authorizer polls the store
 // every d/4 from a goroutine that [Authorizer.Close] stops: one small query
 // when the source is a [RevisionSource], a full load otherwise. Staleness
-// is measured on the clock set with [WithClock]. d <= 0 (the default) sets
-// no bound: a snapshot serves until a newer one replaces it.
+// is measured on the clock set with [WithClock]; the deadline is the
+// latest real confirmation + d, where a confirmation time that is zero or
+// before 2000 counts for nothing (before the first real one the snapshot is
+// stale) and one in the future counts as now. d <= 0 (the default) sets no
+// bound: a snapshot serves until a newer one replaces it.
 func WithMaxStaleness(d time.Duration) Option {
 	return func(o *options) { o.maxStaleness = max(d, 0) }
 }
