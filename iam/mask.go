@@ -130,13 +130,18 @@ var recordIface = reflect.TypeFor[abac.Record]()
 // tag names one of the Scoper's scope fields, as [Authorizer.CheckRecord]
 // reads them.
 func recordTypes(sc *Scoper) func(reflect.Type) bool {
-	names := [...]string{sc.field(rbac.Dept), sc.field(rbac.Ward), sc.field(rbac.Facility)}
+	var names []string
+	for _, f := range sc.fields {
+		if f != "" { // "" : the records have no field for this scope kind
+			names = append(names, f)
+		}
+	}
 	return func(t reflect.Type) bool {
 		if t.Implements(recordIface) || reflect.PointerTo(t).Implements(recordIface) {
 			return true
 		}
 		for _, f := range reflect.VisibleFields(t) {
-			if name, ok := f.Tag.Lookup("abac"); ok && f.IsExported() && slices.Contains(names[:], name) {
+			if name, ok := f.Tag.Lookup("abac"); ok && f.IsExported() && slices.Contains(names, name) {
 				return true
 			}
 		}
