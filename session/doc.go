@@ -34,15 +34,20 @@
 // ([WithMaxStaleness]); after that Verify reads the store and fails closed
 // with [ErrUnavailable]. [Manager.Health] says which state it is in.
 //
-// # Revocation epochs
+// # Durable revocations
 //
-// [Manager.LogoutEverywhere] first raises the subject's revocation epoch in
-// an [EpochStore], then deletes the subject's records. Sessions created
-// before the epoch are refused even if their record reappears (a Redis
-// restored from an old snapshot, a replica promoted before it saw the
-// deletion). Several processes must share the epochs through the policy
-// store (adapters/pgstore, adapters/sqlitestore); the default
-// [MemoryEpochs] protects one process.
+// Ending a session writes the revocation to an [EpochStore] before it
+// deletes the record: the session id, until the session would have
+// expired. [Manager.LogoutEverywhere] raises the subject's revocation epoch
+// there, and every session of the subject created before it is refused.
+// So a record that reappears — Redis restarted from an old snapshot, a
+// replica promoted before it saw the deletion — does not bring a revoked
+// session back: a Manager reads the subject's revocations on each cache
+// miss (kept for a minute, and dropped whenever one of the subject's
+// sessions changes or the store is flushed or reconnected). Several
+// processes must share the revocations through the policy store
+// (adapters/pgstore, adapters/sqlitestore); the default [MemoryEpochs]
+// protects one process.
 //
 // # Operations and events
 //

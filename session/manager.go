@@ -55,12 +55,13 @@ type entry struct {
 }
 
 type epochEntry struct {
-	epoch   time.Time
+	r       Revocations
 	fetched time.Time
 }
 
-// epochTTL is how long an epoch read from the EpochStore is trusted before
-// it is read again. Changes to a subject's sessions drop it sooner.
+// epochTTL is how long revocations read from the EpochStore are trusted
+// before they are read again. A change to one of the subject's sessions,
+// a flush or a reconnection of the session store drops them sooner.
 const epochTTL = time.Minute
 
 // New returns a Manager keeping records in store and signing with keys.
@@ -299,37 +300,44 @@ func (m *Manager) check(ctx context.Context, s Session, p parsed, now time.Time)
 	if !s.ActiveAt(now) {
 		return tokenErr(ErrIdle, nil)
 	}
-	epoch, err := m.epoch(ctx, s.Subject, now)
+	r, err := m.revocations(ctx, s.Subject, now)
 	if err != nil {
-		return fmt.Errorf("%w: revocation epoch: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: revocations: %w", ErrUnavailable, err)
 	}
-	if s.Created.Before(epoch) {
+	if r.Revoked(s) {
 		return tokenErr(ErrNoSession, errors.New("revoked"))
 	}
 	return nil
 }
 
-// epoch returns the subject's revocation epoch, from memory if read within
-// epochTTL.
-func (m *Manager) epoch(ctx context.Context, subject string, now time.Time) (time.Time, error) {
+// revocations returns the subject's durable revocations, from memory if
+// read within epochTTL.
+func (m *Manager) revocations(ctx context.Context, subject string, now time.Time) (Revocations, error) {
 	m.epochMu.Lock()
 	e, ok := m.epochCache[subject]
 	m.epochMu.Unlock()
 	if ok && now.Sub(e.fetched) < epochTTL && !now.Before(e.fetched) {
-		return e.epoch, nil
+		return e.r, nil
 	}
 	seq := m.seq.Load()
-	ep, err := m.epochs.Epoch(ctx, subject)
+	r, err := m.epochs.Revocations(ctx, subject, now)
 	if err != nil {
-		return time.Time{}, err
+		return Revocations{}, err
 	}
 	if m.seq.Load() == seq {
 		m.epochMu.Lock()
 		if len(m.epochCache) >= max(m.o.cacheSize, 1024) {
 			clear(m.epochCache)
 		}
-		m.epochCache[subject] = epochEntry{epoch: ep, fetched: now}
+		m.epochCache[subject] = epochEntry{r: r, fetched: now}
 		m.epochMu.Unlock()
 	}
-	return ep, nil
+	return r, nil
+}
+
+// forget drops the subject's cached revocations.
+func (m *Manager) forget(subject string) {
+	m.epochMu.Lock()
+	delete(m.epochCache, subject)
+	m.epochMu.Unlock()
 }

@@ -186,47 +186,98 @@ func (m *MemoryStore) notify(c Change) {
 	}
 }
 
-// EpochStore persists each subject's revocation epoch: sessions of the
-// subject created before it are refused, whatever the session store says.
-// Log out everywhere and administrative revocation raise it, so that a
-// session store that loses or rolls back data (a Redis flush, restart or
-// failover) cannot bring a revoked session back. Implementations for the
-// SQL policy stores are in adapters/pgstore and adapters/sqlitestore.
+// EpochStore persists revocations where losing the session store cannot
+// lose them: each subject's revocation epoch (sessions of the subject
+// created before it are refused: log out everywhere) and the sessions
+// revoked one at a time (logout, administrative revocation) until they
+// would have expired. A session store that loses or rolls back data (a
+// Redis flush, a restart from an old snapshot, a failover to a replica that
+// missed a deletion) therefore cannot bring a revoked session back.
+// Implementations for the SQL policy stores are in adapters/pgstore and
+// adapters/sqlitestore.
 //
 // Implementations are safe for concurrent use.
 type EpochStore interface {
-	// Epoch returns the subject's epoch; the zero time if it has none.
-	Epoch(ctx context.Context, subject string) (time.Time, error)
+	// Revocations returns what is revoked for subject: its epoch (zero if
+	// none) and the ids of its sessions revoked one at a time whose expiry
+	// has not passed at now.
+	Revocations(ctx context.Context, subject string, now time.Time) (Revocations, error)
 	// RaiseEpoch sets the subject's epoch to at unless it is already
 	// later, and returns the stored epoch.
 	RaiseEpoch(ctx context.Context, subject string, at time.Time) (time.Time, error)
+	// RevokeSession records that session id of subject is revoked; the
+	// record may be forgotten after until (the session's expiry).
+	RevokeSession(ctx context.Context, subject, id string, until time.Time) error
+}
+
+// Revocations is what an [EpochStore] holds for one subject.
+type Revocations struct {
+	// Epoch: the subject's sessions created before it are revoked.
+	Epoch time.Time
+	// Sessions are the ids of sessions revoked one at a time.
+	Sessions []string
+}
+
+// Revoked reports whether s is revoked.
+func (r Revocations) Revoked(s Session) bool {
+	if s.Created.Before(r.Epoch) {
+		return true
+	}
+	for _, id := range r.Sessions {
+		if id == s.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // MemoryEpochs is an [EpochStore] in memory. It is the default of a
 // [Manager] and protects one process only: several processes need the
-// epochs in their shared policy store.
+// revocations in their shared policy store.
 type MemoryEpochs struct {
-	mu sync.Mutex
-	m  map[string]time.Time
+	mu       sync.Mutex
+	epochs   map[string]time.Time
+	sessions map[string]map[string]time.Time // subject -> id -> until
 }
 
 // NewMemoryEpochs returns an empty epoch store.
-func NewMemoryEpochs() *MemoryEpochs { return &MemoryEpochs{m: map[string]time.Time{}} }
+func NewMemoryEpochs() *MemoryEpochs {
+	return &MemoryEpochs{epochs: map[string]time.Time{}, sessions: map[string]map[string]time.Time{}}
+}
 
-// Epoch returns the subject's epoch.
-func (e *MemoryEpochs) Epoch(_ context.Context, subject string) (time.Time, error) {
+// Revocations returns the subject's epoch and revoked sessions.
+func (e *MemoryEpochs) Revocations(_ context.Context, subject string, now time.Time) (Revocations, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.m[subject], nil
+	r := Revocations{Epoch: e.epochs[subject]}
+	for id, until := range e.sessions[subject] {
+		if now.Before(until) {
+			r.Sessions = append(r.Sessions, id)
+		} else {
+			delete(e.sessions[subject], id)
+		}
+	}
+	return r, nil
 }
 
 // RaiseEpoch raises the subject's epoch to at.
 func (e *MemoryEpochs) RaiseEpoch(_ context.Context, subject string, at time.Time) (time.Time, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if cur := e.m[subject]; cur.After(at) {
+	if cur := e.epochs[subject]; cur.After(at) {
 		return cur, nil
 	}
-	e.m[subject] = at
+	e.epochs[subject] = at
 	return at, nil
+}
+
+// RevokeSession records a revoked session until its expiry.
+func (e *MemoryEpochs) RevokeSession(_ context.Context, subject, id string, until time.Time) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sessions[subject] == nil {
+		e.sessions[subject] = map[string]time.Time{}
+	}
+	e.sessions[subject][id] = until
+	return nil
 }

@@ -181,31 +181,30 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	return m.end(ctx, s, ReasonRevoked)
 }
 
-// end deletes a record, drops it here, and emits session.ended. If the
-// store cannot confirm the deletion (it is unreachable, or its replicas did
-// not acknowledge it), the revocation is made durable another way: the
-// subject's revocation epoch is raised to now, which ends every session of
-// the subject started before now, in every process, even if the record
-// survives. Failing closed costs the subject's other sessions; losing the
-// revocation is not an option.
+// end revokes s durably in the EpochStore, then deletes its record, drops
+// it here, and emits session.ended. The durable record is written first so
+// that the revocation survives the session store losing or rolling back
+// the deletion (a flush, a restart from an old snapshot, a failover). If
+// either write fails the session still ends if the other succeeded; it
+// fails with ErrUnavailable only if neither did.
 func (m *Manager) end(ctx context.Context, s Session, reason string) error {
+	derr := m.epochs.RevokeSession(ctx, s.Subject, s.ID, s.Expires)
+	m.forget(s.Subject)
 	ended, err := m.store.Delete(ctx, s.ID)
 	switch {
 	case err == nil:
 		s = ended
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound) && derr == nil:
 		return err
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%w: %w", err, derr)
+	case derr != nil:
+		return fmt.Errorf("%w: revoke: %w; delete: %w", ErrUnavailable, derr, err)
 	default:
-		now := m.o.now()
-		epoch, eerr := m.epochs.RaiseEpoch(ctx, s.Subject, now)
-		if eerr != nil {
-			return fmt.Errorf("%w: delete: %w; raise revocation epoch: %w", ErrUnavailable, err, eerr)
-		}
-		m.epochMu.Lock()
-		m.epochCache[s.Subject] = epochEntry{epoch: epoch, fetched: now}
-		m.epochMu.Unlock()
-		m.o.logger.Warn("session: deletion not confirmed; raised the subject's revocation epoch instead", "err", err)
-		reason += "; escalated: " + ReasonLogoutEverywhere
+		m.o.logger.Warn("session: deletion not confirmed by the session store; the durable revocation stands", "err", err)
+	}
+	if derr != nil {
+		m.o.logger.Warn("session: revocation not persisted; the deleted record is all that ends the session", "err", derr)
 	}
 	m.apply(Change{SessionID: s.ID})
 	m.emit(ctx, EventEnded, s, map[string]string{"session": s.ID, "reason": reason})
@@ -229,9 +228,7 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("%w: raise revocation epoch: %w", ErrUnavailable, err)
 	}
-	m.epochMu.Lock()
-	m.epochCache[subject] = epochEntry{epoch: epoch, fetched: now}
-	m.epochMu.Unlock()
+	m.forget(subject)
 	n := 0
 	// Twice: a session being created concurrently (before the epoch) may
 	// be stored after the first listing.
@@ -265,13 +262,13 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Session, error) {
 		return nil, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
 	}
 	now := m.o.now()
-	epoch, err := m.epoch(ctx, subject, now)
+	r, err := m.revocations(ctx, subject, now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: revocation epoch: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: revocations: %w", ErrUnavailable, err)
 	}
 	out := all[:0]
 	for _, s := range all {
-		if s.Subject == subject && s.ActiveAt(now) && !s.Created.Before(epoch) {
+		if s.Subject == subject && s.ActiveAt(now) && !r.Revoked(s) {
 			out = append(out, s)
 		}
 	}

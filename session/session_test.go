@@ -695,43 +695,65 @@ func (u unconfirmed) Delete(ctx context.Context, id string) (session.Session, er
 	return session.Session{}, errors.New("deletion not confirmed by replicas")
 }
 
-// TestUnconfirmedDeletionRaisesEpoch: a logout whose deletion the store
-// cannot confirm is made durable through the subject's epoch: the record
-// coming back does not bring the session back, and the subject's other
-// sessions end too (fail closed).
-func TestUnconfirmedDeletionRaisesEpoch(t *testing.T) {
+// TestRevocationOutlivesTheRecord: a logged-out or revoked session stays
+// refused when its record comes back (a store restored from an old copy,
+// a replica that missed the deletion), also in a fresh process, and also
+// when the store could not confirm the deletion. The subject's other
+// sessions are not affected.
+func TestRevocationOutlivesTheRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	mem := session.NewMemoryStore()
+	epochs := session.NewMemoryEpochs()
 	clk := newClock()
 	rec := &recorder{}
 	key, _ := session.GenerateKey(session.EdDSA, "k1")
 	keys, _ := session.NewKeyring(key)
-	m, err := session.New(unconfirmed{mem}, keys, session.WithClock(clk.Now), session.WithEventSink(rec), session.WithLogger(quiet))
+	opts := []session.Option{session.WithClock(clk.Now), session.WithEventSink(rec), session.WithLogger(quiet), session.WithEpochs(epochs)}
+	m, err := session.New(unconfirmed{mem}, keys, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s, tok, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	s1, t1, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	s2, t2, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
 	_, other, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
-	_, bob, _ := m.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword})
-	clk.Advance(time.Second)
-	if err := m.Logout(ctx, tok); err != nil {
+	if err := m.Logout(ctx, t1); err != nil {
 		t.Fatalf("logout with an unconfirmed deletion: %v", err)
 	}
-	if err := mem.Create(ctx, s); err != nil { // the record survives after all
-		t.Fatal(err)
+	if err := m.Revoke(ctx, s2.ID); err != nil {
+		t.Fatalf("revoke with an unconfirmed deletion: %v", err)
 	}
-	for _, tk := range []string{tok, other} {
-		if _, err := m.Verify(ctx, tk); !errors.Is(err, session.ErrNoSession) {
-			t.Fatalf("alice's session after an unconfirmed logout: %v", err)
+	for _, s := range []session.Session{s1, s2} { // the records come back
+		if err := mem.Create(ctx, s); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := m.Verify(ctx, bob); err != nil {
-		t.Fatalf("bob: %v", err)
+	fresh, err := session.New(mem, keys, opts...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	evs := rec.events()
-	if last := evs[len(evs)-1]; last.Type != session.EventEnded || !strings.Contains(last.Detail["reason"], "escalated") {
-		t.Errorf("last event %+v", last)
+	defer fresh.Close()
+	for _, mm := range []*session.Manager{m, fresh} {
+		for _, tk := range []string{t1, t2} {
+			if _, err := mm.Verify(ctx, tk); !errors.Is(err, session.ErrNoSession) {
+				t.Fatalf("a revoked session whose record came back: %v", err)
+			}
+		}
+		if _, err := mm.Verify(ctx, other); err != nil {
+			t.Fatalf("alice's other session: %v", err)
+		}
+		if l, _ := mm.List(ctx, "user:alice"); len(l) != 1 {
+			t.Errorf("List shows %d sessions, want 1", len(l))
+		}
+	}
+	var reasons []string
+	for _, ev := range rec.events() {
+		if ev.Type == session.EventEnded {
+			reasons = append(reasons, ev.Detail["reason"])
+		}
+	}
+	if strings.Join(reasons, ",") != "logout,revoked" {
+		t.Errorf("ended events %v", reasons)
 	}
 }

@@ -26,7 +26,7 @@ func TestEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Epoch(ctx, "user:alice"); !errors.Is(err, pgstore.ErrNotMigrated) {
+	if _, err := e.Revocations(ctx, "user:alice", time.Now()); !errors.Is(err, pgstore.ErrNotMigrated) {
 		t.Fatalf("before MigrateEpochs: %v", err)
 	}
 	for range 2 {
@@ -35,7 +35,7 @@ func TestEpochs(t *testing.T) {
 		}
 	}
 	base := time.Date(2026, 3, 14, 12, 0, 0, 123456789, time.UTC)
-	if got, err := e.Epoch(ctx, "user:alice"); err != nil || !got.IsZero() {
+	if got, err := e.Revocations(ctx, "user:alice", base); err != nil || !got.Epoch.IsZero() || len(got.Sessions) != 0 {
 		t.Fatalf("no epoch yet: %v %v", got, err)
 	}
 	if got, err := e.RaiseEpoch(ctx, "user:alice", base); err != nil || !got.Equal(base) {
@@ -55,7 +55,7 @@ func TestEpochs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got, err := e.Epoch(ctx, "user:alice"); err != nil || !got.Equal(base.Add(19*time.Second)) {
+	if got, err := e.Revocations(ctx, "user:alice", base); err != nil || !got.Epoch.Equal(base.Add(19*time.Second)) {
 		t.Fatalf("after parallel raises: %v %v", got, err)
 	}
 	for _, bad := range []string{"", strings.Repeat("x", 257)} {
@@ -63,7 +63,30 @@ func TestEpochs(t *testing.T) {
 			t.Errorf("subject of %d bytes accepted", len(bad))
 		}
 	}
-	if got, _ := e.Epoch(ctx, "user:bob"); !got.IsZero() {
+	if got, _ := e.Revocations(ctx, "user:bob", base); !got.Epoch.IsZero() {
 		t.Errorf("bob has an epoch")
+	}
+
+	// Sessions revoked one at a time, until they would have expired.
+	if err := e.RevokeSession(ctx, "user:alice", "s1", base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RevokeSession(ctx, "user:alice", "s1", base.Add(time.Minute)); err != nil { // again, shorter: keeps the longer
+		t.Fatal(err)
+	}
+	if err := e.RevokeSession(ctx, "user:bob", "s2", base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.Revocations(ctx, "user:alice", base.Add(30*time.Minute)); err != nil || len(got.Sessions) != 1 || got.Sessions[0] != "s1" ||
+		!got.Revoked(session.Session{ID: "s1", Created: base.Add(time.Hour)}) || got.Revoked(session.Session{ID: "s3", Created: base.Add(time.Hour)}) {
+		t.Fatalf("alice's revocations: %+v, %v", got, err)
+	}
+	if got, _ := e.Revocations(ctx, "user:alice", base.Add(2*time.Hour)); len(got.Sessions) != 0 {
+		t.Errorf("an expired revocation is still listed: %+v", got)
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 65)} {
+		if err := e.RevokeSession(ctx, "user:alice", bad, base); err == nil {
+			t.Errorf("session id of %d bytes accepted", len(bad))
+		}
 	}
 }

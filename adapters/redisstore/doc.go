@@ -24,9 +24,12 @@
 // [New] takes rueidis's own ClientOption, so Sentinel (MasterSet) and
 // Cluster deployments are configured the way rueidis documents.
 // [WithReplicaAck] makes each deletion wait (Redis WAIT) until replicas hold
-// it, so a failover cannot bring a logged-out session back; log out
-// everywhere is also recorded as a revocation epoch in the policy store
-// (session.EpochStore), which survives Redis losing its data altogether.
+// it, so that a failover does not bring a logged-out session's record
+// back. Independently, the session.Manager writes every revocation to the
+// policy store (session.EpochStore) before it deletes the record, so a
+// revoked session stays refused even when Redis loses or rolls back data
+// altogether (FLUSHALL, a restart from an old snapshot, a replica promoted
+// before it saw a deletion that was not acknowledged).
 //
 // # Keys
 //

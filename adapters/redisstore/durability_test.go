@@ -33,9 +33,9 @@ func sqliteEpochs(t testing.TB) *sqlitestore.Epochs {
 // TestFlushAll runs on a private redis-server (FLUSHALL would wipe the
 // shared one). Sessions cached in a Manager are refused after FLUSHALL.
 // Then Redis "comes back from an old snapshot": records of sessions that
-// were logged out everywhere before the flush reappear; the revocation
-// epoch in the policy store still refuses them, in the Manager that
-// revoked them and in a fresh one with an empty cache.
+// were logged out, or logged out everywhere, before the flush reappear;
+// the revocations in the policy store still refuse them, in the Manager
+// that revoked them and in a fresh one with an empty cache.
 func TestFlushAll(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -58,12 +58,23 @@ func TestFlushAll(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	carol, carolTok, err := m.Create(ctx, session.Start{Subject: "user:carol", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
 	snapshot, err := do(t, srv.addr, "DUMP", "iam:s:"+alice.ID).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	carolSnap, err := do(t, srv.addr, "DUMP", "iam:s:"+carol.ID).ToString()
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Millisecond)
 	if _, err := m.LogoutEverywhere(ctx, "user:alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Logout(ctx, carolTok); err != nil {
 		t.Fatal(err)
 	}
 
@@ -82,8 +93,11 @@ func TestFlushAll(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 
-	// The old copy of alice's record comes back.
+	// The old copies of alice's and carol's records come back.
 	if err := do(t, srv.addr, "RESTORE", "iam:s:"+alice.ID, "0", snapshot).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := do(t, srv.addr, "RESTORE", "iam:s:"+carol.ID, "0", carolSnap).Error(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Get(ctx, alice.ID); err != nil {
@@ -93,6 +107,9 @@ func TestFlushAll(t *testing.T) {
 	for name, mm := range map[string]*session.Manager{"revoking manager": m, "fresh manager": fresh} {
 		if _, err := mm.Verify(ctx, aliceTok); !errors.Is(err, session.ErrNoSession) {
 			t.Errorf("%s: a session logged out everywhere came back after a flush and restore: %v", name, err)
+		}
+		if _, err := mm.Verify(ctx, carolTok); !errors.Is(err, session.ErrNoSession) {
+			t.Errorf("%s: a logged-out session came back after a flush and restore: %v", name, err)
 		}
 	}
 }

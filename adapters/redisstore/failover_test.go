@@ -77,8 +77,8 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 // deletion acknowledged by the replica: WithReplicaAck), one subject
 // logged out everywhere (its epoch in the embedded policy store), and one
 // session logged out after the replica was cut off, which the replica never
-// acknowledges (the Manager falls back on the epoch); then the primary is
-// killed at once. After Sentinel promotes the replica, a fresh
+// acknowledges (the revocation in the policy store stands for it); then the
+// primary is killed at once. After Sentinel promotes the replica, a fresh
 // process's Manager refuses every revoked token and accepts the others.
 func TestFailoverLosesNoRevocation(t *testing.T) {
 	t.Parallel()
@@ -129,8 +129,8 @@ func TestFailoverLosesNoRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The last logout happens while the replica is cut off: the deletion
-	// never reaches it. Unacknowledged, the Manager makes the revocation
-	// durable through the subject's epoch instead.
+	// never reaches it and is not acknowledged; the revocation written to
+	// the policy store first is what keeps the session ended.
 	_, lagging, err := m.Create(ctx, session.Start{Subject: "user:lag", Method: session.MethodPassword})
 	if err != nil {
 		t.Fatal(err)

@@ -19,10 +19,9 @@ import (
 
 // ErrReplication is wrapped by the error of a deletion that the primary
 // made but fewer replicas than asked for ([WithReplicaAck]) confirmed in
-// time. The session is gone on the primary; a failover in the next moments
-// could bring it back, so the caller should treat the revocation as not
-// confirmed (log out everywhere raises the subject's epoch, which survives
-// that).
+// time. The record is gone on the primary; a failover in the next moments
+// could bring it back, which the revocation a session.Manager writes to its
+// EpochStore first guards against.
 var ErrReplication = errors.New("redisstore: deletion not confirmed by replicas")
 
 // Store is a session.Store on Redis. Records are hashes under
