@@ -92,14 +92,14 @@ func TestConflictEnforcedOnEveryPath(t *testing.T) {
 			}}},
 		{name: "a scope covering the other overlaps", conflict: true, rule: "po-roles", subject: "user:ivan",
 			change: rbac.Change{Grant: []rbac.Grant{{Subject: "user:ivan", Role: "po-creator", Scope: "facility:annex"}}}},
-		{name: "disjoint scopes do not overlap",
+		{name: "a rule applies at any scopes, disjoint ones too", conflict: true, rule: "po-roles", subject: "user:ivan",
 			change: rbac.Change{Grant: []rbac.Grant{{Subject: "user:ivan", Role: "po-creator", Scope: "dept:parks"}}}},
 		{name: "waived", base: func(m *rbac.Model) {
 			m.Waivers = []rbac.Waiver{
 				{Rule: "po-roles", Subject: "user:ivan", ApprovedBy: "user:cfo", Reason: "two-person town hall", NotAfter: noon.Add(time.Hour)},
 				{Rule: "po-perms", Subject: "user:ivan", ApprovedBy: "user:cfo", Reason: "two-person town hall"},
 			}
-		}, change: rbac.Change{Grant: []rbac.Grant{{Subject: "user:ivan", Role: "po-creator", Scope: "dept:finance"}}}},
+		}, change: rbac.Change{At: noon, Grant: []rbac.Grant{{Subject: "user:ivan", Role: "po-creator", Scope: "dept:finance"}}}},
 		{name: "a role edit that creates a violation", conflict: true, rule: "po-roles", subject: "user:ivan",
 			change: rbac.Change{PutRoles: []rbac.Role{{ID: "po-approver", Inherits: []rbac.RoleID{"po-creator"}}}}},
 	}

@@ -40,6 +40,23 @@
 // what it inherits), and the scope tree: [Policy.Scopes],
 // [Policy.ScopeLineage], [Policy.Beneath], [Policy.ScopeCovers].
 //
+// # Segregation of duties
+//
+// A [ConflictRule] names two roles, or two permissions, that no user or
+// service account may hold together. It applies wherever the two are held:
+// at any scopes, directly or through groups and org units, through
+// inheritance or a composite, whenever the grants' windows overlap.
+// [Policy.Violations] lists every violation (the compliance report), and
+// [Update] refuses any change after which someone holds both sides in a
+// way they did not before: a new violation, or an existing one that lasts
+// longer, starts earlier, or whose grants reach further down the scope
+// tree. A violation that predates its rule is accepted exactly as it was;
+// it cannot be renewed, extended or widened, whatever else a change edits.
+// [CheckReplace] applies the same rule to replacing a whole model. A
+// [Waiver] permits the violations of one rule by one principal only while
+// it is in force at the instant of the change ([Change.At]); it is approved
+// by another user or service account, never by the principal itself.
+//
 // # Purity and concurrency
 //
 // rbac does no I/O, reads no clock (time is a parameter), keeps no globals

@@ -135,6 +135,8 @@ type Change struct {
 	PutWaivers []Waiver
 	// DeleteWaivers deletes waivers.
 	DeleteWaivers []WaiverKey
+
+	At time.Time // the instant the change is made; stores fill time.Now() when zero
 }
 
 // IsZero reports whether c changes nothing.
@@ -242,12 +244,14 @@ func (m Model) Apply(c Change) (Model, error) {
 // validate a change completely before it writes anything. It returns the new
 // model and its compiled policy. An empty change is an [*InvalidError].
 //
-// Update also enforces segregation of duties: a change that would create a
-// violation of a conflict rule that is not waived and did not exist before
-// the change is refused with a [*ConflictError] (errors.Is(err,
-// ErrConflict)) naming the rule and both paths. Violations that already
-// existed — for example when a rule is added while people hold both of its
-// roles — are accepted and reported by [Policy.Violations].
+// Update also enforces segregation of duties ([CheckChange]): a change
+// after which someone holds both sides of a conflict rule in a way they did
+// not before — a new violation, or an existing one made longer or wider,
+// however the change is composed — and that no waiver in force at c.At
+// permits, is refused with a [*ConflictError] (errors.Is(err, ErrConflict))
+// naming the rule and both paths. Violations that already existed — for
+// example when a rule is added while people hold both of its roles — are
+// accepted exactly as they are and reported by [Policy.Violations].
 func Update(m Model, c Change) (Model, *Policy, error) {
 	if c.IsZero() {
 		return Model{}, nil, invalid("change", "", "empty change")
