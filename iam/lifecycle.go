@@ -70,6 +70,9 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 	if !ok {
 		return 0, ErrReadOnly
 	}
+	if c.At.IsZero() {
+		c.At = a.opts.clock() // waivers and windows are judged at this instant
+	}
 	actor := actorOf(ctx)
 	if events == nil {
 		events = func(rev int64) []Event { return changeEvents(c, rev, actor) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/civic-platform/security/rbac"
 )
@@ -63,6 +64,9 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memstore: apply: %w", err)
 	}
+	if c.At.IsZero() {
+		c.At = time.Now()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next, p, err := rbac.Update(s.m, c) // a deep copy, compiled
@@ -75,7 +79,10 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 }
 
 // Replace replaces the whole model with a copy of m and returns the new
-// revision. An m that does not compile is refused and changes nothing.
+// revision. An m that does not compile is refused and changes nothing, and
+// so is one that creates or enlarges a violation of a conflict rule that
+// no waiver in force permits (rbac.CheckReplace against the current model,
+// now; rbac.ErrConflict).
 func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memstore: replace: %w", err)
@@ -87,6 +94,9 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := rbac.CheckReplace(s.m, p, time.Now()); err != nil {
+		return 0, fmt.Errorf("memstore: replace: %w", err)
+	}
 	s.m, s.p = m, p
 	s.rev++
 	return s.rev, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"gorm.io/gorm"
@@ -219,6 +220,9 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 		_, _, err := rbac.Update(rbac.Model{}, c) // the typed "empty change" error
 		return 0, fmt.Errorf("%s: apply: %w", s.d.Name, err)
 	}
+	if c.At.IsZero() {
+		c.At = time.Now()
+	}
 	var after func(tx *gorm.DB, rev int64) error
 	if events != nil {
 		after = func(tx *gorm.DB, rev int64) error { return insertOutbox(tx, events(rev)) }
@@ -241,14 +245,29 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 // Replace replaces the whole stored model with m in one transaction and
 // returns the new revision. m is validated before the transaction starts;
 // an invalid m is refused with an error wrapping rbac.ErrInvalidInput and
-// the store is unchanged. Replace does not read the stored lines as a
-// model, so it also repairs a table that no longer loads.
+// the store is unchanged. Inside the transaction m is checked against the
+// stored model like any change (rbac.CheckReplace, now): a model that
+// creates or enlarges a violation of a conflict rule that no waiver in
+// force permits is refused with rbac.ErrConflict. Stored lines that no
+// longer load as a model grant no violation its standing, so Replace still
+// repairs such a table.
 func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
-	want, extras, err := linesOf(m)
+	p, err := rbac.Compile(m)
 	if err != nil {
 		return 0, fmt.Errorf("%s: replace: %w", s.d.Name, err)
 	}
-	return s.write(ctx, "replace", func([]gormadapter.CasbinRule, string) ([]casbinx.Line, string, error) {
+	want, extras, err := encoded(m)
+	if err != nil {
+		return 0, fmt.Errorf("%s: replace: %w", s.d.Name, err)
+	}
+	return s.write(ctx, "replace", func(cur []gormadapter.CasbinRule, curExtras string) ([]casbinx.Line, string, error) {
+		before, err := modelOf(cur, curExtras)
+		if err != nil {
+			before = rbac.Model{} // unreadable: nothing in it has standing
+		}
+		if err := rbac.CheckReplace(before, p, time.Now()); err != nil {
+			return nil, "", err
+		}
 		return want, extras, nil
 	}, nil)
 }
@@ -342,15 +361,6 @@ func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line) e
 		}
 	}
 	return nil
-}
-
-// linesOf returns m's lines and extras document after checking that m
-// compiles and that every line fits gorm-adapter's columns.
-func linesOf(m rbac.Model) ([]casbinx.Line, string, error) {
-	if _, err := rbac.Compile(m); err != nil {
-		return nil, "", err
-	}
-	return encoded(m)
 }
 
 // encoded returns the lines and extras document of m, which the caller has

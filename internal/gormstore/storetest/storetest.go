@@ -237,6 +237,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, h) })
 	t.Run("ConcurrentConflicting", func(t *testing.T) { t.Parallel(); testConcurrentConflicting(t, h) })
 	t.Run("ConflictRules", func(t *testing.T) { t.Parallel(); testConflictRules(t, h) })
+	if h.StoresConflicts {
+		t.Run("ConflictReplace", func(t *testing.T) { t.Parallel(); testConflictReplace(t, h) })
+	}
 	t.Run("CanceledContext", func(t *testing.T) { t.Parallel(); testCanceled(t, h) })
 	if h.MaxValueLen > 0 {
 		t.Run("TooLongForColumns", func(t *testing.T) { t.Parallel(); testTooLong(t, h) })
@@ -897,7 +900,14 @@ func testConflictRules(t *testing.T, h Harness) {
 		t.Errorf("refused change moved the revision from %d to %d", rev, s.rev)
 	}
 	Equal(t, s.m, withRule, h.KeepsText)
+	// A waiver that lapsed (the store judges it now, long after Noon)
+	// permits nothing new.
 	waiver := rbac.Waiver{Rule: "ap-ar", Subject: "user:bob", ApprovedBy: "user:cfo", Reason: "small office", NotAfter: Noon.Add(30 * 24 * time.Hour)}
+	if _, err := f.Store.Apply(ctx, rbac.Change{PutWaivers: []rbac.Waiver{waiver},
+		Grant: []rbac.Grant{{Subject: "user:bob", Role: "ar", Scope: "org"}}}); !errors.Is(err, rbac.ErrConflict) {
+		t.Errorf("grant under a lapsed waiver: err = %v, want rbac.ErrConflict", err)
+	}
+	waiver.NotAfter = time.Now().Add(30 * 24 * time.Hour)
 	if _, err := f.Store.Apply(ctx, rbac.Change{PutWaivers: []rbac.Waiver{waiver},
 		Grant: []rbac.Grant{{Subject: "user:bob", Role: "ar", Scope: "org"}}}); err != nil {
 		t.Fatalf("waived grant: %v", err)
@@ -908,6 +918,99 @@ func testConflictRules(t *testing.T, h Harness) {
 	}
 	if len(got.Waivers) != 1 || len(got.Conflicts) != 1 {
 		t.Errorf("conflict rules and waivers not kept: %+v %+v", got.Conflicts, got.Waivers)
+	}
+}
+
+// testConflictReplace checks that a bulk replacement (an import) runs the
+// conflict check against the stored model, and that rows written by
+// others that break a rule show in the compliance report.
+func testConflictReplace(t *testing.T, h Harness) {
+	ctx := context.Background()
+	rule := rbac.ConflictRule{ID: "ap-ar", Roles: [2]rbac.RoleID{"ap", "ar"}}
+	withRule := CityModel()
+	withRule.Conflicts = []rbac.ConflictRule{rule}
+	// user:dana holds ap through a grant that predates the rule.
+	withRule.Grants = append(withRule.Grants, rbac.Grant{Subject: "user:dana", Role: "ap", Scope: "dept:finance"},
+		rbac.Grant{Subject: "user:dana", Role: "ar", Scope: "dept:finance", NotAfter: time.Now().Add(24 * time.Hour)})
+	grants := func(m rbac.Model, gs ...rbac.Grant) rbac.Model {
+		m = m.Clone()
+		m.Grants = append(m.Grants, gs...)
+		return m
+	}
+	without := func(m rbac.Model, k rbac.GrantKey) rbac.Model {
+		m = m.Clone()
+		m.Grants = slices.DeleteFunc(m.Grants, func(g rbac.Grant) bool { return g.Key() == k })
+		return m
+	}
+
+	// Import into an empty store: a model that breaks its own rule is
+	// refused, whatever its size.
+	fresh := h.New(t)
+	if _, err := fresh.Store.Replace(ctx, withRule); !errors.Is(err, rbac.ErrConflict) {
+		t.Errorf("import of a model with an unwaived violation: err = %v, want rbac.ErrConflict", err)
+	}
+	if m, _, err := fresh.Store.LoadPolicy(ctx); err != nil || len(m.Grants) != 0 {
+		t.Errorf("refused import wrote something: %d grants, %v", len(m.Grants), err)
+	}
+
+	// The violation predates the rule: grants first, then the rule.
+	f, _ := seeded(t, h)
+	if _, err := f.Store.Replace(ctx, grants(CityModel(), withRule.Grants[len(withRule.Grants)-2:]...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Apply(ctx, rbac.Change{PutConflicts: []rbac.ConflictRule{rule}}); err != nil {
+		t.Fatalf("adding a rule over an existing violation: %v", err)
+	}
+	before := snapshot(t, f)
+	danaAR := rbac.GrantKey{Subject: "user:dana", Role: "ar", Scope: "dept:finance"}
+	refused := map[string]rbac.Model{
+		"a new violation":     grants(withRule, rbac.Grant{Subject: "user:bob", Role: "ar", Scope: "org"}),
+		"extended in time":    grants(without(withRule, danaAR), rbac.Grant{Subject: "user:dana", Role: "ar", Scope: "dept:finance"}),
+		"widened in scope":    grants(without(withRule, danaAR), rbac.Grant{Subject: "user:dana", Role: "ar", Scope: "org", NotAfter: time.Now().Add(time.Hour)}),
+		"another scope, too":  grants(withRule, rbac.Grant{Subject: "user:dana", Role: "ar", Scope: "ward:7"}),
+		"through a new group": grants(withRule, rbac.Grant{Subject: "group:clerks", Role: "ar", Scope: "ward:7"}),
+	}
+	for name, m := range refused {
+		if _, err := f.Store.Replace(ctx, m); !errors.Is(err, rbac.ErrConflict) {
+			t.Errorf("Replace, %s: err = %v, want rbac.ErrConflict", name, err)
+		}
+		assertUnchanged(t, f, before, h.KeepsText)
+	}
+	// The same violation, unchanged, with an unrelated edit: accepted.
+	same := withRule.Clone()
+	same.Roles = append(same.Roles, rbac.Role{ID: "parks-reader", Permissions: []rbac.Permission{"parks.bench.read"}})
+	if _, err := f.Store.Replace(ctx, same); err != nil {
+		t.Fatalf("Replace keeping the existing violation as it is: %v", err)
+	}
+	// A waiver in force permits a new one.
+	waived := grants(same, rbac.Grant{Subject: "user:bob", Role: "ar", Scope: "org"})
+	waived.Waivers = []rbac.Waiver{{Rule: "ap-ar", Subject: "user:bob", ApprovedBy: "user:cfo", Reason: "small office", NotAfter: time.Now().Add(time.Hour)}}
+	if _, err := f.Store.Replace(ctx, waived); err != nil {
+		t.Fatalf("Replace with a waived violation: %v", err)
+	}
+
+	// Rows written by others are reported when they break a rule.
+	if f.DB == nil {
+		return
+	}
+	for _, l := range casbinx.Encode(rbac.Model{Grants: []rbac.Grant{{Subject: "user:erin", Role: "finance-manager", Scope: "dept:finance"}}}) {
+		var v [6]string
+		copy(v[:], l.Values)
+		row := gormadapter.CasbinRule{Ptype: l.PType, V0: v[0], V1: v[1], V2: v[2], V3: v[3], V4: v[4], V5: v[5]}
+		if err := f.DB.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, p, _, err := f.Store.LoadCompiled(ctx, -1)
+	if err != nil {
+		t.Fatalf("loading rows written by others: %v", err)
+	}
+	found := false
+	for _, v := range p.Violations(time.Now()) {
+		found = found || (v.Subject == "user:erin" && v.Rule == "ap-ar" && v.Waiver == nil)
+	}
+	if !found {
+		t.Errorf("a violation written by others is missing from the report: %+v", p.Violations(time.Now()))
 	}
 }
 
