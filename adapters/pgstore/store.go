@@ -118,7 +118,10 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 
 // Replace replaces the whole stored model with m in one transaction and
 // returns the new revision. An invalid m is refused before the transaction
-// starts, wrapping rbac.ErrInvalidInput.
+// starts, wrapping rbac.ErrInvalidInput. Inside it, m is checked against
+// the stored model like a change (rbac.CheckReplace, now): an m that
+// creates or enlarges a violation of a conflict rule that no waiver in
+// force permits is refused with rbac.ErrConflict and nothing is written.
 func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 	return s.s.Replace(ctx, m)
 }
