@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/internal/csvsafe"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -172,13 +172,12 @@ func EmergencyReview(events []Event, act Activation) Review {
 
 // WriteCSV writes the review's actions as CSV with a header row.
 func (rv Review) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
 	rows := [][]string{{"activation", "subject", "role", "scope", "time", "permission", "action_scope", "allowed", "reason", "path", "event_id"}}
 	for _, x := range rv.Actions {
 		rows = append(rows, []string{rv.Activation.ID, string(rv.Activation.Subject), string(rv.Activation.Role), string(rv.Activation.Scope),
 			stamp(x.Time), x.Permission, x.Scope, strconv.FormatBool(x.Allowed), x.Reason, x.Path, x.EventID})
 	}
-	if err := cw.WriteAll(rows); err != nil {
+	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("iam: review csv: %w", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/internal/csvsafe"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -72,8 +72,7 @@ func (r ComplianceReport) WriteCSV(w io.Writer) error {
 		rows = append(rows, []string{v.Rule, v.Description, string(v.Subject), status, v.First.Grant.String(), pathText(v.First.Path),
 			v.Second.Grant.String(), pathText(v.Second.Path), timeCell(v.From), timeCell(v.Until), by, why, until})
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.WriteAll(rows); err != nil {
+	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("iam: compliance csv: %w", err)
 	}
 	return nil
@@ -418,8 +417,7 @@ func (r CertificationReport) WriteCSV(w io.Writer) error {
 		rows = append(rows, []string{string(r.Department), string(x.Subject), string(x.Via), string(x.Role), x.Label, string(x.Scope),
 			timeCell(x.From), timeCell(x.Until), fmt.Sprint(x.Active), x.Reason, strings.Join(ps, " "), fmt.Sprint(x.Violations)})
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.WriteAll(rows); err != nil {
+	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("iam: certification csv: %w", err)
 	}
 	return nil
