@@ -424,7 +424,8 @@ type extrasWaiv struct {
 	Subject    rbac.Subject `json:"subject"`
 	ApprovedBy rbac.Subject `json:"approved_by"`
 	Reason     string       `json:"reason"`
-	NotAfter   string       `json:"not_after,omitempty"` // RFC 3339, UTC
+	NotBefore  string       `json:"not_before,omitempty"` // RFC 3339, UTC
+	NotAfter   string       `json:"not_after,omitempty"`  // RFC 3339, UTC
 }
 
 // Extras returns the parts of m that the line format does not carry —
@@ -432,7 +433,7 @@ type extrasWaiv struct {
 // versioned JSON document that a store keeps next to the lines:
 //
 //	{"v":1,"conflicts":[{"id":"po","description":"…","roles":["a","b"]}],
-//	 "waivers":[{"rule":"po","subject":"user:x","approved_by":"user:y","reason":"…","not_after":"…"}]}
+//	 "waivers":[{"rule":"po","subject":"user:x","approved_by":"user:y","reason":"…","not_before":"…","not_after":"…"}]}
 //
 // A model without them gives {"v":1}. m is not validated here; stores
 // validate it with rbac.Compile first.
@@ -449,6 +450,9 @@ func Extras(m rbac.Model) ([]byte, error) {
 	}
 	for _, w := range m.Waivers {
 		ew := extrasWaiv{Rule: w.Rule, Subject: w.Subject, ApprovedBy: w.ApprovedBy, Reason: w.Reason}
+		if !w.NotBefore.IsZero() {
+			ew.NotBefore = w.NotBefore.UTC().Format(time.RFC3339Nano)
+		}
 		if !w.NotAfter.IsZero() {
 			ew.NotAfter = w.NotAfter.UTC().Format(time.RFC3339Nano)
 		}
@@ -542,6 +546,13 @@ func applyExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
 	}
 	for _, ew := range d.Waivers {
 		w := rbac.Waiver{Rule: ew.Rule, Subject: ew.Subject, ApprovedBy: ew.ApprovedBy, Reason: ew.Reason}
+		if ew.NotBefore != "" {
+			t, err := time.Parse(time.RFC3339Nano, ew.NotBefore)
+			if err != nil {
+				return rbac.Model{}, fmt.Errorf("casbinx: extras: waiver %s for %s: %w", ew.Rule, ew.Subject, err)
+			}
+			w.NotBefore = t.UTC()
+		}
 		if ew.NotAfter != "" {
 			t, err := time.Parse(time.RFC3339Nano, ew.NotAfter)
 			if err != nil {

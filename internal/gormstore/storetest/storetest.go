@@ -984,9 +984,13 @@ func testConflictReplace(t *testing.T, h Harness) {
 	}
 	// A waiver in force permits a new one.
 	waived := grants(same, rbac.Grant{Subject: "user:bob", Role: "ar", Scope: "org"})
-	waived.Waivers = []rbac.Waiver{{Rule: "ap-ar", Subject: "user:bob", ApprovedBy: "user:cfo", Reason: "small office", NotAfter: time.Now().Add(time.Hour)}}
+	waived.Waivers = []rbac.Waiver{{Rule: "ap-ar", Subject: "user:bob", ApprovedBy: "user:cfo", Reason: "small office",
+		NotBefore: time.Now().Add(-time.Hour).Truncate(time.Second).UTC(), NotAfter: time.Now().Add(time.Hour).Truncate(time.Second).UTC()}}
 	if _, err := f.Store.Replace(ctx, waived); err != nil {
 		t.Fatalf("Replace with a waived violation: %v", err)
+	}
+	if got, _, err := f.Store.LoadPolicy(ctx); err != nil || len(got.Waivers) != 1 || !reflect.DeepEqual(got.Waivers[0], waived.Waivers[0]) {
+		t.Errorf("waiver with a window not kept: %+v, %v; want %+v", got.Waivers, err, waived.Waivers)
 	}
 
 	// Rows written by others are reported when they break a rule.
