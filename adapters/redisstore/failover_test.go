@@ -25,7 +25,10 @@ func startSentinel(t *testing.T, master string, primaryPort int) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redis-server not installed")
+		if testdb.Required() {
+			t.Fatal("redis-server not installed (IAM_REQUIRE_SERVICES=1)")
+		}
+		t.Skip("redis-server not installed (apt-get install redis-server)")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
