@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/civic-platform/security/session"
 )
@@ -92,4 +94,38 @@ func ExampleManager_CompleteMFA() {
 	// after the password: single-factor mfa pending
 	// after the code: multi-factor mfa done password+totp new id: true
 	// pre-MFA token refused: true
+}
+
+// Keys rotate by kid: the new key signs; tokens of the old one verify until
+// its retirement time, then are refused.
+func ExampleKeyring_Rotate() {
+	ctx := context.Background()
+	var now atomic.Int64 // the clock, moved by hand below
+	now.Store(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	march, _ := session.GenerateKey(session.EdDSA, "2026-03")
+	keys, _ := session.NewKeyring(march)
+	sessions, err := session.New(session.NewMemoryStore(), keys, session.WithClock(clock), session.WithIdleTimeout(0))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sessions.Close()
+	_, old, _ := sessions.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+
+	april, _ := session.GenerateKey(session.EdDSA, "2026-04")
+	if err := keys.Rotate(april, clock().Add(time.Hour)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("signing with", keys.SigningKeyID())
+	_, err = sessions.Verify(ctx, old)
+	fmt.Println("old token before retirement:", err == nil)
+	now.Add(int64(time.Hour))
+	_, err = sessions.Verify(ctx, old)
+	fmt.Println("old token after retirement refused:", errors.Is(err, session.ErrUnknownKey))
+	// Output:
+	// signing with 2026-04
+	// old token before retirement: true
+	// old token after retirement refused: true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
@@ -135,13 +136,23 @@ func (m *Manager) CompleteMFA(ctx context.Context, token string, method Method) 
 
 // Refresh verifies token and records activity: the idle timeout restarts
 // from now (it never extends past the absolute lifetime). It returns the
-// updated session; the token stays the same.
+// session; the token stays the same.
+//
+// To keep the per-process caches warm when Refresh is called on every
+// request, it writes to the store only when the recorded activity is older
+// than a tenth of the idle timeout (at most a minute): a write changes the
+// record, which drops it from every process's cache. An active session
+// therefore ends between IdleTimeout minus that interval and IdleTimeout
+// after its last activity.
 func (m *Manager) Refresh(ctx context.Context, token string) (Session, error) {
 	s, err := m.Verify(ctx, token)
 	if err != nil {
 		return Session{}, err
 	}
 	now := m.o.now()
+	if s.IdleTimeout <= 0 || now.Sub(s.LastSeen) < touchInterval(s.IdleTimeout) {
+		return s, nil
+	}
 	upd, err := m.store.Touch(ctx, s.ID, now)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -154,6 +165,9 @@ func (m *Manager) Refresh(ctx context.Context, token string) (Session, error) {
 	}
 	return upd, nil
 }
+
+// touchInterval is how stale LastSeen may get before Refresh writes it.
+func touchInterval(idle time.Duration) time.Duration { return min(idle/10, time.Minute) }
 
 // Logout ends token's session (reason logout). The token, and any cached
 // copy of it in any process, is refused from then on.

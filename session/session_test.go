@@ -296,6 +296,37 @@ func TestIdleAndAbsoluteLifetime(t *testing.T) {
 	}
 }
 
+// TestRefreshWritesSparingly: refreshing on every request does not write
+// the record (which would drop it from every cache) more than once per
+// tenth of the idle timeout.
+func TestRefreshWritesSparingly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, session.WithIdleTimeout(10*time.Minute))
+	s, tok := e.signIn(t, "user:alice")
+	for range 5 {
+		e.clk.Advance(10 * time.Second)
+		got, err := e.m.Refresh(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.LastSeen.Equal(s.LastSeen) {
+			t.Fatalf("a refresh 10 s after the last wrote LastSeen %v", got.LastSeen)
+		}
+	}
+	if e.m.Health().Cached != 1 {
+		t.Fatalf("cached %d after refreshes that wrote nothing", e.m.Health().Cached)
+	}
+	e.clk.Advance(20 * time.Second) // 70 s since sign-in: past a minute
+	got, err := e.m.Refresh(ctx, tok)
+	if err != nil || !got.LastSeen.Equal(e.clk.Now()) {
+		t.Fatalf("refresh after 70 s: %v %v", got.LastSeen, err)
+	}
+	if rec, _ := e.store.Get(ctx, s.ID); !rec.LastSeen.Equal(e.clk.Now()) {
+		t.Fatalf("stored LastSeen %v", rec.LastSeen)
+	}
+}
+
 // TestRefreshInOtherManager: activity recorded by another process keeps
 // the session alive here even though this process cached it earlier.
 func TestRefreshInOtherManager(t *testing.T) {
