@@ -233,13 +233,19 @@ func (w *walker) walkMap(v reflect.Value, p *typePlan, path []seg, key reflect.V
 		// Keys hold masked data too. A key cannot be changed in place:
 		// mask a copy of every key and value, then refill the map. Keys
 		// that mask to the same key become one entry.
-		return rebuildMap(v, func(mk, mv reflect.Value) error {
+		keys, vals, n := takeEntries(v)
+		for j := range n {
+			mk, mv := keys.Index(j), vals.Index(j)
 			k.Set(mk)
 			if err := w.walk(mk, p.mkey, label(), key); err != nil {
 				return err
 			}
-			return w.walk(mv, elem, label(), key)
-		})
+			if err := w.walk(mv, elem, label(), key); err != nil {
+				return err
+			}
+		}
+		refill(v, keys, vals, n)
+		return nil
 	}
 	it := v.MapRange()
 	switch t.Elem().Kind() {
@@ -257,10 +263,15 @@ func (w *walker) walkMap(v reflect.Value, p *typePlan, path []seg, key reflect.V
 		// A key that is not equal to itself (NaN) cannot be looked up: set
 		// back by key, its masked value would be added beside the original.
 		// Mask every entry, then refill the map.
-		return rebuildMap(v, func(mk, mv reflect.Value) error {
-			k.Set(mk)
-			return w.walk(mv, elem, label(), key)
-		})
+		keys, vals, n := takeEntries(v)
+		for j := range n {
+			k.Set(keys.Index(j))
+			if err := w.walk(vals.Index(j), elem, label(), key); err != nil {
+				return err
+			}
+		}
+		refill(v, keys, vals, n)
+		return nil
 	}
 	val := reflect.New(t.Elem()).Elem()
 	for it.Next() {
@@ -275,29 +286,30 @@ func (w *walker) walkMap(v reflect.Value, p *typePlan, path []seg, key reflect.V
 	return nil
 }
 
-// rebuildMap replaces every value of the map v by a copy that fn has
-// masked, without looking keys up, so that keys unequal to themselves (NaN)
-// keep exactly one entry each. On error the map is left empty.
-func rebuildMap(v reflect.Value, fn func(k, val reflect.Value) error) error {
+// takeEntries copies the entries of the map v into two slices and empties
+// the map. The caller masks the copies and puts them back with refill,
+// without looking keys up, so that keys unequal to themselves (NaN) keep
+// exactly one entry each. A caller that stops on an error leaves the map
+// empty: nothing unmasked stays in it.
+func takeEntries(v reflect.Value) (keys, vals reflect.Value, n int) {
 	t := v.Type()
-	n := v.Len()
-	keys := reflect.MakeSlice(reflect.SliceOf(t.Key()), n, n)
-	vals := reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)
+	n = v.Len()
+	keys = reflect.MakeSlice(reflect.SliceOf(t.Key()), n, n)
+	vals = reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)
 	i := 0
 	for it := v.MapRange(); it.Next() && i < n; i++ {
 		keys.Index(i).SetIterKey(it)
 		vals.Index(i).SetIterValue(it)
 	}
 	v.Clear()
-	for j := range i {
-		if err := fn(keys.Index(j), vals.Index(j)); err != nil {
-			return err
-		}
-	}
-	for j := range i {
+	return keys, vals, i
+}
+
+// refill puts the first n entries of keys and vals into the map v.
+func refill(v, keys, vals reflect.Value, n int) {
+	for j := range n {
 		v.SetMapIndex(keys.Index(j), vals.Index(j))
 	}
-	return nil
 }
 
 // apply masks one tagged field, or leaves it and reports the view when the
@@ -329,10 +341,12 @@ func (w *walker) apply(v reflect.Value, f *fieldPlan, path []seg, key reflect.Va
 		}
 		t := v.Type()
 		if mayBeNaN(t.Key(), 0) {
-			return rebuildMap(v, func(_, val reflect.Value) error {
-				maskLeaf(val, r.leaf, r.mask)
-				return nil
-			})
+			keys, vals, n := takeEntries(v)
+			for j := range n {
+				maskLeaf(vals.Index(j), r.leaf, r.mask)
+			}
+			refill(v, keys, vals, n)
+			return nil
 		}
 		k, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 		for it := v.MapRange(); it.Next(); {
@@ -361,10 +375,11 @@ func revealField(v reflect.Value, r *rule) {
 		}
 	case tgtMapValues:
 		if (r.leaf == tgtSIN || r.leaf == tgtSINPtr) && v.Len() > 0 {
-			_ = rebuildMap(v, func(_, val reflect.Value) error {
-				revealLeaf(val, r.leaf)
-				return nil
-			})
+			keys, vals, n := takeEntries(v)
+			for j := range n {
+				revealLeaf(vals.Index(j), r.leaf)
+			}
+			refill(v, keys, vals, n)
 		}
 	}
 }
