@@ -19,7 +19,9 @@ type Store struct {
 
 // New returns a Store holding a copy of m at revision 1. m must compile;
 // otherwise New returns rbac.Compile's error, which wraps
-// rbac.ErrInvalidInput.
+// rbac.ErrInvalidInput. m is the starting state, not a write: violations
+// of conflict rules it already holds are kept and reported, and Apply and
+// Replace refuse to renew or enlarge them.
 func New(m rbac.Model) (*Store, error) {
 	m = m.Clone()
 	p, err := rbac.Compile(m)
