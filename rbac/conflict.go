@@ -593,6 +593,9 @@ func CheckChange(before Model, after *Policy, c Change) error {
 	if len(c.Grant) == 0 && len(c.Join) == 0 {
 		return nil // removals and rule or waiver edits never add to a violation
 	}
+	if len(c.Revoke) == 0 && len(c.Join) == 0 && len(c.Leave) == 0 {
+		return checkGrants(after, c)
+	}
 	// The principals the change reaches, in a stable order.
 	var affected []int32
 	seen := map[int32]bool{}
@@ -602,9 +605,7 @@ func CheckChange(before Model, after *Policy, c Change) error {
 			affected = append(affected, si)
 		}
 	}
-	added := make(map[GrantKey]bool, len(c.Grant))
 	for _, g := range c.Grant {
-		added[g.Key()] = true
 		hi, ok := after.subject(g.Subject)
 		if !ok {
 			continue
@@ -622,29 +623,135 @@ func CheckChange(before Model, after *Policy, c Change) error {
 			reach(si)
 		}
 	}
-	// What each of them held before. A change that only grants took
-	// nothing else away: before is after without the new grants. Otherwise
-	// read the model before the change (roles are the same on both sides).
-	var prior map[Subject][]sodHolding
-	if len(c.Revoke) > 0 || len(c.Join) > 0 || len(c.Leave) > 0 {
-		prior = after.holdingsIn(before, affected)
-	}
+	// What each of them held before, from the model before the change
+	// (roles are the same on both sides).
+	prior := after.holdingsIn(before, affected)
 	chk := sodCheck{after: after, at: c.At}
 	for _, si := range affected {
 		hs := after.holdingsOf(si)
-		var old []sodHolding
-		if prior != nil {
-			old = prior[after.subjects[si].name]
-		} else {
-			old = slices.DeleteFunc(slices.Clone(hs), func(h sodHolding) bool { return added[h.key] })
+		// Only a pair with a holding that is new, or whose window changed,
+		// can be a new or larger violation; only the rules such holdings
+		// touch need looking at.
+		old := prior[after.subjects[si].name]
+		had := make(map[sodHolding]bool, len(old))
+		for _, h := range old {
+			h.gi = -1
+			had[h] = true
+		}
+		fresh := make([]bool, len(hs))
+		for i, h := range hs {
+			h.gi = -1
+			fresh[i] = !had[h]
+		}
+		var rules []int32
+		for i, h := range hs {
+			if fresh[i] {
+				for _, ri := range after.sod.byRole[h.role] {
+					if !slices.Contains(rules, ri) {
+						rules = append(rules, ri)
+					}
+				}
+			}
+		}
+		if len(rules) == 0 {
+			continue
 		}
 		prev := map[sodKey]sodSpan{}
-		after.pairs(old, func(ri int32, a, b *sodHolding, from, until int64) {
-			prev[sodKey{rule: ri, a: a.key, b: b.key}] = sodSpan{from, until}
+		after.pairs(old, rules, func(ri int32, a, b int, from, until int64) {
+			prev[sodKey{rule: ri, a: old[a].key, b: old[b].key}] = sodSpan{from, until}
 		})
-		chk.compare(si, hs, prev, nil)
+		chk.compare(si, hs, rules, fresh, prev, nil)
 	}
 	return conflictError(chk.found)
+}
+
+// checkGrants is CheckChange for a change that grants and takes nothing
+// away: every grant it adds is new (a renewal revokes first), so every
+// violation through one of them that is in force from c.At on and not
+// waived is new. Only the rules the granted roles touch are looked at, and
+// only pairs with a new grant; nothing is allocated unless one is found.
+func checkGrants(after *Policy, c Change) error {
+	chk := sodCheck{after: after, at: c.At}
+	at := int64(math.MinInt64)
+	if !c.At.IsZero() {
+		at = Nanos(c.At)
+	}
+	var seen map[[4]int32]bool
+	report := func(si, ri, a, b int32, from, until int64) {
+		if until <= max(from, at) || chk.waived(si, ri) {
+			return
+		}
+		k := [4]int32{si, ri, a, b}
+		if seen[k] {
+			return
+		}
+		if seen == nil {
+			seen = map[[4]int32]bool{}
+		}
+		seen[k] = true
+		chk.found = append(chk.found, after.violation(si, ri, a, b, from, until))
+	}
+	for _, g := range c.Grant {
+		hi, ok := after.subject(g.Subject)
+		if !ok {
+			continue
+		}
+		gi := after.ownGrant(hi, g.Key())
+		if gi < 0 || len(after.sod.byRole[after.grants[gi].role]) == 0 {
+			continue
+		}
+		if g.Subject.IsPrincipal() {
+			after.scanWith(hi, gi, report)
+			continue
+		}
+		for _, si := range after.sod.members[hi] {
+			after.scanWith(si, gi, report)
+		}
+	}
+	return conflictError(chk.found)
+}
+
+// ownGrant returns the index of the grant with key k made to subject hi, or -1.
+func (p *Policy) ownGrant(hi int32, k GrantKey) int32 {
+	s := &p.subjects[hi]
+	for _, gi := range p.flat[s.start:s.end] {
+		if p.grants[gi].holder == hi && p.grantKey(gi) == k {
+			return gi
+		}
+	}
+	return -1
+}
+
+// scanWith calls fn for every violation by principal si that involves grant
+// gi, which reaches si.
+func (p *Policy) scanWith(si, gi int32, fn func(si, ri, a, b int32, from, until int64)) {
+	s := &p.subjects[si]
+	gs := p.flat[s.start:s.end]
+	g := &p.grants[gi]
+	for _, ri := range p.sod.byRole[g.role] {
+		r := &p.sod.rules[ri]
+		for side := range 2 {
+			if !p.holds(&r.sides[side], g.role) {
+				continue
+			}
+			other := &r.sides[1-side]
+			for _, x := range gs {
+				ox := &p.grants[x]
+				if !p.holds(other, ox.role) {
+					continue
+				}
+				from, until, ok := p.overlap(g, ox)
+				if !ok {
+					continue
+				}
+				if side == 0 {
+					fn(si, ri, gi, x, from, until)
+				} else {
+					fn(si, ri, x, gi, from, until)
+				}
+			}
+		}
+	}
 }
 
 // CheckReplace reports whether replacing model before with the compiled
@@ -725,27 +832,34 @@ func (p *Policy) holdingsIn(m Model, ps []int32) map[Subject][]sodHolding {
 	return out
 }
 
-// pairs calls fn for every pair of holdings (a, b) through which one
-// principal holds the first and the second side of a rule at the same
-// time, at any scopes.
-func (p *Policy) pairs(hs []sodHolding, fn func(ri int32, a, b *sodHolding, from, until int64)) {
-	for ri := range p.sod.rules {
+// pairs calls fn for every pair of holdings (hs[a], hs[b]) through which
+// one principal holds the first and the second side of a rule at the same
+// time, at any scopes. rules, if not nil, limits the rules looked at.
+func (p *Policy) pairs(hs []sodHolding, rules []int32, fn func(ri int32, a, b int, from, until int64)) {
+	visit := func(ri int32) {
 		r := &p.sod.rules[ri]
-		for i := range hs {
-			a := &hs[i]
-			if !p.holds(&r.sides[0], a.role) {
+		for a := range hs {
+			if !p.holds(&r.sides[0], hs[a].role) {
 				continue
 			}
-			for j := range hs {
-				b := &hs[j]
-				if !p.holds(&r.sides[1], b.role) {
+			for b := range hs {
+				if !p.holds(&r.sides[1], hs[b].role) {
 					continue
 				}
-				if from, until := max(a.from, b.from), min(a.until, b.until); from < until {
-					fn(int32(ri), a, b, from, until)
+				if from, until := max(hs[a].from, hs[b].from), min(hs[a].until, hs[b].until); from < until {
+					fn(ri, a, b, from, until)
 				}
 			}
 		}
+	}
+	if rules != nil {
+		for _, ri := range rules {
+			visit(ri)
+		}
+		return
+	}
+	for ri := range p.sod.rules {
+		visit(int32(ri))
 	}
 }
 
@@ -772,16 +886,19 @@ func (k *sodCheck) waived(si, ri int32) bool {
 
 // compare records each violation of principal si through holdings hs that
 // is not waived and not within prev, the violations before the change.
-// widened, if set, reports a grant scope that reaches further than before.
-func (k *sodCheck) compare(si int32, hs []sodHolding, prev map[sodKey]sodSpan, widened func(Scope) bool) {
+// rules, if not nil, limits the rules looked at, and fresh, if not nil,
+// the pairs to those with a fresh holding. widened, if set, reports a
+// grant scope that reaches further than before.
+func (k *sodCheck) compare(si int32, hs []sodHolding, rules []int32, fresh []bool, prev map[sodKey]sodSpan, widened func(Scope) bool) {
 	at := int64(math.MinInt64)
 	if !k.at.IsZero() {
 		at = Nanos(k.at)
 	}
-	k.after.pairs(hs, func(ri int32, a, b *sodHolding, from, until int64) {
+	k.after.pairs(hs, rules, func(ri int32, i, j int, from, until int64) {
+		a, b := &hs[i], &hs[j]
 		start := max(from, at)
-		if until <= start || k.waived(si, ri) {
-			return // over before the change, or waived
+		if until <= start || fresh != nil && !fresh[i] && !fresh[j] || k.waived(si, ri) {
+			return // over before the change, unchanged, or waived
 		}
 		if o, ok := prev[sodKey{rule: ri, a: a.key, b: b.key}]; ok && o.from <= start && until <= o.until &&
 			(widened == nil || !widened(a.key.Scope) && !widened(b.key.Scope)) {
@@ -820,12 +937,13 @@ func checkWhole(before Model, after *Policy, at time.Time) error {
 		old := map[sodKey]sodSpan{}
 		if prev != nil {
 			if pi, ok := prev.subject(after.subjects[si].name); ok {
-				prev.pairs(prev.holdingsOf(pi), func(ri int32, a, b *sodHolding, from, until int64) {
-					old[sodKey{rule: after.sod.byID[prev.sod.rules[ri].rule.ID], a: a.key, b: b.key}] = sodSpan{from, until}
+				phs := prev.holdingsOf(pi)
+				prev.pairs(phs, nil, func(ri int32, a, b int, from, until int64) {
+					old[sodKey{rule: after.sod.byID[prev.sod.rules[ri].rule.ID], a: phs[a].key, b: phs[b].key}] = sodSpan{from, until}
 				})
 			}
 		}
-		chk.compare(si, hs, old, widened)
+		chk.compare(si, hs, nil, nil, old, widened)
 	}
 	return conflictError(chk.found)
 }
