@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"sync"
 
 	"github.com/civic-platform/security/abac"
 	"github.com/civic-platform/security/masking"
@@ -33,9 +34,11 @@ type MaskOptions = masking.Options
 // caches one reflection plan per type. A Masker is safe for concurrent use;
 // the value being masked is not (see [masking.Engine]).
 type Masker struct {
-	a      *Authorizer
-	e      *masking.Engine
-	tagged abac.Tagged // reads records for a RecordMasker
+	a       *Authorizer
+	e       *masking.Engine
+	opts    MaskOptions
+	tagged  abac.Tagged // reads records for a RecordMasker
+	records sync.Map    // *Scoper → *RecordMasker, for the *Records methods
 }
 
 // Masker returns a [Masker] that decides with a and masks with the masks in
@@ -46,7 +49,65 @@ func (a *Authorizer) Masker(opts MaskOptions) (*Masker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iam: masker: %w", err)
 	}
-	return &Masker{a: a, e: e}, nil
+	return &Masker{a: a, e: e, opts: opts}, nil
+}
+
+// forRecords returns the RecordMasker this Masker uses with sc, made on
+// first use with the same masks.
+func (m *Masker) forRecords(sc *Scoper) (*RecordMasker, error) {
+	if sc == nil {
+		return nil, fmt.Errorf("iam: mask records: %w", &rbac.InvalidError{Kind: "scoper", Value: "nil", Reason: "create one with NewScoper"})
+	}
+	if r, ok := m.records.Load(sc); ok {
+		return r.(*RecordMasker), nil
+	}
+	r, err := m.a.RecordMasker(sc, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := m.records.LoadOrStore(sc, r)
+	return actual.(*RecordMasker), nil
+}
+
+// MaskRecords masks v in place for sub, deciding each field for the record
+// it belongs to with sc, as [RecordMasker.Mask] does.
+func (m *Masker) MaskRecords(ctx context.Context, sub Subject, sc *Scoper, v any) error {
+	r, err := m.forRecords(sc)
+	if err != nil {
+		return err
+	}
+	return r.Mask(ctx, sub, v)
+}
+
+// MaskCopyRecords returns a masked deep copy of v for sub, deciding each
+// field for its record with sc, as [RecordMasker.MaskCopy] does.
+func (m *Masker) MaskCopyRecords(ctx context.Context, sub Subject, sc *Scoper, v any) (any, error) {
+	r, err := m.forRecords(sc)
+	if err != nil {
+		return nil, err
+	}
+	return r.MaskCopy(ctx, sub, v)
+}
+
+// MarshalRecords returns the JSON encoding of a masked copy of v for sub,
+// deciding each field for its record with sc, as [RecordMasker.Marshal]
+// does.
+func (m *Masker) MarshalRecords(ctx context.Context, sub Subject, sc *Scoper, v any) ([]byte, error) {
+	r, err := m.forRecords(sc)
+	if err != nil {
+		return nil, err
+	}
+	return r.Marshal(ctx, sub, v)
+}
+
+// WriteJSONRecords writes what [Masker.MarshalRecords] returns, followed by
+// a newline, to w. Nothing is written if masking fails.
+func (m *Masker) WriteJSONRecords(ctx context.Context, w io.Writer, sub Subject, sc *Scoper, v any) error {
+	r, err := m.forRecords(sc)
+	if err != nil {
+		return err
+	}
+	return r.WriteJSON(ctx, w, sub, v)
 }
 
 // Prepare builds the masking plan for the type of v without masking
@@ -358,7 +419,8 @@ func (a *Authorizer) MaskCopy(ctx context.Context, sub Subject, scope Scope, v a
 // Views of personal information are recorded as [EventPIIViewed] events as
 // with a Masker, with the reason of the record decision in place of the
 // scope; decisions made under emergency access are recorded by CheckRecord
-// as [EventEmergency]. Create one with [Authorizer.RecordMasker] and share it.
+// as [EventEmergency]. Create one with [Authorizer.RecordMasker] and share
+// it, or call the *Records methods of a [Masker] with the Scoper.
 type RecordMasker struct {
 	m  *Masker
 	sc *Scoper

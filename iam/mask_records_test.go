@@ -151,6 +151,10 @@ func TestRecordMaskerPerRecord(t *testing.T) {
 	t.Parallel()
 	a, rm, sc, rec := newRecordMasker(t)
 	ctx := context.Background()
+	mk, err := a.Masker(iam.MaskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[iam.Subject]string{
 		// wes: PII in ward 1, SIN in planning, SIN denied in building.
 		"user:wes": "p1:-PE p2:SPE p3:S-- p4:--- p5:--- p6:---",
@@ -196,6 +200,15 @@ func TestRecordMaskerPerRecord(t *testing.T) {
 		}
 		if got, n := strings.Count(string(b), `"SIN":"046454286"`), strings.Count(w, "S"); got != n {
 			t.Errorf("%s Marshal shows %d SINs, want %d: %s", sub, got, n, b)
+		}
+		// A Masker given the Scoper decides the same way.
+		mb, err := mk.MarshalRecords(ctx, sub, sc, permits(t))
+		if err != nil || string(mb) != string(b) {
+			t.Errorf("%s Masker.MarshalRecords = %s, %v; want %s", sub, mb, err, b)
+		}
+		ps = permits(t)
+		if err := mk.MaskRecords(ctx, sub, sc, &ps); err != nil || shownFields(ps) != w {
+			t.Errorf("%s Masker.MaskRecords: %s, %v", sub, shownFields(ps), err)
 		}
 	}
 	// pii.viewed names the record and why it was shown.
@@ -331,6 +344,13 @@ func TestRecordMaskerErrors(t *testing.T) {
 	ctx := context.Background()
 	if _, err := a.RecordMasker(nil, iam.MaskOptions{}); !errors.Is(err, iam.ErrInvalidInput) {
 		t.Errorf("nil Scoper: %v", err)
+	}
+	mk, err := a.Masker(iam.MaskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mk.MarshalRecords(ctx, "user:ann", nil, permits(t)); !errors.Is(err, iam.ErrInvalidInput) {
+		t.Errorf("Masker with a nil Scoper: %v", err)
 	}
 	if _, err := a.RecordMasker(sc, iam.MaskOptions{Maskers: map[string]masking.Masker{"x": nil}}); !errors.Is(err, masking.ErrInvalidOptions) {
 		t.Errorf("bad options: %v", err)

@@ -190,7 +190,7 @@ func TestMaskTypedNils(t *testing.T) {
 	}
 	real := &node{ID: 1, PII: newPII(t)}
 	h := &holder{
-		Keys:   map[*node]pii{nil: newPII(t), real: newPII(t)},
+		Keys:   map[*node]pii{nil: newPII(t), real: newPII(t), {ID: 2, PII: newPII(t)}: newPII(t)}, // the last key reachable only as a key
 		Vals:   map[string]*node{"nil": nil, "real": real},
 		Any:    map[any]any{(*node)(nil): (*node)(nil), nil: newPII(t), "p": (*pii)(nil), "m": map[string]pii(nil), "s": []pii(nil), (*int)(nil): newPII(t)},
 		Iface:  (*node)(nil),

@@ -393,7 +393,7 @@ func revealLeaf(v reflect.Value, t target) {
 		}
 		v = v.Elem()
 	}
-	if !v.CanAddr() {
+	if !v.CanAddr() || !v.CanInterface() {
 		return
 	}
 	switch s := v.Addr().Interface().(type) {
