@@ -157,6 +157,9 @@ func (m *Manager) apply(c Change) {
 	case c.Alive:
 		m.confirmed.Store(m.o.now().UnixNano())
 		m.feedErr.Store(nil)
+	case c.Down != nil:
+		err := c.Down
+		m.feedErr.Store(&err)
 	}
 }
 

@@ -2,7 +2,9 @@ package session_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"strings"
 	"sync"
@@ -108,7 +110,13 @@ func TestBadTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubDER := []byte("-----BEGIN PUBLIC KEY-----") // stands for "the public key as an HMAC secret"
+	// The algorithm-confusion attack: HS256 keyed with the verification
+	// key's public bytes, as a verifier that trusts alg would use them.
+	pubDER, err := x509.MarshalPKIXPublicKey(e.key.Private.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
 	parts := strings.Split(good, ".")
 	tamperedPayload := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"city-iam","aud":"permits","sub":"user:mallory","sid":"` + s.ID + `","iat":1,"nbf":1,"exp":2}`))
 
@@ -120,7 +128,8 @@ func TestBadTokens(t *testing.T) {
 	}{
 		{"alg none", noneTok, session.ErrBadSignature},
 		{"alg none, empty signature stripped", strings.TrimSuffix(noneTok, "."), session.ErrMalformed},
-		{"HS256 with the public key", forge(t, jwt.SigningMethodHS256, pubDER, kid, goodClaims(s)), session.ErrBadSignature},
+		{"HS256 with the public key (DER)", forge(t, jwt.SigningMethodHS256, pubDER, kid, goodClaims(s)), session.ErrBadSignature},
+		{"HS256 with the public key (PEM)", forge(t, jwt.SigningMethodHS256, pubPEM, kid, goodClaims(s)), session.ErrBadSignature},
 		{"HS256 with the key's bytes", forge(t, jwt.SigningMethodHS256, []byte(e.key.ID), kid, goodClaims(s)), session.ErrBadSignature},
 		{"EdDSA under an ES256 key", forge(t, jwt.SigningMethodEdDSA, ed.Private, kid, goodClaims(s)), session.ErrBadSignature},
 		{"another key, same kid", forge(t, jwt.SigningMethodES256, other.Private, kid, goodClaims(s)), session.ErrBadSignature},

@@ -30,16 +30,19 @@ type Store interface {
 	// Watch blocks until ctx is done or the store stops, calling changed
 	// for every record that may have changed or gone away, in any process,
 	// after this process read it. It calls changed with [Change.All] when
-	// it cannot tell what changed (the store was flushed, the connection
-	// to it was lost or re-established), and with [Change.Alive] at least
-	// every interval the Manager asked for while it is connected, so that
-	// the Manager knows it is not missing changes. changed must be called
-	// from one goroutine at a time and returns quickly.
+	// it cannot tell what changed (the store was flushed, or a connection
+	// to it was re-established and changes may have been missed), with
+	// [Change.Alive] at least every interval the Manager asked for while
+	// it is connected, so that the Manager knows it is not missing
+	// changes, and with [Change.Down] when it cannot reach the store. It
+	// does not report All merely because the store is unreachable: the
+	// Manager then serves its cache until the staleness bound. changed
+	// must be called from one goroutine at a time and return quickly.
 	Watch(ctx context.Context, interval time.Duration, changed func(Change)) error
 }
 
-// Change tells a [Manager] what to drop from its cache. Exactly one of its
-// fields is set.
+// Change tells a [Manager] what to drop from its cache, or how the feed
+// stands. Exactly one of its fields is set.
 type Change struct {
 	// SessionID: this record changed or went away.
 	SessionID string
@@ -48,4 +51,6 @@ type Change struct {
 	// Alive: the feed of changes is connected and nothing was missed up to
 	// now.
 	Alive bool
+	// Down: the store cannot be reached; this is why. Health reports it.
+	Down error
 }

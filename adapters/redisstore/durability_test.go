@@ -164,7 +164,7 @@ func TestRedisUnreachable(t *testing.T) {
 	if served == 0 || lastServed > bound+bound/4 {
 		t.Errorf("served %d times, the last %s after the cut (bound %s)", served, lastServed, bound)
 	}
-	if h := m.Health(); h.Connected {
+	if h := m.Health(); h.Connected || h.Err == nil {
 		t.Errorf("Health while cut off: %+v", h)
 	}
 	vctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -431,6 +431,10 @@ func (s *Store) Watch(ctx context.Context, interval time.Duration, changed func(
 			changed(session.Change{Alive: true})
 			s.mu.Unlock()
 			last, kicked = conns, false
+		} else {
+			s.mu.Lock()
+			changed(session.Change{Down: err})
+			s.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
