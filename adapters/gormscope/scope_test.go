@@ -367,3 +367,37 @@ func deref(s *string) any {
 	}
 	return *s
 }
+
+// TestScopeOnCountUpdateDelete checks that the grouping holds for the
+// statements that change or count rows, not only for Find.
+func TestScopeOnCountUpdateDelete(t *testing.T) {
+	t.Parallel()
+	db := openSQLite(t)
+	seed(t, db, []Case{
+		{ID: 1, Kind: "bylaw", Dept: ptr("roads")}, {ID: 2, Kind: "fire", Dept: ptr("roads")},
+		{ID: 3, Kind: "bylaw", Dept: ptr("parks")}, {ID: 4, Kind: "fire", Dept: ptr("parks")}, {ID: 5, Kind: "fire"},
+	})
+	dept := gormscope.Scope(mustFilter(t, abac.Attributes{"dept": {"roads"}}, "dept = subject.dept"), caseColumns)
+	var n int64
+	if err := db.Table("cases").Scopes(dept).Where("kind = ?", "bylaw").Or("kind = ?", "fire").Count(&n).Error; err != nil || n != 2 {
+		t.Errorf("Count = %d, %v; want 2", n, err)
+	}
+	res := db.Table("cases").Scopes(dept).Where("kind = ?", "bylaw").Or("kind = ?", "fire").Update("status", "seen")
+	if res.Error != nil || res.RowsAffected != 2 {
+		t.Errorf("Update: %d rows, %v; want 2", res.RowsAffected, res.Error)
+	}
+	res = db.Table("cases").Scopes(dept).Not("kind = ?", "x").Or("1 = 1").Delete(&Case{})
+	if res.Error != nil || res.RowsAffected != 2 {
+		t.Errorf("Delete: %d rows, %v; want 2", res.RowsAffected, res.Error)
+	}
+	var left []int64
+	if err := db.Table("cases").Order("id").Pluck("id", &left).Error; err != nil || !reflect.DeepEqual(left, []int64{3, 4, 5}) {
+		t.Errorf("rows left %v, %v", left, err)
+	}
+	// A filter that admits nothing deletes nothing, even with no other
+	// condition.
+	res = db.Table("cases").Scopes(gormscope.Scope(abac.None(), caseColumns)).Delete(&Case{})
+	if res.Error != nil || res.RowsAffected != 0 {
+		t.Errorf("Delete under None: %d rows, %v", res.RowsAffected, res.Error)
+	}
+}
