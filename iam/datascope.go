@@ -102,7 +102,7 @@ type DataScopes struct {
 // DataRuleError reports a data rule that was refused: a malformed role or
 // permission, rule text that does not parse, an attribute not in
 // [DataScopes.AttributeNames], or (when the Scoper first meets a policy) a
-// role, permission or pairing the policy does not know. errors.Is(err,
+// role or permission the policy does not know. errors.Is(err,
 // ErrInvalidInput) reports true for it, and the underlying error (such as an
 // *abac.ParseError, for which errors.Is(err, abac.ErrInvalidRule) holds) is
 // unwrapped.
@@ -137,11 +137,13 @@ func (e *DataRuleError) Unwrap() error { return e.Err }
 //
 // The rules are checked against the first policy the Scoper meets (at
 // [Authorizer.NewScoper], or else at its first use): a rule naming a role
-// the policy does not declare, a permission it does not know, or a
-// permission its role does not hold is refused, and the Scoper then refuses
-// every call with that [*DataRuleError]. A later policy that drops the role,
-// or the permission from the role, does not lift the rule: grants it
-// restricts then admit nothing through it.
+// the policy does not declare or a permission it does not know (a typo that
+// a wildcard rule would otherwise cover, leaving the grant unrestricted) is
+// refused, and the Scoper then refuses every call with that
+// [*DataRuleError]. A rule restricts the grants of its role and of every
+// role that inherits it for the permissions it covers; where its own role
+// does not hold the permission (or no longer does, after a policy change),
+// it admits nothing through it: a rule never turns into "no restriction".
 //
 // A Scoper is safe for concurrent use. It keeps an index of the compiled
 // policy's scope tree, rebuilt once after each policy change of the
@@ -284,9 +286,8 @@ func NewScoper(cfg DataScopes) (*Scoper, error) {
 
 // NewScoper is [NewScoper] that also checks every rule against the policy
 // in use now: a rule naming a role the policy does not declare, an exact
-// permission it does not know, a wildcard that covers no permission it
-// knows, or a permission the role does not hold (with what it inherits) is
-// refused with a [*DataRuleError] wrapping [ErrInvalidInput].
+// permission it does not know, or a wildcard that covers no permission it
+// knows is refused with a [*DataRuleError] wrapping [ErrInvalidInput].
 func (a *Authorizer) NewScoper(cfg DataScopes) (*Scoper, error) {
 	sc, err := NewScoper(cfg)
 	if err != nil {
@@ -321,26 +322,11 @@ func (sc *Scoper) check(p *rbac.Policy) error {
 		if !r.perm.IsWildcard() {
 			if !p.KnowsPermission(r.perm) {
 				fail("the policy knows no permission " + perm.Quote(string(r.perm)))
-			} else if allows, _ := p.RoleHolds(r.role, r.perm); !allows {
-				fail("role " + perm.Quote(string(r.role)) + " does not hold " + perm.Quote(string(r.perm)))
 			}
 			continue
 		}
-		covered, held := false, false
-		for _, k := range p.KnownPermissions() {
-			if r.perm.Covers(k) {
-				covered = true
-				if allows, _ := p.RoleHolds(r.role, k); allows {
-					held = true
-					break
-				}
-			}
-		}
-		switch {
-		case !covered:
+		if !slices.ContainsFunc(p.KnownPermissions(), r.perm.Covers) {
 			fail("the wildcard covers no permission the policy knows")
-		case !held:
-			fail("role " + perm.Quote(string(r.role)) + " holds no permission the wildcard covers")
 		}
 	}
 	return errors.Join(errs...)

@@ -57,7 +57,7 @@ type rolePlan struct {
 	// records one of its live rules matches.
 	restricted bool
 	// live are the restricting rules whose role holds the permission in
-	// this policy; a rule whose role no longer does restricts but admits
+	// this policy; a rule whose role does not restricts but admits
 	// nothing.
 	live []abac.Rule
 }
