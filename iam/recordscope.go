@@ -430,12 +430,21 @@ func (e *evalEntry) compose(bound [][]abac.Conj) (abac.Filter, bool) {
 			em = append(em, part)
 		}
 	}
-	f := abac.Or(parts...).And(e.survive).Simplify()
+	f := e.restrict(abac.Or(parts...))
 	emergency := false
-	if !f.MatchesNone() {
-		emergency = !abac.Or(em...).And(e.survive).Simplify().MatchesNone()
+	if len(em) > 1 || !e.openEmergency.MatchesNone() {
+		emergency = !f.MatchesNone() && !e.restrict(abac.Or(em...)).MatchesNone()
 	}
 	return f, emergency
+}
+
+// restrict returns what f admits less what the denies remove, simplified
+// when there was something to remove.
+func (e *evalEntry) restrict(f abac.Filter) abac.Filter {
+	if e.survive.MatchesAll() {
+		return f
+	}
+	return f.And(e.survive).Simplify()
 }
 
 // bind binds the live data rules of e's restricted grants to sub's
