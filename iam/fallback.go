@@ -308,7 +308,8 @@ func canonical(m rbac.Model) rbac.Model {
 	m.Waivers = slices.Clone(m.Waivers)
 	slices.SortStableFunc(m.Waivers, func(x, y rbac.Waiver) int {
 		return cmp.Or(cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.ApprovedBy, y.ApprovedBy),
-			cmp.Compare(rbac.Nanos(x.NotAfter), rbac.Nanos(y.NotAfter)), cmp.Compare(x.Reason, y.Reason))
+			cmp.Compare(rbac.Nanos(x.NotBefore), rbac.Nanos(y.NotBefore)), cmp.Compare(rbac.Nanos(x.NotAfter), rbac.Nanos(y.NotAfter)),
+			cmp.Compare(x.Reason, y.Reason))
 	})
 	return m
 }

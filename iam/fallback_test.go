@@ -337,3 +337,83 @@ func TestHealthReportsFallbackErrors(t *testing.T) {
 		t.Errorf("saves %v, want revision 2", s)
 	}
 }
+
+// sodModel is a policy with conflict rules, waivers, labels and reasons;
+// reverse lists everything in the opposite order, and waiverEnds moves the
+// end of the first waiver.
+func sodModel(reverse bool, waiverEnds time.Time) rbac.Model {
+	m := rbac.Model{
+		Roles: []rbac.Role{
+			{ID: "po-create", Permissions: []rbac.Permission{"finance.po.create"}, Labels: map[string]string{"en": "PO creator", "fr": "Créateur de BC"}},
+			{ID: "po-approve", Permissions: []rbac.Permission{"finance.po.approve"}, Labels: map[string]string{"fr": "Approbateur", "en": "PO approver"}},
+			{ID: "clerk", Permissions: []rbac.Permission{"permits.application.read"}},
+		},
+		Grants: []rbac.Grant{
+			{Subject: "user:ann", Role: "clerk", Scope: "org", Reason: "counter"},
+			{Subject: "user:bo", Role: "po-create", Scope: "org", Reason: "buyer"},
+			{Subject: "user:cy", Role: "po-approve", Scope: "org"},
+		},
+		Conflicts: []rbac.ConflictRule{
+			{ID: "po", Description: "create vs approve", Roles: [2]rbac.RoleID{"po-create", "po-approve"}},
+			{ID: "po-perm", Permissions: [2]rbac.Permission{"finance.po.create", "finance.po.approve"}},
+		},
+		Waivers: []rbac.Waiver{
+			{Rule: "po", Subject: "user:bo", ApprovedBy: "user:cfo", Reason: "small office", NotAfter: waiverEnds},
+			{Rule: "po-perm", Subject: "user:bo", ApprovedBy: "user:cfo", Reason: "small office"},
+		},
+	}
+	if reverse {
+		slices.Reverse(m.Roles)
+		slices.Reverse(m.Grants)
+		slices.Reverse(m.Conflicts)
+		slices.Reverse(m.Waivers)
+	}
+	return m
+}
+
+// TestLeavingFallbackComparesEverythingStored: the comparison covers what
+// only the extras document carries (conflict rules, waivers, labels,
+// reasons) and ignores the order of lists.
+func TestLeavingFallbackComparesEverythingStored(t *testing.T) {
+	t.Parallel()
+	end := t0.Add(30 * 24 * time.Hour)
+	for _, c := range []struct {
+		name     string
+		store    rbac.Model
+		mismatch bool
+	}{
+		{"same, same order", sodModel(false, end), false},
+		{"same, every list reversed", sodModel(true, end), false},
+		{"same, waiver end in another zone", sodModel(true, end.In(time.FixedZone("x", -5*3600))), false},
+		{"waiver extended", sodModel(false, end.Add(time.Hour)), true},
+		{"conflict rule dropped", func() rbac.Model {
+			m := sodModel(false, end)
+			m.Conflicts = m.Conflicts[1:]
+			m.Waivers = m.Waivers[1:]
+			return m
+		}(), true},
+		{"label changed", func() rbac.Model {
+			m := sodModel(false, end)
+			m.Roles[0].Labels = map[string]string{"en": "x"}
+			return m
+		}(), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			rs := &revSource{err: errors.New("connection refused")}
+			a, err := iam.New(ctx, rs, quiet, iam.WithClock(iamtest.Clock(t0)), iam.WithFallback(keptCopy(sodModel(false, end), 9, t0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			rs.set(c.store, 9, nil)
+			if err := a.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if h := a.Health(); h.Fallback || (h.FallbackMismatch != nil) != c.mismatch {
+				t.Fatalf("Health after the store came back: fallback %v, mismatch %v; want mismatch=%v", h.Fallback, h.FallbackMismatch, c.mismatch)
+			}
+		})
+	}
+}
