@@ -572,11 +572,12 @@ func sortViolations(vs []Violation) {
 // extending its window, moving it to a wider scope or adding a second path
 // to it is refused, whatever else the same change edits.
 //
-// Only the part of a violation from c.At onwards counts; a window that has
-// ended is of no consequence. A [Waiver] for the principal and rule permits
-// a violation only if it is in force at c.At (NotBefore ≤ c.At < NotAfter);
-// when c.At is zero, only a waiver without a window counts. Windows are
-// compared with each other, not with the clock.
+// Windows are compared with each other, not with c.At or a clock: a grant
+// that has ended but was not yet removed still counts, and no choice of
+// c.At hides a violation. c.At decides only which waivers are in force: a
+// [Waiver] for the principal and rule permits a violation only if it is in
+// force at c.At (NotBefore ≤ c.At < NotAfter); when c.At is zero, only a
+// waiver without a window counts.
 //
 // Assignments and memberships — the frequent changes — are checked only
 // for the principals they reach (the grantee, or the members of a group or
@@ -672,13 +673,9 @@ func CheckChange(before Model, after *Policy, c Change) error {
 // only pairs with a new grant; nothing is allocated unless one is found.
 func checkGrants(after *Policy, c Change) error {
 	chk := sodCheck{after: after, at: c.At}
-	at := int64(math.MinInt64)
-	if !c.At.IsZero() {
-		at = Nanos(c.At)
-	}
 	var seen map[[4]int32]bool
 	report := func(si, ri, a, b int32, from, until int64) {
-		if until <= max(from, at) || chk.waived(si, ri) {
+		if chk.waived(si, ri) {
 			return
 		}
 		k := [4]int32{si, ri, a, b}
@@ -890,17 +887,12 @@ func (k *sodCheck) waived(si, ri int32) bool {
 // the pairs to those with a fresh holding. widened, if set, reports a
 // grant scope that reaches further than before.
 func (k *sodCheck) compare(si int32, hs []sodHolding, rules []int32, fresh []bool, prev map[sodKey]sodSpan, widened func(Scope) bool) {
-	at := int64(math.MinInt64)
-	if !k.at.IsZero() {
-		at = Nanos(k.at)
-	}
 	k.after.pairs(hs, rules, func(ri int32, i, j int, from, until int64) {
 		a, b := &hs[i], &hs[j]
-		start := max(from, at)
-		if until <= start || fresh != nil && !fresh[i] && !fresh[j] || k.waived(si, ri) {
-			return // over before the change, unchanged, or waived
+		if fresh != nil && !fresh[i] && !fresh[j] || k.waived(si, ri) {
+			return // unchanged, or waived
 		}
-		if o, ok := prev[sodKey{rule: ri, a: a.key, b: b.key}]; ok && o.from <= start && until <= o.until &&
+		if o, ok := prev[sodKey{rule: ri, a: a.key, b: b.key}]; ok && o.from <= from && until <= o.until &&
 			(widened == nil || !widened(a.key.Scope) && !widened(b.key.Scope)) {
 			return // no larger than before
 		}

@@ -199,3 +199,19 @@ func TestConflictRuleAppliesAtAnyScopes(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeInstantHidesNothing checks that the instant a change carries
+// decides only which waivers are in force: a change dated after the
+// windows it creates still cannot create a violation.
+func TestChangeInstantHidesNothing(t *testing.T) {
+	t.Parallel()
+	for _, c := range []rbac.Change{
+		{At: noon.Add(48 * time.Hour), Grant: []rbac.Grant{{Subject: "user:ivan", Role: "po-creator", Scope: "dept:finance", NotBefore: noon, NotAfter: noon.Add(time.Hour)}}},
+		{At: noon.Add(48 * time.Hour), PutRoles: []rbac.Role{{ID: "budget-officer", Permissions: []rbac.Permission{"finance.budget.edit"}}},
+			Grant: []rbac.Grant{{Subject: "user:ivan", Role: "po-creator", Scope: "dept:finance", NotBefore: noon, NotAfter: noon.Add(time.Hour)}}},
+	} {
+		if _, err := update(t, finance(), c); !errors.Is(err, rbac.ErrConflict) {
+			t.Errorf("violation ending before the change's instant: %v, want ErrConflict", err)
+		}
+	}
+}

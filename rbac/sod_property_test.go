@@ -183,10 +183,10 @@ func coverage(m rbac.Model, s rbac.Scope, names []rbac.Scope) map[rbac.Scope]boo
 
 // reportGrows is the whole-policy view of a change: from the compliance
 // reports (rbac.Policy.Violations) before and after it, does some
-// principal have an unwaived violation, from the change's instant on,
-// that is new, or longer, or through a grant whose scope now reaches
-// further? before is judged by after's rules (a violation that predates
-// its rule is not new), without waivers.
+// principal have a violation that no waiver in force at the change's
+// instant covers and that is new, or longer, or through a grant whose
+// scope now reaches further? before is judged by after's rules (a
+// violation that predates its rule is not new), without waivers.
 func reportGrows(t *testing.T, before, after rbac.Model, at time.Time) (bool, string) {
 	t.Helper()
 	pa, err := rbac.Compile(after)
@@ -221,14 +221,21 @@ func reportGrows(t *testing.T, before, after rbac.Model, at time.Time) (bool, st
 		}
 		return t
 	}
-	for _, v := range pa.Violations(at) {
-		if v.Waiver != nil {
+	// Every violation, ended or not, unless a waiver in force at the
+	// change's instant covers it.
+	waived := func(v rbac.Violation) bool {
+		for _, w := range after.Waivers {
+			if w.Rule == v.Rule && w.Subject == v.Subject && w.ActiveAt(at) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, v := range pa.Violations(rbac.Earliest) {
+		if waived(v) {
 			continue
 		}
 		start := v.From
-		if start.Before(at) {
-			start = at
-		}
 		o, ok := old[v.Key()]
 		if !ok {
 			return true, "new " + v.Key()
