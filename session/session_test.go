@@ -128,6 +128,14 @@ func TestBadTokens(t *testing.T) {
 	}{
 		{"alg none", noneTok, session.ErrBadSignature},
 		{"alg none, empty signature stripped", strings.TrimSuffix(noneTok, "."), session.ErrMalformed},
+		{"alg None", withHeader(noneTok, `{"alg":"None","kid":"k1","typ":"JWT"}`), session.ErrBadSignature},
+		{"alg NONE", withHeader(noneTok, `{"alg":"NONE","kid":"k1","typ":"JWT"}`), session.ErrBadSignature},
+		{"alg missing", withHeader(good, `{"kid":"k1","typ":"JWT"}`), session.ErrBadSignature},
+		{"alg empty", withHeader(good, `{"alg":"","kid":"k1"}`), session.ErrBadSignature},
+		{"alg ES512 on our signature", withHeader(good, `{"alg":"ES512","kid":"k1"}`), session.ErrBadSignature},
+		{"alg PS256", withHeader(good, `{"alg":"PS256","kid":"k1"}`), session.ErrBadSignature},
+		{"alg es256 (case)", withHeader(good, `{"alg":"es256","kid":"k1"}`), session.ErrBadSignature},
+		{"header switched to EdDSA, same kid", withHeader(good, `{"alg":"EdDSA","kid":"k1"}`), session.ErrBadSignature},
 		{"HS256 with the public key (DER)", forge(t, jwt.SigningMethodHS256, pubDER, kid, goodClaims(s)), session.ErrBadSignature},
 		{"HS256 with the public key (PEM)", forge(t, jwt.SigningMethodHS256, pubPEM, kid, goodClaims(s)), session.ErrBadSignature},
 		{"HS256 with the key's bytes", forge(t, jwt.SigningMethodHS256, []byte(e.key.ID), kid, goodClaims(s)), session.ErrBadSignature},
@@ -796,4 +804,10 @@ func TestRevocationOutlivesTheRecord(t *testing.T) {
 	if strings.Join(reasons, ",") != "logout,revoked" {
 		t.Errorf("ended events %v", reasons)
 	}
+}
+
+// withHeader replaces a token's header with the given JSON.
+func withHeader(tok, header string) string {
+	i := strings.IndexByte(tok, '.')
+	return base64.RawURLEncoding.EncodeToString([]byte(header)) + tok[i:]
 }

@@ -154,7 +154,11 @@ func classify(err error) error {
 		return tokenErr(ErrUnknownKey, nil)
 	case errors.Is(err, errAlgKey), errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return tokenErr(ErrBadSignature, err)
-	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenUnverifiable):
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		// What remains unverifiable is an alg that is missing or that
+		// golang-jwt does not know ("None", "NONE"): not one we pin.
+		return tokenErr(ErrBadSignature, err)
+	case errors.Is(err, jwt.ErrTokenMalformed):
 		return tokenErr(ErrMalformed, err)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return tokenErr(ErrExpired, err)
