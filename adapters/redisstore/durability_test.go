@@ -143,6 +143,7 @@ func TestRedisUnreachable(t *testing.T) {
 	served, lastServed := 0, time.Duration(0)
 	for {
 		vctx, cancel := context.WithTimeout(ctx, time.Second)
+		called := time.Since(cut)
 		_, err := m.Verify(vctx, cached)
 		cancel()
 		if err != nil {
@@ -152,7 +153,7 @@ func TestRedisUnreachable(t *testing.T) {
 			break
 		}
 		served++
-		lastServed = time.Since(cut)
+		lastServed = called
 		if time.Since(cut) > 10*bound {
 			t.Fatalf("still served %s after the cut", time.Since(cut))
 		}
@@ -161,7 +162,7 @@ func TestRedisUnreachable(t *testing.T) {
 	// The refusal itself waits for the store call to fail; what the bound
 	// promises is that nothing is served from the cache after it.
 	t.Logf("served %d verifications from the cache, the last %s after the cut; refused %s after (bound %s)", served, lastServed, time.Since(cut), bound)
-	if served == 0 || lastServed > bound+bound/4 {
+	if served == 0 || lastServed > bound+50*time.Millisecond {
 		t.Errorf("served %d times, the last %s after the cut (bound %s)", served, lastServed, bound)
 	}
 	if h := m.Health(); h.Connected || h.Err == nil {
