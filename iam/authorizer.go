@@ -414,7 +414,9 @@ func (a *Authorizer) WhoCan(ctx context.Context, perm Permission, scope Scope) (
 // then reloads, so that checks made after Apply returns see the change.
 // It returns the new revision. An invalid change is refused by the store
 // with an error wrapping [ErrInvalidInput] or [ErrNotFound], and nothing is
-// written.
+// written. The change is made at the Authorizer's clock ([WithClock]):
+// Apply sets c.At to it, whatever the caller put there, so that waivers
+// are judged at the real instant.
 func (a *Authorizer) Apply(ctx context.Context, c Change) (int64, error) {
 	// Conflict refusals emit role.assignment_blocked; change events go to
 	// the store's outbox when it has one (see EventWriter in lifecycle.go).

@@ -70,9 +70,9 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 	if !ok {
 		return 0, ErrReadOnly
 	}
-	if c.At.IsZero() {
-		c.At = a.opts.clock() // waivers and windows are judged at this instant
-	}
+	// The facade's clock, not the caller, says when a change is made:
+	// waivers and windows are judged at this instant.
+	c.At = a.opts.clock()
 	actor := actorOf(ctx)
 	if events == nil {
 		events = func(rev int64) []Event { return changeEvents(c, rev, actor) }

@@ -34,3 +34,18 @@ func TestAssignJudgesWaiversAtTheClock(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyIgnoresTheCallersInstant checks that a caller cannot date a
+// change to a time when a lapsed waiver was still in force.
+func TestApplyIgnoresTheCallersInstant(t *testing.T) {
+	t.Parallel()
+	m := sodCity()
+	m.Members = append(m.Members, rbac.Membership{Member: "user:kim", Group: "group:buyers"})
+	m.Waivers = []rbac.Waiver{{Rule: "po-create-approve", Subject: "user:kim", ApprovedBy: "user:cao", Reason: "two-person office",
+		NotBefore: noon, NotAfter: noon.Add(time.Hour)}}
+	a, _ := newLifecycle(t, m, newLCClock(noon.Add(48*time.Hour)))
+	_, err := a.Apply(context.Background(), iam.Change{At: noon, Grant: []iam.Grant{{Subject: "user:kim", Role: "finance-director", Scope: "dept:finance"}}})
+	if !errors.Is(err, iam.ErrConflict) {
+		t.Fatalf("change dated inside a lapsed waiver: %v, want ErrConflict", err)
+	}
+}
