@@ -93,7 +93,10 @@ func (m *Manager) start(ctx context.Context, s Session) (Session, string, error)
 		return Session{}, "", err
 	}
 	if err := m.store.Create(ctx, s); err != nil {
-		return Session{}, "", fmt.Errorf("session: create: %w", err)
+		if errors.Is(err, ErrInvalidInput) {
+			return Session{}, "", fmt.Errorf("session: create: %w", err)
+		}
+		return Session{}, "", fmt.Errorf("%w: create: %w", ErrUnavailable, err)
 	}
 	m.emit(ctx, EventStarted, s, map[string]string{
 		"session": s.ID, "methods": s.Methods.String(), "level": s.Level.String(), "mfa": s.MFA.String(),

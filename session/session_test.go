@@ -814,3 +814,38 @@ func withHeader(tok, header string) string {
 	i := strings.IndexByte(tok, '.')
 	return base64.RawURLEncoding.EncodeToString([]byte(header)) + tok[i:]
 }
+
+func TestContext(t *testing.T) {
+	t.Parallel()
+	if _, ok := session.FromContext(context.Background()); ok {
+		t.Fatal("a session in an empty context")
+	}
+	ctx := session.NewContext(context.Background(), session.Session{ID: "x", Subject: "user:alice"})
+	if s, ok := session.FromContext(ctx); !ok || s.Subject != "user:alice" {
+		t.Fatalf("FromContext = %+v, %v", s, ok)
+	}
+}
+
+// downStore fails every write, as an unreachable Redis would.
+type downStore struct{ *session.MemoryStore }
+
+func (downStore) Create(context.Context, session.Session) error { return errDown }
+
+func TestCreateStoreDown(t *testing.T) {
+	t.Parallel()
+	key, _ := session.GenerateKey(session.EdDSA, "k1")
+	keys, _ := session.NewKeyring(key)
+	rec := &recorder{}
+	m, err := session.New(downStore{session.NewMemoryStore()}, keys, session.WithEventSink(rec), session.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_, tok, err := m.Create(context.Background(), session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	if !errors.Is(err, session.ErrUnavailable) || tok != "" {
+		t.Fatalf("Create on a store that is down: %q, %v", tok, err)
+	}
+	if len(rec.events()) != 0 {
+		t.Errorf("a session that was not stored was announced")
+	}
+}
