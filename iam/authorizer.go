@@ -61,6 +61,9 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.mfa.err != nil {
+		return nil, fmt.Errorf("iam: New: %w", o.mfa.err)
+	}
 	a := &Authorizer{src: src, opts: o}
 	a.fresh.init(o.maxStaleness)
 	a.keeper.signal = make(chan struct{}, 1)

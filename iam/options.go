@@ -19,6 +19,7 @@ type options struct {
 	// confirmed current; 0: no bound.
 	maxStaleness time.Duration
 	fallback     SnapshotStore // WithFallback; nil: none
+	mfa          mfaRule       // WithMFARequired
 }
 
 func defaultOptions() options {

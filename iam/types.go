@@ -63,6 +63,10 @@ type Decision struct {
 	Reason string
 	// Revision is the policy revision the decision was made on.
 	Revision int64
+	// StepUp is set, with Allowed false, by [Authorizer.CheckSession] when
+	// the policy allows but the permission requires multi-factor
+	// authentication ([WithMFARequired]) that the session has not done.
+	StepUp bool
 }
 
 // DeniedError explains a denial. errors.Is(err, ErrDenied) reports true for it.
