@@ -14,7 +14,7 @@ import (
 func stepUpAuthorizer(t *testing.T, opts ...iam.Option) *iam.Authorizer {
 	t.Helper()
 	m := rbac.Model{
-		Roles: []rbac.Role{{ID: "privacy", Permissions: []rbac.Permission{"crm.citizen.sin.view", "crm.citizen.email.view", "finance.ap.payment.release", "permits.application.read"}}},
+		Roles:  []rbac.Role{{ID: "privacy", Permissions: []rbac.Permission{"crm.citizen.sin.view", "crm.citizen.email.view", "finance.ap.payment.release", "permits.application.read"}}},
 		Grants: []rbac.Grant{{Subject: "user:alice", Role: "privacy", Scope: "org"}},
 	}
 	a, err := iam.New(context.Background(), iamtest.NewStore(m), opts...)
