@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -847,5 +848,57 @@ func TestCreateStoreDown(t *testing.T) {
 	}
 	if len(rec.events()) != 0 {
 		t.Errorf("a session that was not stored was announced")
+	}
+}
+
+// TestLogoutRacesVerify: goroutines verify a token in a loop while it is
+// logged out, in this Manager and in another on the same store. No Verify
+// that starts after Logout has returned succeeds, whatever the
+// interleaving with cache fills.
+func TestLogoutRacesVerify(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for round := range 20 {
+		e := newEnv(t)
+		other, err := session.New(e.store, e.keys, session.WithClock(e.clk.Now), session.WithIssuer("city-iam"),
+			session.WithAudience("permits"), session.WithLogger(quiet), session.WithMaxStaleness(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitHealthy(t, other)
+		_, tok := e.signIn(t, "user:alice")
+		var done atomic.Bool
+		var wg sync.WaitGroup
+		var late atomic.Int64
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m := e.m
+				if g%2 == 1 {
+					m = other
+				}
+				for {
+					after := done.Load()
+					_, err := m.Verify(ctx, tok)
+					if after && err == nil {
+						late.Add(1)
+					}
+					if after {
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		if err := e.m.Logout(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		done.Store(true)
+		wg.Wait()
+		other.Close()
+		if n := late.Load(); n > 0 {
+			t.Fatalf("round %d: %d verifications started after Logout returned succeeded", round, n)
+		}
 	}
 }
