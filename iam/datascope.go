@@ -80,9 +80,8 @@ const (
 // field for that kind of scope (a table of permits with no facility column).
 // A grant at a scope of that kind then admits only the records placed
 // beneath it through another field (a ward under the facility, if the scope
-// tree has one), usually none; a deny at such a scope removes every record
-// whose place at that kind cannot be told, usually all. Filters never name
-// the field, so queries do not fail for lack of a column.
+// tree has one), usually none, and likewise a deny there removes only those.
+// Filters never name the field, so queries do not fail for lack of a column.
 const NoColumn = "-"
 
 // DataScopes is the data-scope configuration given to [NewScoper]. The zero

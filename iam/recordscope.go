@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,10 +31,6 @@ type grantIndex struct {
 	// beneath holds, for each known scope below org, the ids of the known
 	// scopes beneath it (itself included), by kind.
 	beneath map[Scope]*[numKinds][]any
-	// placing holds, per kind K and then per kind of field, the ids that
-	// place a record at kind K: scopes of kind K, and scopes with an
-	// ancestor of kind K.
-	placing [numKinds][numKinds][]any
 
 	plans  sync.Map // planKey -> *rolePlan
 	nplans atomic.Int64
@@ -90,10 +87,6 @@ func (sc *Scoper) index(a *Authorizer, s *snapshot) *grantIndex {
 	for k := range x.known {
 		x.known[k] = map[string]bool{}
 	}
-	var placed [numKinds]map[string]bool
-	for k := range placed {
-		placed[k] = map[string]bool{}
-	}
 	for _, s := range p.Scopes() {
 		c := kindIndex(s.Kind())
 		if c < 0 {
@@ -102,8 +95,7 @@ func (sc *Scoper) index(a *Authorizer, s *snapshot) *grantIndex {
 		id := s.ID()
 		x.known[c][id] = true
 		for _, anc := range p.ScopeLineage(s) {
-			k := kindIndex(anc.Kind())
-			if k < 0 {
+			if kindIndex(anc.Kind()) < 0 {
 				continue
 			}
 			b := x.beneath[anc]
@@ -112,10 +104,6 @@ func (sc *Scoper) index(a *Authorizer, s *snapshot) *grantIndex {
 				x.beneath[anc] = b
 			}
 			b[c] = append(b[c], id)
-			if !placed[k][string(s)] {
-				placed[k][string(s)] = true
-				x.placing[k][c] = append(x.placing[k][c], id)
-			}
 		}
 	}
 	sc.idx.Store(x)
@@ -168,18 +156,6 @@ func (x *grantIndex) within(sc *Scoper, g Scope) abac.Filter {
 	}
 	var alts []abac.Conj
 	for c, ids := range b {
-		if sc.fields[c] != "" && len(ids) > 0 {
-			alts = append(alts, abac.Conj{in(sc.fields[c], ids)})
-		}
-	}
-	return abac.FromConj(alts...)
-}
-
-// placedAt returns the filter of the records whose place at kind k is
-// known: a field names a known scope of kind k or a scope beneath one.
-func (x *grantIndex) placedAt(sc *Scoper, k int) abac.Filter {
-	var alts []abac.Conj
-	for c, ids := range x.placing[k] {
 		if sc.fields[c] != "" && len(ids) > 0 {
 			alts = append(alts, abac.Conj{in(sc.fields[c], ids)})
 		}
@@ -294,18 +270,7 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at int64) (
 		return nil, err
 	}
 	e := &evalEntry{inForce: f}
-	var open, openEm [numKinds]map[string]bool
-	openAll, openAllEm := false, false
-	add := func(sets *[numKinds]map[string]bool, g Scope) {
-		for c, ids := range x.beneath[g] {
-			for _, id := range ids {
-				if sets[c] == nil {
-					sets[c] = map[string]bool{}
-				}
-				sets[c][id.(string)] = true
-			}
-		}
-	}
+	var open, openEm []abac.Filter
 	for _, b := range f.Grants {
 		if b.Denies {
 			e.deny = append(e.deny, b)
@@ -313,21 +278,16 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at int64) (
 		}
 		g := allowGrant{Bearing: b, plan: x.plan(sc, p, b.Grant.Role), within: x.within(sc, b.Grant.Scope)}
 		e.allow = append(e.allow, g)
-		switch {
-		case g.plan.restricted:
+		if g.plan.restricted {
 			e.needAttrs = e.needAttrs || len(g.plan.live) > 0
-		case b.Grant.Scope == rbac.OrgScope:
-			openAll = true
-			openAllEm = openAllEm || b.Emergency
-		default:
-			add(&open, b.Grant.Scope)
-			if b.Emergency {
-				add(&openEm, b.Grant.Scope)
-			}
+			continue
+		}
+		open = append(open, g.within)
+		if b.Emergency {
+			openEm = append(openEm, g.within)
 		}
 	}
-	e.open = x.union(sc, openAll, &open)
-	e.openEmergency = x.union(sc, openAllEm, &openEm)
+	e.open, e.openEmergency = orUnique(open), orUnique(openEm)
 	e.survive = x.survivors(sc, e.deny)
 	if !e.needAttrs {
 		e.filter, e.emergency = e.compose(nil)
@@ -335,24 +295,22 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at int64) (
 	return e, nil
 }
 
-// union returns the filter of the records whose fields name one of the ids
-// in sets (every record if all).
-func (x *grantIndex) union(sc *Scoper, all bool, sets *[numKinds]map[string]bool) abac.Filter {
-	if all {
-		return abac.All()
+// orUnique returns the Filter matching records that any one of fs
+// matches, each conjunction once, in order.
+func orUnique(fs []abac.Filter) abac.Filter {
+	f := abac.Or(fs...)
+	if f.MatchesAll() || len(f.Any) < 2 {
+		return f
 	}
-	var alts []abac.Conj
-	for c, set := range sets {
-		if sc.fields[c] == "" || len(set) == 0 {
-			continue
+	seen := make(map[string]bool, len(f.Any))
+	out := f.Any[:0:0]
+	for _, c := range f.Any {
+		if k := c.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, c)
 		}
-		ids := make([]any, 0, len(set))
-		for _, id := range x.sorted(c, set) {
-			ids = append(ids, id)
-		}
-		alts = append(alts, abac.Conj{in(sc.fields[c], ids)})
 	}
-	return abac.FromConj(alts...)
+	return abac.FromConj(out...)
 }
 
 // sorted returns the ids of set in the order of the policy's scopes, so
@@ -368,22 +326,20 @@ func (x *grantIndex) sorted(c int, set map[string]bool) []string {
 }
 
 // survivors returns the filter of the records that no grant in deny
-// removes. A deny at a scope removes the records placed at or beneath it,
-// and also every record whose place at that kind of scope cannot be told
-// (its field is NULL or names no known scope, and no other field places it
-// beneath a scope of that kind): it may lie in the denied scope.
+// removes: those placed at or beneath none of the denied scopes. A field
+// that is NULL places the record nowhere, so it does not put the record in
+// a denied scope; another field may (a facility declared beneath a denied
+// department).
 func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 	if len(deny) == 0 {
 		return abac.All()
 	}
-	var kinds [numKinds]bool
 	var excluded [numKinds]map[string]bool
+	var order []int // the fields in the order the denies first name them
 	for _, d := range deny {
-		k := kindIndex(d.Grant.Scope.Kind())
-		if k < 0 {
+		if d.Grant.Scope == rbac.OrgScope {
 			return abac.None() // a deny at org removes everything
 		}
-		kinds[k] = true
 		for c, ids := range x.beneath[d.Grant.Scope] {
 			for _, id := range ids {
 				if excluded[c] == nil {
@@ -392,24 +348,28 @@ func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 				excluded[c][id.(string)] = true
 			}
 		}
+		// The denied scope's own field first, then those of the scopes
+		// beneath it.
+		own := kindIndex(d.Grant.Scope.Kind())
+		for _, c := range append([]int{own}, kindDept, kindWard, kindFacility) {
+			if excluded[c] != nil && !slices.Contains(order, c) {
+				order = append(order, c)
+			}
+		}
 	}
 	f := abac.All()
-	for k, need := range kinds {
-		if need {
-			f = f.And(x.placedAt(sc, k)).Simplify()
-		}
-	}
-	for c, set := range excluded {
-		if sc.fields[c] == "" || len(set) == 0 {
+	for _, c := range order {
+		if sc.fields[c] == "" {
 			continue
 		}
-		ids := x.sorted(c, set)
+		ids := x.sorted(c, excluded[c])
 		vals := make([]any, len(ids))
 		for i, id := range ids {
 			vals[i] = id
 		}
+		// Outside the denied scopes by this field: another value, or none.
 		out := abac.Cond{Field: sc.fields[c], Op: abac.OpNotIn, Values: vals}
-		f = f.And(abac.FromConj(abac.Conj{{Field: sc.fields[c], Op: abac.OpIsNull}}, abac.Conj{out})).Simplify()
+		f = f.And(abac.FromConj(abac.Conj{out}, abac.Conj{{Field: sc.fields[c], Op: abac.OpIsNull}})).Simplify()
 	}
 	return f
 }
@@ -514,11 +474,14 @@ func (sc *Scoper) attributes(ctx context.Context, sub Subject) (abac.Attributes,
 //     attributes and subject.id (the whole subject, "user:alice"). A rule
 //     that does not bind (a missing attribute), or whose role no longer
 //     holds perm, admits nothing: it never widens.
-//   - A grant whose role denies perm removes the records in its scope, and
-//     also every record whose place at that kind of scope cannot be told (a
-//     deny at ward:7 removes the records whose ward is NULL or unknown,
-//     unless another field places them beneath a ward): a deny never turns
-//     into "or NULL". A deny at org leaves nothing.
+//   - A grant whose role denies perm removes the records in its scope,
+//     through any field: a deny at dept:social removes the records whose
+//     facility is declared beneath dept:social even when their department
+//     field is NULL, so a NULL field never lets a record slip past a deny
+//     that the tree places it under. A record whose scope field holds a
+//     value that is neither text nor NULL cannot be shown to lie outside a
+//     denied scope of that kind, and is removed. A deny at org leaves
+//     nothing.
 //   - Grants admit the union of what each admits, less what the denies
 //     remove; windows are honoured as in Check.
 //
@@ -584,9 +547,9 @@ func (a *Authorizer) CheckRecord(ctx context.Context, sub Subject, perm Permissi
 }
 
 // place returns the scopes rec is in, as read from its scope fields, with
-// every scope above them (org included), and the kinds among them.
-func (x *grantIndex) place(sc *Scoper, rec abac.Record) (in map[Scope]bool, kinds [numKinds]bool) {
-	in = map[Scope]bool{rbac.OrgScope: true}
+// every scope above them (org included).
+func (x *grantIndex) place(sc *Scoper, rec abac.Record) map[Scope]bool {
+	in := map[Scope]bool{rbac.OrgScope: true}
 	prefix := [numKinds]string{kindDept: "dept:", kindWard: "ward:", kindFacility: "facility:"}
 	for c, field := range sc.fields {
 		if field == "" {
@@ -598,12 +561,9 @@ func (x *grantIndex) place(sc *Scoper, rec abac.Record) (in map[Scope]bool, kind
 		}
 		for _, s := range x.policy.ScopeLineage(Scope(prefix[c] + v)) {
 			in[s] = true
-			if k := kindIndex(s.Kind()); k >= 0 {
-				kinds[k] = true
-			}
 		}
 	}
-	return in, kinds
+	return in
 }
 
 // decide decides rec against the grants of e, and reports whether an
@@ -616,7 +576,7 @@ func (sc *Scoper) decide(ctx context.Context, sub Subject, e *evalEntry, x *gran
 	if rec == nil {
 		rec = abac.Map(nil) // a record with no fields
 	}
-	in, kinds := x.place(sc, rec)
+	in := x.place(sc, rec)
 	emergency := false
 	for _, b := range e.deny {
 		emergency = emergency || b.Emergency && in[b.Grant.Scope]
@@ -628,16 +588,12 @@ func (sc *Scoper) decide(ctx context.Context, sub Subject, e *evalEntry, x *gran
 		return Decision{Reason: reason, Revision: x.revision}, emergency, nil
 	}
 	for _, b := range e.deny {
-		at := "role " + string(b.Grant.Role) + " at " + string(b.Grant.Scope)
-		switch k := kindIndex(b.Grant.Scope.Kind()); {
-		case in[b.Grant.Scope]:
-			return deny("denied by " + at)
-		case k >= 0 && !kinds[k]:
-			return deny("denied by " + at + ": the record's " + string(b.Grant.Scope.Kind()) + " cannot be told")
+		if in[b.Grant.Scope] {
+			return deny("denied by role " + string(b.Grant.Role) + " at " + string(b.Grant.Scope))
 		}
 	}
-	if !e.survive.Match(rec) { // a value no field comparison can tell apart
-		return deny("denied: the record may lie in a denied scope")
+	if !e.survive.Match(rec) { // a scope field holding neither text nor NULL
+		return deny("denied: a scope field of the record holds neither text nor NULL, so it may lie in a denied scope")
 	}
 	for i, g := range e.allow {
 		if !in[g.Grant.Scope] {
