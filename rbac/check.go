@@ -19,6 +19,7 @@ const (
 	ReasonDenyRule                        // a role held at a covering scope denies it
 	ReasonUnknownPermission               // no rule or catalog entry names the permission
 	ReasonUnknownSubject                  // the subject holds no grant and belongs to nothing
+	ReasonQuarantined                     // a stored row the policy was loaded without blocks the subject
 )
 
 var reasonText = [...]string{
@@ -27,6 +28,7 @@ var reasonText = [...]string{
 	ReasonDenyRule:          "denied by a deny rule",
 	ReasonUnknownPermission: "unknown permission",
 	ReasonUnknownSubject:    "subject has no grants",
+	ReasonQuarantined:       "blocked by a quarantined policy row",
 }
 
 // String returns a human-readable form of r.
@@ -153,6 +155,9 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 		return Result{Reason: ReasonUnknownPermission}
 	}
 	s := &p.subjects[si]
+	if s.blocked {
+		return Result{Reason: ReasonQuarantined}
+	}
 	var allow, deny int32
 	emergency := false
 	hot := p.hot[s.start:s.end]
@@ -200,7 +205,8 @@ func (p *Policy) Allows(sub Subject, x Permission, s Scope, at time.Time) bool {
 type Perms struct {
 	from, until int64
 	n           int32 // grants in force; the first len(few) of them are in few
-	known       bool
+	known       bool  // false for an unknown or a blocked subject
+	blocked     bool  // a quarantined row blocks the subject: every check denies
 	// few holds the grants in force when there are at most len(few), which
 	// is most subjects: they then sit in the same cache lines as the rest
 	// of Perms. many holds them all when there are more.
@@ -285,6 +291,10 @@ func (p *Policy) EffectiveIndex(i int, at int64) Perms {
 func (p *Policy) effective(si int32, at int64) Perms {
 	ps := Perms{from: 0, until: math.MaxInt64, known: true}
 	s := &p.subjects[si]
+	if s.blocked {
+		ps.known, ps.blocked = false, true
+		return ps
+	}
 	hot := p.hot[s.start:s.end]
 	for k := range hot {
 		g := &hot[k]
@@ -307,6 +317,9 @@ func (p *Policy) effective(si int32, at int64) Perms {
 // confirmed are valid at the instant of the check. It allocates nothing.
 func (p *Policy) DecideWith(ps *Perms, q Query) Result {
 	if !ps.known {
+		if ps.blocked {
+			return Result{Reason: ReasonQuarantined}
+		}
 		return Result{Reason: ReasonUnknownSubject}
 	}
 	if q.n == 0 {

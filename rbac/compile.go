@@ -21,8 +21,11 @@ const MaxRoleDepth = 32
 // name.
 const MaxEmergencyWindow = 24 * time.Hour
 
-// Earliest and Latest bound the instants a grant window may name. Times are
-// kept as Unix nanoseconds.
+// Earliest and Latest bound the instants a grant window may name: each end
+// of a window lies strictly after Earliest (the Unix epoch, which stores
+// keep as "no start") and strictly before Latest. Times are kept as Unix
+// nanoseconds; an instant outside these bounds is refused with
+// [ErrInvalidInput] rather than stored as something else.
 var (
 	Earliest = time.Unix(0, 0).UTC()
 	Latest   = time.Unix(0, math.MaxInt64-1).UTC()
@@ -55,6 +58,8 @@ type Policy struct {
 	lines  int
 
 	sod *sodIndex // conflict rules and waivers (conflict.go)
+
+	quarantine []QuarantinedRow // quarantine.go
 }
 
 type scopeInfo struct {
@@ -72,6 +77,9 @@ type subjInfo struct {
 	name         Subject
 	start, end   uint32 // flat[start:end]: own grants, then the grants of each container
 	mstart, mend uint32 // members[mstart:mend]: containers this subject belongs to
+	// blocked: a quarantined row blocks this subject or a container it
+	// belongs to, and every check for it denies.
+	blocked bool
 }
 
 // hotGrant is a grant as a check reads it, in the subject's run of hot:
@@ -387,6 +395,7 @@ func Compile(m Model) (*Policy, error) {
 		g := &p.grants[gi]
 		p.hot[k] = hotGrant{grant: gi, role: g.role, scope: g.scope, emergency: g.emergency, denies: g.denies, from: g.from, until: g.until}
 	}
+	p.markBlocked(m.Quarantine)
 	p.lines = lineCount(m, len(names))
 	if err := p.compileConflicts(m); err != nil {
 		return nil, err
@@ -435,16 +444,16 @@ func (e *NotFoundErrorInvalid) Is(target error) bool {
 // window converts a grant's validity window to Unix nanoseconds.
 func window(g Grant) (from, until int64, err error) {
 	from, until = 0, math.MaxInt64
-	inRange := func(t time.Time) bool { return !t.Before(Earliest) && t.Before(Latest) }
+	inRange := func(t time.Time) bool { return t.After(Earliest) && t.Before(Latest) }
 	if !g.NotBefore.IsZero() {
 		if !inRange(g.NotBefore) {
-			return 0, 0, invalid("grant", g.Key().String(), "valid_from outside 1970..2262")
+			return 0, 0, invalid("grant", g.Key().String(), "valid_from not strictly between the Unix epoch and 2262")
 		}
 		from = g.NotBefore.UnixNano()
 	}
 	if !g.NotAfter.IsZero() {
 		if !inRange(g.NotAfter) {
-			return 0, 0, invalid("grant", g.Key().String(), "valid_until outside 1970..2262")
+			return 0, 0, invalid("grant", g.Key().String(), "valid_until not strictly between the Unix epoch and 2262")
 		}
 		until = g.NotAfter.UnixNano()
 	}

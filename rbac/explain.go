@@ -79,7 +79,7 @@ func (p *Policy) Explain(sub Subject, x Permission, s Scope, at time.Time) (Expl
 	t := Nanos(at)
 	res := p.Decide(sub, q, t)
 	ex := Explanation{Allowed: res.Allowed, Reason: res.Reason}
-	if q.n == 0 {
+	if q.n == 0 || res.Reason == ReasonQuarantined {
 		return ex, nil
 	}
 	si, ok := p.subject(sub)

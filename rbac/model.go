@@ -42,6 +42,12 @@ type Model struct {
 	Conflicts []ConflictRule
 	// Waivers accept named violations of conflict rules (see [Waiver]).
 	Waivers []Waiver
+	// Quarantine lists the stored rows a store loaded the model without
+	// (see [QuarantinedRow]): they grant nothing, and the subjects they
+	// block are denied everything. Stores fill it when they load; it is
+	// never written as policy, and a change removes rows from it only
+	// with [Change.DeleteRows].
+	Quarantine []QuarantinedRow
 }
 
 // ScopeNode declares Scope as a child of Parent. A facility usually sits
@@ -135,6 +141,10 @@ type Change struct {
 	PutWaivers []Waiver
 	// DeleteWaivers deletes waivers.
 	DeleteWaivers []WaiverKey
+	// DeleteRows deletes quarantined rows (see [QuarantinedRow]) by their
+	// store id. An id that is not in [Model.Quarantine] is a
+	// [NotFoundError].
+	DeleteRows []int64
 
 	At time.Time // the instant the change is made; stores fill time.Now() when zero
 }
@@ -143,7 +153,8 @@ type Change struct {
 func (c Change) IsZero() bool {
 	return len(c.PutRoles)+len(c.DeleteRoles)+len(c.Grant)+len(c.Revoke)+len(c.Join)+
 		len(c.Leave)+len(c.PutScopes)+len(c.AddPermissions)+
-		len(c.PutConflicts)+len(c.DeleteConflicts)+len(c.PutWaivers)+len(c.DeleteWaivers) == 0
+		len(c.PutConflicts)+len(c.DeleteConflicts)+len(c.PutWaivers)+len(c.DeleteWaivers)+
+		len(c.DeleteRows) == 0
 }
 
 // Clone returns a deep copy of m.
@@ -165,6 +176,12 @@ func (m Model) Clone() Model {
 		}
 	}
 	out.Waivers = slices.Clone(m.Waivers)
+	if m.Quarantine != nil {
+		out.Quarantine = make([]QuarantinedRow, len(m.Quarantine))
+		for i, q := range m.Quarantine {
+			out.Quarantine[i] = q.clone()
+		}
+	}
 	return out
 }
 
@@ -235,6 +252,9 @@ func (m Model) Apply(c Change) (Model, error) {
 		}
 	}
 	if err := out.applyConflicts(c); err != nil {
+		return Model{}, err
+	}
+	if err := out.deleteRows(c.DeleteRows); err != nil {
 		return Model{}, err
 	}
 	return out, nil

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +44,10 @@ const (
 // Instant formats t as the fixed-width decimal the model compares.
 func Instant(t time.Time) string { return fmt.Sprintf("%020d", rbac.Nanos(t)) }
 
+// bound formats a window end; the zero time is the open marker. Instants
+// are those rbac.Compile accepts: strictly after the epoch (whose encoding
+// is the open start) and before rbac.Latest, so no real instant encodes as
+// either marker.
 func bound(t time.Time, open string) string {
 	if t.IsZero() {
 		return open
@@ -52,16 +55,27 @@ func bound(t time.Time, open string) string {
 	return fmt.Sprintf("%020d", t.UnixNano())
 }
 
-func parseBound(s string) (time.Time, error) {
-	if s == openFrom || s == openUntil {
+// parseBound reads a window end written by bound: the open marker of its
+// own end (open) or twenty decimal digits naming an instant rbac accepts.
+// Anything else — the other end's marker, a sign, a space, another width,
+// the epoch, an instant outside rbac's bounds — is refused, so that no
+// stored value is read as "open" unless it is the marker, and none is read
+// as an instant Casbin's string comparison would order differently.
+func parseBound(s, open string) (time.Time, error) {
+	if s == open {
 		return time.Time{}, nil
 	}
 	if len(s) != 20 {
-		return time.Time{}, fmt.Errorf("casbinx: bad instant %q", s)
+		return time.Time{}, fmt.Errorf("casbinx: bad instant %q: want 20 digits", s)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return time.Time{}, fmt.Errorf("casbinx: bad instant %q: want 20 digits", s)
+		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n == math.MaxInt64 {
-		return time.Time{}, fmt.Errorf("casbinx: bad instant %q", s)
+	if err != nil || n <= 0 || n >= rbac.Nanos(rbac.Latest) {
+		return time.Time{}, fmt.Errorf("casbinx: bad instant %q: outside the instants rbac accepts", s)
 	}
 	return time.Unix(0, n).UTC(), nil
 }
@@ -217,11 +231,11 @@ func decodeLines(lines []Line) (rbac.Model, error) {
 			if !strings.HasPrefix(l.Values[1], rolePrefix) {
 				return rbac.Model{}, fmt.Errorf("casbinx: %q is not a role", l.Values[1])
 			}
-			from, err := parseBound(l.Values[3])
+			from, err := parseBound(l.Values[3], openFrom)
 			if err != nil {
 				return rbac.Model{}, err
 			}
-			until, err := parseBound(l.Values[4])
+			until, err := parseBound(l.Values[4], openUntil)
 			if err != nil {
 				return rbac.Model{}, err
 			}

@@ -154,7 +154,7 @@ func (s *Store) LoadPolicy(ctx context.Context) (rbac.Model, int64, error) {
 func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rbac.Policy, int64, error) {
 	var (
 		rev    int64
-		lines  []casbinx.Line
+		lines  []casbinx.Row
 		extras string
 	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -184,15 +184,12 @@ func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rba
 		return rbac.Model{}, nil, rev, nil
 	}
 	s.lines.Store(int64(len(lines)))
-	m, err := casbinx.Decode(lines, []byte(extras))
-	if err == nil {
-		var p *rbac.Policy
-		if p, err = rbac.Compile(m); err == nil {
-			return m, p, rev, nil
-		}
-		err = fmt.Errorf("casbinx: stored policy is invalid: %w", err)
+	// Rows that do not load are quarantined (m.Quarantine), not fatal.
+	m, p, err := casbinx.LoadRows(lines, []byte(extras))
+	if err != nil {
+		return rbac.Model{}, nil, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
 	}
-	return rbac.Model{}, nil, 0, fmt.Errorf("%s: load policy at revision %d: %w", s.d.Name, rev, err)
+	return m, p, rev, nil
 }
 
 // Apply applies c to the stored model in one transaction and returns the
@@ -227,18 +224,27 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 	if events != nil {
 		after = func(tx *gorm.DB, rev int64) error { return insertOutbox(tx, events(rev)) }
 	}
-	return s.write(ctx, "apply", func(cur []gormadapter.CasbinRule, extras string) ([]casbinx.Line, string, error) {
+	return s.write(ctx, "apply", func(cur []gormadapter.CasbinRule, extras string) ([]casbinx.Line, string, map[int64]bool, error) {
 		m, err := modelOf(cur, extras)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		// Update applies c, compiles the result and checks conflict rules:
 		// the change is validated completely before anything is written.
 		next, _, err := rbac.Update(m, c)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
-		return encoded(next) // Update has compiled next
+		lines, doc, err := encoded(next) // Update has compiled next
+		if err != nil {
+			return nil, "", nil, err
+		}
+		// Quarantined rows stay until a change deletes them (DeleteRows).
+		keep := make(map[int64]bool, len(next.Quarantine))
+		for _, q := range next.Quarantine {
+			keep[q.ID] = true
+		}
+		return lines, doc, keep, nil
 	}, after)
 }
 
@@ -260,22 +266,23 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: replace: %w", s.d.Name, err)
 	}
-	return s.write(ctx, "replace", func(cur []gormadapter.CasbinRule, curExtras string) ([]casbinx.Line, string, error) {
+	return s.write(ctx, "replace", func(cur []gormadapter.CasbinRule, curExtras string) ([]casbinx.Line, string, map[int64]bool, error) {
 		before, err := modelOf(cur, curExtras)
 		if err != nil {
 			before = rbac.Model{} // unreadable: nothing in it has standing
 		}
 		if err := rbac.CheckReplace(before, p, time.Now()); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
-		return want, extras, nil
+		return want, extras, nil, nil
 	}, nil)
 }
 
 // write runs one write transaction: bump and lock the revision, read the
-// current rows and extras, compute the wanted lines and extras with next,
-// write the difference, then run after (the outbox) if set.
-func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.CasbinRule, string) ([]casbinx.Line, string, error),
+// current rows and extras, compute the wanted lines and extras with next
+// (and the ids of quarantined rows to keep as they are), write the
+// difference, then run after (the outbox) if set.
+func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.CasbinRule, string) ([]casbinx.Line, string, map[int64]bool, error),
 	after func(tx *gorm.DB, rev int64) error) (int64, error) {
 	var rev int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -298,11 +305,11 @@ func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.Ca
 		if err != nil {
 			return err
 		}
-		want, wantExtras, err := next(cur, curExtras)
+		want, wantExtras, keep, err := next(cur, curExtras)
 		if err != nil {
 			return refusedError{err}
 		}
-		if err := writeDiff(tx, cur, want); err != nil {
+		if err := writeDiff(tx, cur, want, keep); err != nil {
 			return err
 		}
 		if wantExtras != curExtras {
@@ -325,8 +332,9 @@ func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.Ca
 }
 
 // writeDiff deletes the rows of cur that want does not hold (and duplicate
-// rows) and inserts the lines of want that cur does not hold.
-func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line) error {
+// rows), except the rows keep names, and inserts the lines of want that cur
+// does not hold.
+func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line, keep map[int64]bool) error {
 	wanted := make(map[string]bool, len(want))
 	for _, l := range want {
 		wanted[lineKey(l)] = false // false: not yet found in cur
@@ -334,12 +342,13 @@ func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line) e
 	var drop []uint
 	for _, r := range cur {
 		k := lineKey(toLine(r))
-		found, ok := wanted[k]
-		if !ok || found {
-			drop = append(drop, r.ID)
+		if found, ok := wanted[k]; ok && !found {
+			wanted[k] = true
 			continue
 		}
-		wanted[k] = true
+		if !keep[int64(r.ID)] {
+			drop = append(drop, r.ID)
+		}
 	}
 	const batch = 500
 	for len(drop) > 0 {
@@ -388,26 +397,29 @@ func encoded(m rbac.Model) ([]casbinx.Line, string, error) {
 	return lines, string(extras), nil
 }
 
-// modelOf rebuilds the model from its rows and extras document for a write,
-// without compiling it: rbac.Update compiles the changed model next, and
-// refuses a stored policy that no longer compiles.
+// modelOf rebuilds the model from its rows and extras document for a
+// write, as a load does: rows that do not load are in its Quarantine, and
+// the write leaves them in place unless the change deletes them.
 func modelOf(rows []gormadapter.CasbinRule, extras string) (rbac.Model, error) {
-	return casbinx.Decode(toLines(rows), []byte(extras))
+	rs := make([]casbinx.Row, len(rows))
+	for i, r := range rows {
+		rs[i] = casbinx.Row{ID: int64(r.ID), Line: toLine(r)}
+	}
+	m, _, err := casbinx.LoadRows(rs, []byte(extras))
+	return m, err
 }
 
-// readLines reads the policy lines for loading. It skips the deny twins of
-// assignment lines, which repeat their allow line (casbinx.FromLines ignores
-// them), reads without ORDER BY (the model does not depend on line order;
-// FromLines sorts what Explain's tie-breaking could see), and interns the
-// values after the first, which repeat heavily (roles, scopes, instants; the
-// first is mostly a subject, which seldom does), so that a city of
-// 100,000 users loads in well under a second. hint is how many lines to
-// expect (the last load's count): the result is sized by it, and the lines'
-// values are cut from shared blocks rather than allocated one line at a
-// time.
-func readLines(tx *gorm.DB, hint int) ([]casbinx.Line, error) {
-	rows, err := tx.Raw("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM " + RuleTable +
-		" WHERE NOT (ptype = 'p' AND v5 = 'deny')").Rows()
+// readLines reads every policy row for loading, with its id: casbinx
+// pairs each assignment line with its deny twin and quarantines what does
+// not load. It reads without ORDER BY (casbinx orders by id), and interns
+// the values after the first, which repeat heavily (roles, scopes,
+// instants; the first is mostly a subject, which seldom does), so that a
+// city of 100,000 users loads in well under a second. hint is how many
+// rows to expect (the last load's count): the result is sized by it, and
+// the values are cut from shared blocks rather than allocated one row at
+// a time.
+func readLines(tx *gorm.DB, hint int) ([]casbinx.Row, error) {
+	rows, err := tx.Raw("SELECT id, ptype, v0, v1, v2, v3, v4, v5 FROM " + RuleTable).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -423,13 +435,15 @@ func readLines(tx *gorm.DB, hint int) ([]casbinx.Line, error) {
 	}
 	const block = 1 << 14 // values per shared block
 	var (
-		out  = make([]casbinx.Line, 0, hint+hint/16+16)
+		out  = make([]casbinx.Row, 0, hint+hint/16+16)
 		free []string // the unused part of the current block
+		id   int64
 		vals [1 + maxValues]sql.RawBytes
-		dest [1 + maxValues]any
+		dest [2 + maxValues]any
 	)
+	dest[0] = &id
 	for i := range vals {
-		dest[i] = &vals[i]
+		dest[i+1] = &vals[i]
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest[:]...); err != nil {
@@ -442,7 +456,7 @@ func readLines(tx *gorm.DB, hint int) ([]casbinx.Line, error) {
 		if len(free) < n {
 			free = make([]string, block)
 		}
-		l := casbinx.Line{PType: str(vals[0]), Values: free[:n:n]}
+		l := casbinx.Row{ID: id, Line: casbinx.Line{PType: str(vals[0]), Values: free[:n:n]}}
 		free = free[n:]
 		if n > 0 { // v0 is mostly a subject, seldom repeated: not worth a lookup
 			l.Values[0] = string(vals[1])
@@ -465,14 +479,6 @@ func readExtras(tx *gorm.DB) (string, error) {
 		return "", nil
 	}
 	return rows[0].Doc, nil
-}
-
-func toLines(rows []gormadapter.CasbinRule) []casbinx.Line {
-	out := make([]casbinx.Line, len(rows))
-	for i, r := range rows {
-		out[i] = toLine(r)
-	}
-	return out
 }
 
 // toLine converts a row as gorm-adapter does: trailing empty values are

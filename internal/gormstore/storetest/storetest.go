@@ -246,6 +246,7 @@ func Run(t *testing.T, h Harness) {
 	}
 	t.Run("CasbinGormAdapterLoadsRows", func(t *testing.T) { t.Parallel(); testCasbin(t, h) })
 	t.Run("CorruptRows", func(t *testing.T) { t.Parallel(); testCorrupt(t, h) })
+	t.Run("Instants", func(t *testing.T) { t.Parallel(); testInstants(t, h) })
 	if h.Unmigrated != nil {
 		t.Run("Unmigrated", func(t *testing.T) { t.Parallel(); testUnmigrated(t, h) })
 	}
@@ -1077,44 +1078,278 @@ func testCasbin(t *testing.T, h Harness) {
 	Equal(t, got, CityModel(), h.KeepsText)
 }
 
-// testCorrupt writes a row the store would never write. Loading and
-// applying must fail without writing; Replace must repair the table.
-func testCorrupt(t *testing.T, h Harness) {
-	ctx := context.Background()
-	f, _ := seeded(t, h)
-	if f.DB == nil {
-		t.Skip("no database to corrupt")
+// BadRow is a row the store never writes itself, as another tool could
+// write it into casbin_rule, with what loading it must do.
+type BadRow struct {
+	Name string
+	Rows []gormadapter.CasbinRule
+	// Blocked are the subjects the rows must block (every check denies).
+	Blocked []rbac.Subject
+}
+
+// BadRows are the rows [Run] stores next to [CityModel]: each one must be
+// quarantined, grant nothing, and block only what it could make Casbin
+// deny.
+func BadRows() []BadRow {
+	open := func(sub, role, scope, eft string) gormadapter.CasbinRule {
+		return gormadapter.CasbinRule{Ptype: "p", V0: sub, V1: role, V2: scope, V3: "00000000000000000000", V4: "99999999999999999999", V5: eft}
 	}
-	bad := gormadapter.CasbinRule{Ptype: "p", V0: "user:mallory", V1: "role:ghost", V2: "org",
-		V3: "00000000000000000000", V4: "99999999999999999999", V5: "allow"}
-	if err := f.DB.Create(&bad).Error; err != nil {
+	pair := func(sub, role, scope, from, until string) []gormadapter.CasbinRule {
+		return []gormadapter.CasbinRule{
+			{Ptype: "p", V0: sub, V1: role, V2: scope, V3: from, V4: until, V5: "allow"},
+			{Ptype: "p", V0: sub, V1: role, V2: scope, V3: from, V4: until, V5: "deny"},
+		}
+	}
+	const openFrom, openUntil = "00000000000000000000", "99999999999999999999"
+	return []BadRow{
+		{Name: "grant of a role with no lines", Rows: pair("user:mallory", "role:ghost", "org", openFrom, openUntil)},
+		{Name: "subject with upper case", Rows: pair("user:Mallory", "role:cbo", "org", openFrom, openUntil)},
+		{Name: "subject with a comma", Rows: pair("user:mal,lory", "role:cbo", "org", openFrom, openUntil)},
+		{Name: "role id with a space", Rows: pair("user:mallory", "role:c bo", "org", openFrom, openUntil)},
+		{Name: "scope of unknown kind", Rows: pair("user:mallory", "role:cbo", "city:hall", openFrom, openUntil)},
+		{Name: "pre-epoch instant", Rows: pair("user:mallory", "role:cbo", "org", "-0000000000000000001", openUntil)},
+		{Name: "signed instant", Rows: pair("user:mallory", "role:cbo", "org", "+0000000000000000001", openUntil)},
+		{Name: "instant past int64", Rows: pair("user:mallory", "role:cbo", "org", openFrom, "09223372036854775807")},
+		{Name: "short instant", Rows: pair("user:mallory", "role:cbo", "org", "0", openUntil)},
+		{Name: "open-end marker as start", Rows: pair("user:mallory", "role:cbo", "org", openUntil, openUntil)},
+		{Name: "open-start marker as end", Rows: pair("user:mallory", "role:cbo", "org", openFrom, openFrom)},
+		{Name: "window that ends before it starts", Rows: pair("user:mallory", "role:cbo", "org", "01741953600000000000", "01741950000000000000")},
+		{Name: "allow line without its deny twin", Rows: []gormadapter.CasbinRule{open("user:mallory", "role:cbo", "org", "allow")}},
+		{Name: "deny line without its allow twin", Rows: []gormadapter.CasbinRule{open("user:alice", "role:clerk", "org", "deny")},
+			Blocked: []rbac.Subject{"user:alice"}},
+		{Name: "deny line of a group without its twin", Rows: []gormadapter.CasbinRule{open("group:clerks", "role:ap", "org", "deny")},
+			Blocked: []rbac.Subject{"group:clerks", "user:bob", "user:dana"}},
+		{Name: "deny line naming a deny node", Rows: []gormadapter.CasbinRule{open("user:carol", "deny:finance.budget.approve", "org", "deny")},
+			Blocked: []rbac.Subject{"user:carol"}},
+		{Name: "deny line of a role that denies nothing", Rows: []gormadapter.CasbinRule{open("user:carol", "role:ar", "org", "deny")}},
+		{Name: "p line with an unknown effect", Rows: []gormadapter.CasbinRule{open("user:mallory", "role:cbo", "org", "permit")}},
+		{Name: "p line with five values", Rows: []gormadapter.CasbinRule{{Ptype: "p", V0: "user:erin", V1: "role:cbo", V2: "org", V3: openFrom, V4: openUntil}},
+			Blocked: []rbac.Subject{"user:erin"}},
+		{Name: "membership with a bad group", Rows: []gormadapter.CasbinRule{{Ptype: "g", V0: "user:mallory", V1: "group:Clerks"}},
+			Blocked: []rbac.Subject{"user:mallory"}},
+		{Name: "group inside a group", Rows: []gormadapter.CasbinRule{{Ptype: "g", V0: "unit:it", V1: "group:clerks"}},
+			Blocked: []rbac.Subject{"unit:it", "svc:permits-api"}},
+		{Name: "rule with a bad permission", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:cbo", V1: "allow:Permits.application.approve"}}},
+		{Name: "deny rule with a bad permission", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:ar", V1: "deny:finance..x"}},
+			Blocked: []rbac.Subject{"user:carol"}},
+		{Name: "inheritance of a role with no lines", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:ar", V1: "role:ghost"}}},
+		{Name: "inheritance cycle", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:permit-reader", V1: "role:cbo"}},
+			Blocked: []rbac.Subject{"group:clerks", "user:bob", "user:dana", "user:alice", "unit:it", "svc:permits-api"}},
+		{Name: "second parent of a scope", Rows: []gormadapter.CasbinRule{{Ptype: "g3", V0: "facility:hall-1", V1: "dept:finance"}},
+			Blocked: []rbac.Subject{"user:bob"}},
+		{Name: "scope with a bad name", Rows: []gormadapter.CasbinRule{{Ptype: "g3", V0: "ward:7", V1: "dept:Building"}}},
+		{Name: "org under a scope", Rows: []gormadapter.CasbinRule{{Ptype: "g3", V0: "org", V1: "dept:building"}},
+			Blocked: []rbac.Subject{"group:clerks", "user:bob", "user:dana"}},
+		{Name: "unknown policy type", Rows: []gormadapter.CasbinRule{{Ptype: "p2", V0: "user:mallory", V1: "role:cbo"}}},
+	}
+}
+
+// testCorrupt stores, next to CityModel, rows the store would never write.
+// Each must be quarantined with its id: the rest of the policy loads and
+// decides as before, the rows grant nothing and block only what they could
+// make Casbin deny; writes keep working and leave them in place; a change
+// deletes them; Replace repairs the table.
+func testCorrupt(t *testing.T, h Harness) {
+	for _, bad := range BadRows() {
+		t.Run(bad.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f, _ := seeded(t, h)
+			if f.DB == nil {
+				t.Skip("no database to corrupt")
+			}
+			rows := slices.Clone(bad.Rows)
+			if err := f.DB.Create(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, r := range rows {
+				ids = append(ids, int64(r.ID))
+			}
+			m, p, rev, err := f.Store.LoadCompiled(ctx, -1)
+			if err != nil {
+				t.Fatalf("one bad row failed the whole load: %v", err)
+			}
+			var got []int64
+			for _, q := range m.Quarantine {
+				got = append(got, q.ID)
+				if q.Reason == "" || q.PType == "" {
+					t.Errorf("quarantined row %d without its type or reason: %+v", q.ID, q)
+				}
+			}
+			if !slices.Equal(got, ids) {
+				t.Fatalf("quarantined rows %v, want the bad rows %v", got, ids)
+			}
+			quar := p.Quarantine()
+			if len(quar) != len(ids) {
+				t.Errorf("policy reports %d quarantined rows, want %d", len(quar), len(ids))
+			}
+			clean := m.Clone()
+			clean.Quarantine = nil
+			Equal(t, clean, CityModel(), h.KeepsText)
+			agreeExcept(t, p, bad.Blocked)
+			for _, s := range []rbac.Subject{"user:mallory", "user:zed"} {
+				if p.Allows(s, "permits.application.approve", "org", Noon) {
+					t.Errorf("%s allowed by a quarantined row", s)
+				}
+			}
+
+			// An administrator can still revoke, and the bad rows stay.
+			rev2, err := f.Store.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:carol", Role: "finance-manager", Scope: "org"}}})
+			if err != nil {
+				t.Fatalf("revoke with a bad row stored: %v", err)
+			}
+			if rev2 <= rev {
+				t.Errorf("revision %d after revoke, want more than %d", rev2, rev)
+			}
+			m2, p2, _, err := f.Store.LoadCompiled(ctx, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m2.Quarantine) != len(ids) {
+				t.Errorf("revoke changed the quarantined rows to %+v", m2.Quarantine)
+			}
+			if p2.Allows("user:carol", "finance.budget.approve", "org", Noon) {
+				t.Error("revoked grant still allows")
+			}
+
+			// Deleting an id that is not quarantined is refused.
+			if _, err := f.Store.Apply(ctx, rbac.Change{DeleteRows: []int64{ids[0] + 1000}}); !errors.Is(err, rbac.ErrNotFound) {
+				t.Errorf("delete of a row that is not quarantined: %v, want ErrNotFound", err)
+			}
+			// And the bad rows can be deleted through the library.
+			before := countRows(t, f.DB)
+			rev3, err := f.Store.Apply(ctx, rbac.Change{DeleteRows: ids})
+			if err != nil {
+				t.Fatalf("delete quarantined rows: %v", err)
+			}
+			if rev3 <= rev2 {
+				t.Errorf("revision %d after delete, want more than %d", rev3, rev2)
+			}
+			if n := countRows(t, f.DB); n != before-int64(len(ids)) {
+				t.Errorf("%d rows after deleting %d of %d", n, len(ids), before)
+			}
+			m3, p3, _, err := f.Store.LoadCompiled(ctx, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m3.Quarantine) != 0 || len(p3.Quarantine()) != 0 {
+				t.Errorf("quarantine after delete: %+v", m3.Quarantine)
+			}
+			for _, s := range bad.Blocked {
+				if p3.Quarantined(s) {
+					t.Errorf("%s still blocked after the row was deleted", s)
+				}
+			}
+
+			// Replace repairs a table with bad rows too.
+			if err := f.DB.Create(slices.Clone(bad.Rows)).Error; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Store.Replace(ctx, CityModel()); err != nil {
+				t.Fatalf("Replace: %v", err)
+			}
+			s := snapshot(t, f)
+			if len(s.m.Quarantine) != 0 {
+				t.Errorf("quarantine after Replace: %+v", s.m.Quarantine)
+			}
+			Equal(t, s.m, CityModel(), h.KeepsText)
+		})
+	}
+}
+
+// agreeExcept checks that p decides like CityModel on Agree's grid, except
+// that the blocked subjects are denied everything.
+func agreeExcept(t *testing.T, p *rbac.Policy, blocked []rbac.Subject) {
+	t.Helper()
+	for _, s := range blocked {
+		if !p.Quarantined(s) {
+			t.Errorf("%s not blocked", s)
+		}
+	}
+	want, err := rbac.Compile(CityModel())
+	if err != nil {
 		t.Fatal(err)
 	}
-	rows := countRows(t, f.DB)
-	_, revBefore, _ := f.Store.LoadPolicy(ctx)
-	if _, _, err := f.Store.LoadPolicy(ctx); err == nil {
-		t.Fatal("LoadPolicy accepted a grant of a missing role")
-	} else if errors.Is(err, gormstore.ErrNotMigrated) {
-		t.Errorf("corruption reported as a missing migration: %v", err)
+	Agree(t, CityModel(), func(sub rbac.Subject, x rbac.Permission, s rbac.Scope, at time.Time) (bool, error) {
+		if slices.Contains(blocked, sub) {
+			if p.Allows(sub, x, s, at) {
+				t.Errorf("blocked %s allowed %s at %s", sub, x, s)
+			}
+			return want.Allows(sub, x, s, at), nil
+		}
+		return p.Allows(sub, x, s, at), nil
+	})
+	for _, sub := range []rbac.Subject{"user:alice", "user:bob", "user:carol", "user:dana", "user:erin", "svc:permits-api", "group:clerks", "unit:it"} {
+		if !slices.Contains(blocked, sub) && p.Quarantined(sub) {
+			t.Errorf("%s blocked, want only %v", sub, blocked)
+		}
 	}
-	if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org"}}}); err == nil {
-		t.Fatal("Apply on a corrupt table succeeded")
+}
+
+// testInstants writes grants at the edges of what the line format holds:
+// the instant just after the Unix epoch and just before rbac.Latest round-
+// trip exactly; the epoch itself, instants before it and instants at or
+// after rbac.Latest are refused with rbac.ErrInvalidInput at write time,
+// by Apply and by Replace, and leave the store unchanged.
+func testInstants(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	epoch := time.Unix(0, 0).UTC()
+	last := rbac.Latest.Add(-time.Nanosecond)
+	for _, w := range [][2]time.Time{
+		{epoch.Add(time.Nanosecond), epoch.Add(2 * time.Nanosecond)},
+		{epoch.Add(time.Nanosecond), time.Time{}},
+		{time.Time{}, epoch.Add(time.Nanosecond)},
+		{last.Add(-time.Nanosecond), last},
+		{Noon.Add(time.Nanosecond), time.Time{}},
+	} {
+		g := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: w[0], NotAfter: w[1]}
+		if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{g}}); err != nil {
+			t.Fatalf("grant %v..%v: %v", w[0], w[1], err)
+		}
+		m, _, err := f.Store.LoadPolicy(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(m.Grants, func(x rbac.Grant) bool { return x.Key() == g.Key() })
+		if i < 0 {
+			t.Fatalf("grant %v..%v did not come back", w[0], w[1])
+		}
+		if got := m.Grants[i]; !got.NotBefore.Equal(w[0]) || !got.NotAfter.Equal(w[1]) || got.NotBefore.IsZero() != w[0].IsZero() || got.NotAfter.IsZero() != w[1].IsZero() {
+			t.Errorf("window %v..%v came back as %v..%v", w[0], w[1], got.NotBefore, got.NotAfter)
+		}
+		if len(m.Quarantine) != 0 {
+			t.Errorf("our own write was quarantined: %+v", m.Quarantine)
+		}
+		if _, err := f.Store.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{g.Key()}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n := countRows(t, f.DB); n != rows {
-		t.Errorf("failed Apply changed the row count from %d to %d", rows, n)
+	before := snapshot(t, f)
+	for _, w := range [][2]time.Time{
+		{epoch, time.Time{}},
+		{epoch, epoch.Add(time.Hour)},
+		{time.Time{}, epoch},
+		{epoch.Add(-time.Nanosecond), time.Time{}},
+		{time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC), time.Date(1969, 7, 21, 0, 0, 0, 0, time.UTC)},
+		{time.Time{}, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), time.Time{}},
+		{Noon, rbac.Latest},
+		{Noon, rbac.Latest.Add(time.Hour)},
+		{rbac.Latest, time.Time{}},
+	} {
+		g := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: w[0], NotAfter: w[1]}
+		if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{g}}); !errors.Is(err, rbac.ErrInvalidInput) {
+			t.Errorf("Apply of window %v..%v: %v, want ErrInvalidInput", w[0], w[1], err)
+		}
+		m := CityModel()
+		m.Grants = append(m.Grants, g)
+		if _, err := f.Store.Replace(ctx, m); !errors.Is(err, rbac.ErrInvalidInput) {
+			t.Errorf("Replace with window %v..%v: %v, want ErrInvalidInput", w[0], w[1], err)
+		}
 	}
-	rev, err := f.Store.Replace(ctx, CityModel())
-	if err != nil {
-		t.Fatalf("Replace did not repair: %v", err)
-	}
-	if revBefore != 0 && rev <= revBefore {
-		t.Errorf("revision %d after repair, want more than %d", rev, revBefore)
-	}
-	s := snapshot(t, f)
-	Equal(t, s.m, CityModel(), h.KeepsText)
-	if s.rows != rows-1 {
-		t.Errorf("%d rows after repair, want %d", s.rows, rows-1)
-	}
+	assertUnchanged(t, f, before, h.KeepsText)
 }
 
 func testUnmigrated(t *testing.T, h Harness) {
