@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civic-platform/security/internal/casbinx"
+	"github.com/civic-platform/security/internal/casbinx/rowgen"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -275,4 +276,80 @@ func FuzzMatchesCasbin(f *testing.F) {
 			t.Logf("%d disagreements; model: %+v", bad, m)
 		}
 	})
+}
+
+// FuzzRowsMatchCasbin writes rows the way a plain Casbin enforcer can —
+// assignments with any values, lone allow and deny lines, one twin without
+// the other, memberships, role and scope edges this module refuses — and
+// compares a Casbin enforcer over them with the policy casbinx.LoadRows
+// builds from the same rows. The policy must load whatever the rows, must
+// never allow what Casbin denies, and may deny what Casbin allows only when
+// it has quarantined a row; with no row quarantined the two agree exactly.
+// A row set Casbin itself cannot load or decide over (it refuses a line of
+// the wrong length) has no reference answer, and only the load is checked.
+func FuzzRowsMatchCasbin(f *testing.F) {
+	for _, seed := range rowgen.Seeds() {
+		f.Add(seed)
+	}
+	reqs := rowgen.Requests()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines := rowgen.Lines(data)
+		rows := make([]casbinx.Row, len(lines))
+		for i, l := range lines {
+			rows[i] = casbinx.Row{ID: int64(i + 1), Line: l}
+		}
+		m, p, err := casbinx.LoadRows(rows, nil)
+		if err != nil {
+			t.Fatalf("rows failed the whole load: %v", err)
+		}
+		checkQuarantine(t, m, p, rows)
+		e, err := casbinx.NewEnforcerFromLines(lines)
+		if err != nil {
+			return // Casbin cannot load these rows: no reference answer
+		}
+		rowgen.Compare(t, p, func(r rowgen.Request) (bool, error) {
+			return casbinx.Enforce(e, r.Subject, r.Permission, r.Scope, r.At)
+		}, reqs)
+	})
+}
+
+// checkQuarantine checks that every row either loaded or is quarantined
+// with its id and a reason, and that a quarantined row grants nothing: the
+// policy built without it decides exactly as the loaded one.
+func checkQuarantine(t *testing.T, m rbac.Model, p *rbac.Policy, rows []casbinx.Row) {
+	t.Helper()
+	ids := map[int64]bool{}
+	for _, q := range m.Quarantine {
+		if q.Reason == "" {
+			t.Errorf("row %d quarantined without a reason", q.ID)
+		}
+		if !slices.ContainsFunc(rows, func(r casbinx.Row) bool {
+			return r.ID == q.ID && r.PType == q.PType && slices.Equal(r.Values, q.Values)
+		}) {
+			t.Errorf("quarantined row %+v is not a stored row", q)
+		}
+		ids[q.ID] = true
+	}
+	if got := p.Quarantine(); len(got) != len(m.Quarantine) {
+		t.Errorf("policy reports %d quarantined rows, model %d", len(got), len(m.Quarantine))
+	}
+	// The loaded rows alone give the same model and the same answers.
+	var kept []casbinx.Row
+	for _, r := range rows {
+		if !ids[r.ID] {
+			kept = append(kept, r)
+		}
+	}
+	m2, p2, err := casbinx.LoadRows(kept, nil)
+	if err != nil {
+		t.Fatalf("the rows that loaded do not load alone: %v", err)
+	}
+	if len(m2.Quarantine) != 0 {
+		t.Errorf("rows that loaded are quarantined when loaded alone: %+v", m2.Quarantine)
+	}
+	for _, r := range rowgen.Requests() {
+		if got, clean := p.Allows(r.Subject, r.Permission, r.Scope, r.At), p2.Allows(r.Subject, r.Permission, r.Scope, r.At); got && !clean {
+			t.Errorf("%s: allowed only thanks to a quarantined row", r)
+		}
+	}
 }
