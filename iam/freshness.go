@@ -122,6 +122,14 @@ type Health struct {
 	// fallback copy or record that it is current ([WithFallback]), or nil
 	// if it succeeded.
 	FallbackError error
+	// Quarantined lists the stored policy rows the snapshot in use was
+	// loaded without — written by another tool with a value this module
+	// refuses, or without the twin or declaration they need — each with
+	// its row id, type, values and the reason. Such a row grants nothing,
+	// and the subjects it could make Casbin deny (its Blocks) are denied
+	// every check while it stays. Remove one with [Authorizer.Apply] and a
+	// [Change] whose DeleteRows names its id. Empty when every row loaded.
+	Quarantined []QuarantinedRow
 }
 
 // freshness is the Authorizer's bookkeeping of how current its snapshot is.
@@ -251,6 +259,9 @@ func (a *Authorizer) Health() Health {
 		Stale:        rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load(),
 		Watcher:      WatcherNone,
 		Fallback:     a.fresh.fallback.Load(),
+	}
+	if s := a.snap.Load(); s != nil && s.policy != nil {
+		h.Quarantined = s.policy.Quarantine()
 	}
 	if c := a.fresh.confirmed.Load(); c > 0 {
 		h.LastConfirmed = time.Unix(0, c)

@@ -27,6 +27,9 @@ type (
 	Access      = rbac.Access      // the answer to WhoCan
 	Holder      = rbac.Holder      // a subject that holds a permission
 	RoleHolding = rbac.RoleHolding // a role that holds a permission
+	// QuarantinedRow is a stored policy row the snapshot was loaded
+	// without; see [Health.Quarantined].
+	QuarantinedRow = rbac.QuarantinedRow
 )
 
 // OrgScope is the whole organisation.

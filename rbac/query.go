@@ -50,7 +50,8 @@ func (f *InForce) ValidAt(t int64) bool { return t >= f.from && t < f.until }
 // denies.
 //
 // A malformed or wildcard permission is an [*InvalidError]. A subject the
-// policy does not know, or a permission no rule covers, has no grants.
+// policy does not know, a subject a quarantined row blocks (see
+// [QuarantinedRow]), or a permission no rule covers, has no grants.
 func (p *Policy) GrantsInForce(sub Subject, x Permission, at int64) (InForce, error) {
 	q, err := p.Resolve(x, OrgScope)
 	if err != nil {
@@ -58,7 +59,7 @@ func (p *Policy) GrantsInForce(sub Subject, x Permission, at int64) (InForce, er
 	}
 	out := InForce{from: math.MinInt64, until: math.MaxInt64}
 	si, ok := p.subject(sub)
-	if !ok {
+	if !ok || p.subjects[si].blocked { // a quarantined row blocks sub: nothing bears
 		return out, nil
 	}
 	s := &p.subjects[si]
