@@ -20,6 +20,23 @@
 // [Migrate] creates both tables and the row; it is idempotent. Nothing else
 // here runs DDL.
 //
+// # Rows written by others
+//
+// A load reads every row of casbin_rule with its id and builds the model
+// with casbinx.LoadRows: a row that does not load (written by a plain
+// Casbin enforcer or by hand with a value the model refuses, an instant
+// the line format cannot represent, a dangling reference, one twin of an
+// assignment without the other) is quarantined, not fatal. It is listed in
+// the loaded model's Quarantine (and rbac.Policy.Quarantine, and iam's
+// Health) with its id, type, values and reason; it grants nothing, and the
+// subjects it could make Casbin deny are denied everything while it stays.
+// Writes decode the table the same way, so a bad row never stops an
+// administrator from revoking or repairing: Apply leaves quarantined rows
+// in place, a change with rbac.Change.DeleteRows deletes them (moving the
+// revision like any change), and Replace deletes every row it does not
+// write. Writes validate every value they write, so a Store never writes a
+// row it would quarantine.
+//
 // # What the lines do not carry
 //
 // The order of a role's rules and parents is not kept (they come back
