@@ -64,6 +64,10 @@ type snapshotDoc struct {
 	V      int             `json:"v"`
 	Lines  [][]string      `json:"lines"` // ptype, then values
 	Extras json.RawMessage `json:"extras,omitempty"`
+	// Quarantine holds the rows the policy store loaded the model without
+	// (rbac.Model.Quarantine): the copy must deny what they block, as the
+	// store's own load does.
+	Quarantine []rbac.QuarantinedRow `json:"quarantine,omitempty"`
 }
 
 type snapshotRow struct {
@@ -200,7 +204,7 @@ func encodeSnapshot(m rbac.Model) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc := snapshotDoc{V: snapshotVersion, Extras: extras}
+	doc := snapshotDoc{V: snapshotVersion, Extras: extras, Quarantine: m.Quarantine}
 	for _, l := range casbinx.Encode(m) {
 		doc.Lines = append(doc.Lines, append([]string{l.PType}, l.Values...))
 	}
@@ -349,7 +353,12 @@ func decodeSnapshot(b []byte) (rbac.Model, error) {
 		}
 		lines = append(lines, casbinx.Line{PType: l[0], Values: l[1:]})
 	}
-	return casbinx.Decode(lines, doc.Extras)
+	m, err := casbinx.Decode(lines, doc.Extras)
+	if err != nil {
+		return rbac.Model{}, err
+	}
+	m.Quarantine = doc.Quarantine
+	return m, nil
 }
 
 // snapshotErr tells a database without the fallback tables or columns

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"reflect"
 	"testing"
 	"time"
 
@@ -516,5 +517,33 @@ func TestFallbackCopyThatDoesNotCompile(t *testing.T) {
 	_, err := iam.New(ctx, &switchSource{err: down}, iam.WithFallback(fb))
 	if err == nil || !errors.Is(err, down) || !errors.Is(err, rbac.ErrInvalidInput) && !errors.Is(err, rbac.ErrNotFound) {
 		t.Fatalf("New from a copy that does not compile: %v", err)
+	}
+}
+
+// The fallback copy keeps the rows the policy store loaded the model
+// without, so that a process serving the copy still denies what they block.
+func TestSnapshotKeepsQuarantine(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fb, _ := fallback(t)
+	m := storetest.CityModel()
+	m.Quarantine = []rbac.QuarantinedRow{{ID: 7, PType: "p", Values: []string{"user:alice", "role:clerk", "org", "00000000000000000000", "99999999999999999999", "deny"},
+		Reason: "deny line without its allow twin", Blocks: []rbac.Subject{"user:alice"}}}
+	if err := fb.SaveSnapshot(ctx, m, 3, storetest.Noon); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, err := fb.LoadSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Quarantine, m.Quarantine) {
+		t.Fatalf("copy's quarantine %+v, want %+v", got.Quarantine, m.Quarantine)
+	}
+	p, err := rbac.Compile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Allows("user:alice", "permits.application.read", "facility:hall-1", storetest.Noon) {
+		t.Error("the copy allows a subject a quarantined row blocks")
 	}
 }
