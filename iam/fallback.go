@@ -1,19 +1,13 @@
 package iam
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -257,62 +251,10 @@ func (a *Authorizer) leaveFallback(ctx context.Context, cur *snapshot, m rbac.Mo
 	return nil
 }
 
-// sameContent reports whether a and b hold the same policy as a store
-// keeps it, whatever the order of their elements: the same Casbin lines
-// and the same extras document (conflict rules, waivers, labels, reasons).
-// A model the line format cannot represent compares unequal.
-func sameContent(a, b rbac.Model) bool {
-	da, errA := contentDigest(a)
-	db, errB := contentDigest(b)
-	return errA == nil && errB == nil && da == db
-}
-
-// contentDigest is a SHA-256 digest of m's content in a canonical order.
-func contentDigest(m rbac.Model) ([sha256.Size]byte, error) {
-	m = canonical(m)
-	var lines []string
-	for _, l := range casbinx.Encode(m) {
-		var b strings.Builder
-		b.WriteString(l.PType)
-		for _, v := range l.Values {
-			b.WriteByte(0)
-			b.WriteString(v)
-		}
-		lines = append(lines, b.String())
-	}
-	slices.Sort(lines)
-	lines = slices.Compact(lines)
-	extras, err := casbinx.Extras(m)
-	if err != nil {
-		return [sha256.Size]byte{}, err
-	}
-	h := sha256.New()
-	for _, l := range append(lines, string(extras)) {
-		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(l))))
-		h.Write([]byte(l))
-	}
-	return [sha256.Size]byte(h.Sum(nil)), nil
-}
-
-// canonical returns m with the lists whose order the extras document keeps
-// sorted, without changing m.
-func canonical(m rbac.Model) rbac.Model {
-	m.Grants = slices.Clone(m.Grants)
-	slices.SortStableFunc(m.Grants, func(x, y rbac.Grant) int {
-		return cmp.Or(cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Role, y.Role), cmp.Compare(x.Scope, y.Scope),
-			cmp.Compare(rbac.Nanos(x.NotBefore), rbac.Nanos(y.NotBefore)), cmp.Compare(rbac.Nanos(x.NotAfter), rbac.Nanos(y.NotAfter)),
-			cmp.Compare(x.Reason, y.Reason))
-	})
-	m.Conflicts = slices.Clone(m.Conflicts)
-	slices.SortStableFunc(m.Conflicts, func(x, y rbac.ConflictRule) int { return cmp.Compare(x.ID, y.ID) })
-	m.Waivers = slices.Clone(m.Waivers)
-	slices.SortStableFunc(m.Waivers, func(x, y rbac.Waiver) int {
-		return cmp.Or(cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.ApprovedBy, y.ApprovedBy),
-			cmp.Compare(rbac.Nanos(x.NotBefore), rbac.Nanos(y.NotBefore)), cmp.Compare(rbac.Nanos(x.NotAfter), rbac.Nanos(y.NotAfter)),
-			cmp.Compare(x.Reason, y.Reason))
-	})
-	return m
-}
+// sameContent reports whether a and b hold the same policy, whatever the
+// order of their elements: roles, grants, memberships, scopes, conflict
+// rules, waivers, labels and reasons ([rbac.Model.Digest]).
+func sameContent(a, b rbac.Model) bool { return a.Digest() == b.Digest() }
 
 // retryLoop asks for a reload with a growing delay for as long as the
 // Authorizer serves its fallback copy.
