@@ -47,13 +47,16 @@ func TestDigestIgnoresOrderAndDuplicates(t *testing.T) {
 func TestDigestSeesEveryChange(t *testing.T) {
 	base := digestModel().Digest()
 	edits := map[string]func(*rbac.Model){
-		"permission":       func(m *rbac.Model) { m.Permissions[0] = "permits.application.write" },
-		"scope parent":     func(m *rbac.Model) { m.Scopes[1].Parent = "org" },
-		"role inherits":    func(m *rbac.Model) { m.Roles[1].Inherits = nil },
-		"role emergency":   func(m *rbac.Model) { m.Roles[0].Emergency = true },
-		"role composite":   func(m *rbac.Model) { m.Roles[0].Composite = true },
-		"role deny":        func(m *rbac.Model) { m.Roles[1].Deny = nil },
-		"deny to allow":    func(m *rbac.Model) { m.Roles[1].Permissions = append(m.Roles[1].Permissions, m.Roles[1].Deny...); m.Roles[1].Deny = nil },
+		"permission":     func(m *rbac.Model) { m.Permissions[0] = "permits.application.write" },
+		"scope parent":   func(m *rbac.Model) { m.Scopes[1].Parent = "org" },
+		"role inherits":  func(m *rbac.Model) { m.Roles[1].Inherits = nil },
+		"role emergency": func(m *rbac.Model) { m.Roles[0].Emergency = true },
+		"role composite": func(m *rbac.Model) { m.Roles[0].Composite = true },
+		"role deny":      func(m *rbac.Model) { m.Roles[1].Deny = nil },
+		"deny to allow": func(m *rbac.Model) {
+			m.Roles[1].Permissions = append(m.Roles[1].Permissions, m.Roles[1].Deny...)
+			m.Roles[1].Deny = nil
+		},
 		"label":            func(m *rbac.Model) { m.Roles[1].Labels = map[string]string{"en": "Clerk", "fr": "Greffier"} },
 		"member":           func(m *rbac.Model) { m.Members = m.Members[:1] },
 		"grant scope":      func(m *rbac.Model) { m.Grants[0].Scope = "org" },
