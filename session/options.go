@@ -29,8 +29,10 @@ const (
 	ReasonMFACompleted     = "mfa-completed"
 )
 
-// EventSink receives the Manager's events. iam.AuditSink satisfies it, so
-// iam's sinks (SlogSink, Tee, the outbox) work here. Record is called on
+// EventSink receives the Manager's events. The event type is the module's
+// domain event, which package iam re-exports as iam.Event, so iam.AuditSink
+// satisfies EventSink and iam's sinks (SlogSink, Tee, iamtest.Recorder, the
+// outbox) work here. Record is called on
 // the request path after the change is made; an error is logged, not
 // returned to the caller, because the change has happened.
 type EventSink interface {
