@@ -405,3 +405,76 @@ func TestMaskRecordsPerRecord(t *testing.T) {
 		t.Errorf("loose field: records %v, %v", got, err)
 	}
 }
+
+// FuzzMaskShapes builds a value graph from the fuzz input (maps with NaN,
+// nil and typed-nil keys, slices, pointers, interfaces, cycles back to
+// earlier nodes, PII records) and checks that masking it in place, as a
+// copy and as JSON never panics and leaves no PII reachable.
+func FuzzMaskShapes(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+		{2, 2, 2, 7, 0, 7, 1, 3},
+		{5, 5, 5, 5, 8, 0, 9, 1},
+		{6, 1, 6, 2, 6, 3, 7, 0, 7, 1},
+		{1, 9, 9, 9, 4, 4, 3, 3, 2, 2},
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		if len(prog) > 256 {
+			prog = prog[:256]
+		}
+		nodes := []any{newPII(t)}
+		pick := func(b byte) any { return nodes[int(b)%len(nodes)] }
+		for i := 0; i < len(prog); i++ {
+			op, arg := prog[i]%10, byte(0)
+			if i+1 < len(prog) {
+				arg = prog[i+1]
+			}
+			var n any
+			switch op {
+			case 0:
+				n = newPII(t)
+			case 1:
+				p := newPII(t)
+				n = &p
+			case 2: // a map keyed by NaN, nil, a typed nil and a value
+				n = map[any]any{math.NaN(): pick(arg), nil: newPII(t), (*pii)(nil): pick(arg + 1), "k": (*pii)(nil), float32(math.NaN()): newPII(t)}
+			case 3:
+				n = []any{pick(arg), nil, newPII(t)}
+			case 4:
+				n = &node{ID: i, PII: newPII(t), Any: pick(arg)}
+			case 5: // a pointer node that points back at itself
+				x := &node{ID: i, PII: newPII(t)}
+				x.Next, x.Any = x, pick(arg)
+				n = x
+			case 6: // a map that holds itself
+				m := map[string]any{"v": pick(arg)}
+				m["self"] = m
+				n = m
+			case 7: // close a cycle through an earlier node
+				switch x := pick(arg).(type) {
+				case *node:
+					x.Any = nodes[len(nodes)-1]
+				case map[string]any:
+					x["back"] = nodes[len(nodes)-1]
+				case map[any]any:
+					x[math.NaN()] = nodes[len(nodes)-1]
+				case []any:
+					if len(x) > 1 {
+						x[1] = nodes[len(nodes)-1]
+					}
+				}
+				continue
+			case 8:
+				n = map[float64]pii{math.NaN(): newPII(t), math.NaN(): newPII(t), 0: newPII(t)}
+			case 9:
+				var v any = pick(arg)
+				n = &v
+			}
+			nodes = append(nodes, n)
+		}
+		root := nodes
+		maskAllWays(t, "fuzzed shape", &root)
+	})
+}
