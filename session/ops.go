@@ -285,7 +285,7 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Session, error) {
 	}
 	out := all[:0]
 	for _, s := range all {
-		if s.Subject == subject && s.ActiveAt(now) && !r.Revoked(s) {
+		if s.Subject == subject && now.Before(s.IdleDeadline()) && !now.Add(m.o.leeway).Before(s.Created) && !r.Revoked(s) {
 			out = append(out, s)
 		}
 	}

@@ -902,3 +902,32 @@ func TestLogoutRacesVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestClockSkewBetweenProcesses: a session created by a process whose clock
+// runs ahead is accepted within the leeway and refused as not yet valid
+// beyond it (not as idle).
+func TestClockSkewBetweenProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		ahead time.Duration
+		want  error
+	}{{3 * time.Second, nil}, {10 * time.Second, session.ErrNotYetValid}} {
+		e := newEnv(t) // leeway 5 s
+		ahead := &clock{t: noon.Add(tt.ahead)}
+		fast, err := session.New(e.store, e.keys, session.WithClock(ahead.Now), session.WithIssuer("city-iam"),
+			session.WithAudience("permits"), session.WithLogger(quiet), session.WithLeeway(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tok, err := fast.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+		fast.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.m.Verify(ctx, tok)
+		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("created %s ahead: %v, want %v", tt.ahead, err, tt.want)
+		}
+	}
+}
