@@ -22,6 +22,9 @@
 // [StaticKeys] is the implementation that ships: keys read from a file
 // ([LoadKeyFile]), an environment variable ([KeysFromEnv]) or given in code.
 //
+// [Sealer.SealPrivateKey] and [Sealer.OpenPrivateKey] do the same for a
+// private key (a session signing key) in PKCS #8 form.
+//
 // # Binding to a row
 //
 // Every value is sealed for a [Binding] — table, column and row id — which
