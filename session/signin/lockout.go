@@ -15,9 +15,10 @@ import (
 // no interleaving of parallel attempts gets more than Limit verifications
 // through on one key in one window. A failed verification keeps its
 // reservation; a success releases the client's and clears the account's.
-// The failure that fills an account counter locks the account for
-// BaseDelay, doubling with each consecutive lock up to MaxDelay; the lock
-// ends by itself ([Service.Unlock] ends it early).
+// The failure that fills a counter (an account's, a device's or a
+// client's) locks it for BaseDelay, doubling with each consecutive lock
+// up to MaxDelay; the lock ends by itself ([Service.Unlock] ends an
+// account's early).
 //
 // Against a denial of service on a known account: the client limit is
 // lower than the account limit, so one client cannot lock an account;

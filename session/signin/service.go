@@ -291,6 +291,9 @@ func (s *Service) SignIn(ctx context.Context, a Attempt) (Result, error) {
 	if err := s.lock.reserve(ctx, s.store, ak, "account", s.lock.AccountLimit, now); err != nil {
 		if errors.Is(err, ErrLocked) {
 			s.emit(ctx, "login.failed", u.ID, map[string]string{"reason": "locked", "scope": "account", "client": a.Client})
+			if cerr := s.clientFailed(ctx, ck, now); cerr != nil {
+				return Result{}, cerr
+			}
 		}
 		return Result{}, err // the client's slot stays used
 	}
@@ -322,7 +325,7 @@ func (s *Service) SignIn(ctx context.Context, a Attempt) (Result, error) {
 		return Result{}, s.abort(ctx, verr, ck, ak)
 	}
 	if reason != "" {
-		if err := s.failed(ctx, ak, u.ID, reason, a.Client, now); err != nil {
+		if err := s.failed(ctx, ak, ck, u.ID, reason, a.Client, now); err != nil {
 			return Result{}, err
 		}
 		return Result{}, ErrInvalidCredentials
@@ -380,14 +383,18 @@ func (s *Service) releaseAll(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// failed records a failed verification on the account (or device) key;
-// the client's slot stays used.
-func (s *Service) failed(ctx context.Context, ak, userID, reason, client string, now time.Time) error {
+// failed records a failed verification on the account (or device) key
+// and on the client's key (whose slot stays used); a counter it fills
+// locks, for longer with each consecutive lock.
+func (s *Service) failed(ctx context.Context, ak, ck, userID, reason, client string, now time.Time) error {
 	limit := s.lock.AccountLimit
 	locked, until, err := s.lock.fail(context.WithoutCancel(ctx), s.store, ak, limit, now)
 	s.emit(ctx, "login.failed", userID, map[string]string{"reason": reason, "client": client})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
+	}
+	if err := s.clientFailed(ctx, ck, now); err != nil {
+		return err
 	}
 	if locked {
 		scope := "account"
@@ -399,12 +406,20 @@ func (s *Service) failed(ctx context.Context, ak, userID, reason, client string,
 	return nil
 }
 
+// clientFailed locks the client's counter if it is full.
+func (s *Service) clientFailed(ctx context.Context, ck string, now time.Time) error {
+	if _, _, err := s.lock.fail(context.WithoutCancel(ctx), s.store, ck, s.lock.ClientLimit, now); err != nil {
+		return fmt.Errorf("signin: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) factorFailed(ctx context.Context, err error, ak, ck, userID, client string, now time.Time) error {
 	if !errors.Is(err, ErrInvalidCode) {
 		return s.abort(ctx, err, ck, ak)
 	}
 	s.emit(ctx, "mfa.failed", userID, map[string]string{"reason": reasonOf(err), "client": client})
-	if ferr := s.failed(ctx, ak, userID, "bad_code", client, now); ferr != nil {
+	if ferr := s.failed(ctx, ak, ck, userID, "bad_code", client, now); ferr != nil {
 		return ferr
 	}
 	return ErrInvalidCode
@@ -604,6 +619,11 @@ func (s *Service) prepareFactor(ctx context.Context, uid string, a MFAAttempt, n
 	}
 	if err := s.lock.reserve(ctx, s.store, ak, "account", s.lock.AccountLimit, now); err != nil {
 		s.emit(ctx, "mfa.failed", u.ID, map[string]string{"reason": "locked", "client": a.Client})
+		if errors.Is(err, ErrLocked) {
+			if cerr := s.clientFailed(ctx, ck, now); cerr != nil {
+				return fail(cerr)
+			}
+		}
 		return fail(err)
 	}
 	return u, rec, ck, ak, nil

@@ -415,3 +415,29 @@ func TestCreateUserValidation(t *testing.T) {
 		}
 	}
 }
+
+// A client that keeps failing is locked for longer each time, and the
+// lock ends by itself.
+func TestClientLockGrows(t *testing.T) {
+	e := newEnv(t, signin.WithLockout(signin.Lockout{ClientLimit: 3, AccountLimit: 100, BaseDelay: time.Minute, Window: time.Hour}))
+	ctx := context.Background()
+	for round, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		for i := range 3 {
+			if _, err := e.Service.SignIn(ctx, attempt("wrong")); !errors.Is(err, signin.ErrInvalidCredentials) {
+				t.Fatalf("round %d attempt %d: %v", round, i, err)
+			}
+		}
+		_, err := e.Service.SignIn(ctx, attempt(good))
+		var le *signin.LockedError
+		if !errors.As(err, &le) || le.Scope != "client" {
+			t.Fatalf("round %d: %v, want a client lock", round, err)
+		}
+		if d := le.Until.Sub(e.Clock.Now()); d != want {
+			t.Fatalf("round %d: locked for %v, want %v", round, d, want)
+		}
+		e.Clock.Advance(want)
+	}
+	if _, err := e.Service.SignIn(ctx, attempt(good)); err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+}
