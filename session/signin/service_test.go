@@ -231,11 +231,27 @@ func TestDeviceTokenSurvivesAccountLock(t *testing.T) {
 	if _, err := e.Service.SignIn(ctx, a); err != nil {
 		t.Fatalf("with device token: %v", err)
 	}
-	// A token for another user, or a forged one, does not help.
-	a.DeviceToken = r.DeviceToken[:len(r.DeviceToken)-2] + "AA"
+	// A forged token, or one for another user, does not help.
+	forged := []byte(r.DeviceToken)
+	if i := len(forged) - 5; forged[i] == 'A' {
+		forged[i] = 'B'
+	} else {
+		forged[i] = 'A'
+	}
+	a.DeviceToken = string(forged)
 	a.Client = "198.51.100.98"
 	if _, err := e.Service.SignIn(ctx, a); !errors.Is(err, signin.ErrLocked) {
 		t.Fatalf("forged token: %v", err)
+	}
+	e.AddUser(t, "u2", "planner@lakeview.ca", "a distinct good passphrase")
+	r2, err := e.Service.SignIn(ctx, signin.Attempt{Email: "planner@lakeview.ca", Password: "a distinct good passphrase", Client: "198.51.100.97"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.DeviceToken = r2.DeviceToken
+	a.Client = "198.51.100.96"
+	if _, err := e.Service.SignIn(ctx, a); !errors.Is(err, signin.ErrLocked) {
+		t.Fatalf("another user's token: %v", err)
 	}
 }
 
