@@ -255,7 +255,9 @@ func (s *SIN) Scan(src any) error {
 // stores SINs must configure its SQL logger not to print arguments: with
 // gorm, logger.Config{ParameterizedQueries: true}, or a silent logger.
 // A plain [SIN] passed to a query by mistake is refused by database/sql, and
-// its logged form is the mask.
+// its logged form is the mask; gorm refuses a model with a plain SIN field.
+// Declare the column's type where the ORM would guess one, for example
+// `gorm:"type:text"`.
 type SINColumn struct{ SIN }
 
 // Value implements [database/sql/driver.Valuer] for storage: it returns the

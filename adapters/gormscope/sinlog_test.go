@@ -17,8 +17,14 @@ import (
 
 // citizenRow stores a SIN through the explicit storage type.
 type citizenRow struct {
+	ID  int64             `gorm:"primaryKey;autoIncrement:false"`
+	SIN masking.SINColumn `gorm:"type:text"`
+}
+
+// sinRow declares a plain SIN as a column, which gorm must refuse.
+type sinRow struct {
 	ID  int64 `gorm:"primaryKey;autoIncrement:false"`
-	SIN masking.SINColumn
+	SIN masking.SIN
 }
 
 // openLogged opens a fresh SQLite database whose gorm logger writes every
@@ -96,6 +102,12 @@ func TestSINIsNotAGormArgument(t *testing.T) {
 	}
 	if err := db.Where("sin = ?", &sin).First(&citizenRow{}).Error; err == nil {
 		t.Error("a *SIN was accepted as a query argument")
+	}
+	if err := db.AutoMigrate(&sinRow{}); err == nil {
+		t.Error("a plain SIN was accepted as a column")
+	}
+	if err := db.Create(&sinRow{ID: 4, SIN: sin}).Error; err == nil {
+		t.Error("a row with a plain SIN column was written")
 	}
 	if leaks(buf.String()) || !strings.Contains(buf.String(), masking.SINMask) {
 		t.Errorf("gorm log:\n%s", buf)
