@@ -57,6 +57,8 @@ type rolePlan struct {
 	// this policy; a rule whose role does not restricts but admits
 	// nothing.
 	live []abac.Rule
+	// usesID: a live rule names subject.id.
+	usesID bool
 }
 
 // index returns the index for snapshot s, building it on the first call
@@ -126,6 +128,7 @@ func (x *grantIndex) plan(sc *Scoper, p Permission, role RoleID) *rolePlan {
 			rp.restricted = true
 			if allows, _ := x.policy.RoleHolds(r, p); allows {
 				rp.live = append(rp.live, dr.rule)
+				rp.usesID = rp.usesID || slices.Contains(dr.rule.Attributes(), "id")
 			}
 		}
 	}
@@ -183,8 +186,10 @@ type evalEntry struct {
 	open, openEmergency abac.Filter
 	// survive is the records no deny removes.
 	survive abac.Filter
-	// needAttrs: some allowing grant has live data rules to bind.
-	needAttrs bool
+	// needAttrs: some allowing grant has live data rules to bind; needID:
+	// one of them names subject.id, which is then id (read-only).
+	needAttrs, needID bool
+	id                []any
 	// When !needAttrs: the composed filter, and whether an emergency grant
 	// admits part of it.
 	filter    abac.Filter
@@ -280,6 +285,7 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at int64) (
 		e.allow = append(e.allow, g)
 		if g.plan.restricted {
 			e.needAttrs = e.needAttrs || len(g.plan.live) > 0
+			e.needID = e.needID || g.plan.usesID
 			continue
 		}
 		open = append(open, g.within)
@@ -288,6 +294,9 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at int64) (
 		}
 	}
 	e.open, e.openEmergency = orUnique(open), orUnique(openEm)
+	if e.needID {
+		e.id = []any{string(sub)}
+	}
 	e.survive = x.survivors(sc, e.deny)
 	if !e.needAttrs {
 		e.filter, e.emergency = e.compose(nil)
@@ -378,13 +387,15 @@ func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 // grants bound to the subject (bound[i] for e.allow[i]; nil when no grant
 // has live rules), and whether an emergency grant admits part of it.
 func (e *evalEntry) compose(bound [][]abac.Conj) (abac.Filter, bool) {
-	parts := []abac.Filter{e.open}
-	em := []abac.Filter{e.openEmergency}
+	var partsBuf, emBuf [8]abac.Filter
+	parts := append(partsBuf[:0], e.open)
+	em := append(emBuf[:0], e.openEmergency)
 	for i, g := range e.allow {
 		if !g.plan.restricted || bound == nil || len(bound[i]) == 0 {
 			continue
 		}
-		part := g.within.And(abac.FromConj(bound[i]...))
+		// Bound rules are never empty conjunctions.
+		part := g.within.And(abac.Filter{Any: bound[i]})
 		parts = append(parts, part)
 		if g.Emergency {
 			em = append(em, part)
@@ -409,15 +420,18 @@ func (e *evalEntry) restrict(f abac.Filter) abac.Filter {
 
 // bind binds the live data rules of e's restricted grants to sub's
 // attributes.
-func (sc *Scoper) bind(ctx context.Context, sub Subject, e *evalEntry) ([][]abac.Conj, error) {
+func (sc *Scoper) bind(ctx context.Context, sub Subject, e *evalEntry, buf [][]abac.Conj) ([][]abac.Conj, error) {
 	if !e.needAttrs {
 		return nil, nil
 	}
-	attrs, err := sc.attributes(ctx, sub)
+	attrs, err := sc.attributes(ctx, sub, e.id)
 	if err != nil {
 		return nil, fmt.Errorf("attributes of %s: %w", sub, err)
 	}
-	bound := make([][]abac.Conj, len(e.allow))
+	bound := buf[:0]
+	for range e.allow {
+		bound = append(bound, nil)
+	}
 	for i, g := range e.allow {
 		for _, r := range g.plan.live {
 			if c, ok := r.Bind(attrs); ok {
@@ -429,9 +443,10 @@ func (sc *Scoper) bind(ctx context.Context, sub Subject, e *evalEntry) ([][]abac
 }
 
 // attributes returns sub's attributes from the source with subject.id set
-// to the whole subject, kind and id, so that the service account svc:alice
-// is never taken for the user user:alice.
-func (sc *Scoper) attributes(ctx context.Context, sub Subject) (abac.Attributes, error) {
+// to id, the whole subject, kind and id, so that the service account
+// svc:alice is never taken for the user user:alice. With id nil (no rule
+// names subject.id) the source's map is returned as it is.
+func (sc *Scoper) attributes(ctx context.Context, sub Subject, id []any) (abac.Attributes, error) {
 	var attrs abac.Attributes
 	if sc.attrs != nil {
 		var err error
@@ -439,9 +454,12 @@ func (sc *Scoper) attributes(ctx context.Context, sub Subject) (abac.Attributes,
 			return nil, err
 		}
 	}
+	if id == nil {
+		return attrs, nil
+	}
 	out := make(abac.Attributes, len(attrs)+1)
 	maps.Copy(out, attrs)
-	out["id"] = []any{string(sub)}
+	out["id"] = id
 	return out, nil
 }
 
@@ -505,7 +523,8 @@ func (a *Authorizer) Filter(ctx context.Context, sub Subject, perm Permission, s
 	}
 	f, emergency := e.filter, e.emergency
 	if e.needAttrs {
-		bound, err := sc.bind(ctx, sub, e)
+		var buf [8][]abac.Conj
+		bound, err := sc.bind(ctx, sub, e, buf[:])
 		if err != nil {
 			return abac.None(), fmt.Errorf("iam: filter: %w", err)
 		}
@@ -569,7 +588,8 @@ func (x *grantIndex) place(sc *Scoper, rec abac.Record) map[Scope]bool {
 // decide decides rec against the grants of e, and reports whether an
 // emergency grant covers it.
 func (sc *Scoper) decide(ctx context.Context, sub Subject, e *evalEntry, x *grantIndex, rec abac.Record) (Decision, bool, error) {
-	bound, err := sc.bind(ctx, sub, e)
+	var buf [8][]abac.Conj
+	bound, err := sc.bind(ctx, sub, e, buf[:])
 	if err != nil {
 		return Decision{}, false, err
 	}
