@@ -71,7 +71,7 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 		return 0, ErrReadOnly
 	}
 	// The facade's clock, not the caller, says when a change is made:
-	// waivers and windows are judged at this instant.
+	// waivers, windows and the emergency cap are judged at this instant.
 	c.At = a.opts.clock()
 	actor := actorOf(ctx)
 	if events == nil {
@@ -294,8 +294,13 @@ type ReapReport struct {
 // every waiver that has lapsed, emitting role.expired (and emergency.ended
 // for emergency roles) and sod.waiver.expired; then it emits
 // role.expiring_soon for each grant ending within the lead time that it has
-// not announced before. If another process reaps the same grants at the
-// same moment, Reap reads the store again and retries.
+// not announced before.
+//
+// The change revokes each grant only if the store still holds it exactly as
+// Reap read it ([rbac.Change.ExpectGrants], compared in the store's write
+// transaction): a grant that someone extended or replaced in between is
+// not revoked. If another process reaped or changed some of the grants
+// meanwhile, Reap reads the store again and retries.
 func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 	var rep ReapReport
 	var m Model
@@ -312,6 +317,9 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 			if !g.NotAfter.IsZero() && !now.Before(g.NotAfter) {
 				rep.Expired = append(rep.Expired, g)
 				c.Revoke = append(c.Revoke, g.Key())
+				// Revoke it only if it is still stored as read: a grant
+				// extended meanwhile survives.
+				c.ExpectGrants = append(c.ExpectGrants, g)
 			}
 		}
 		for _, w := range m.Waivers {
@@ -323,10 +331,7 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 		if c.IsZero() {
 			break
 		}
-		emergency := map[RoleID]bool{}
-		for _, role := range m.Roles {
-			emergency[role.ID] = role.Emergency
-		}
+		emergency := rbac.EmergencyRoles(m)
 		expired, waivers := rep.Expired, rep.ExpiredWaivers
 		rev, err := r.a.applyChange(ctx, c, func(rev int64) []Event {
 			var es []Event
@@ -344,8 +349,8 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 			}
 			return es
 		})
-		if errors.Is(err, ErrNotFound) && attempt < 3 {
-			continue // someone else reaped some of them first
+		if (errors.Is(err, ErrNotFound) || errors.Is(err, rbac.ErrChanged)) && attempt < 3 {
+			continue // someone else reaped or changed some of them first: read again
 		}
 		if err != nil {
 			return ReapReport{}, fmt.Errorf("iam: reap: %w", err)

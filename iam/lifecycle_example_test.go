@@ -14,6 +14,7 @@ import (
 
 func financeModel() rbac.Model {
 	return rbac.Model{
+		Scopes: []rbac.ScopeNode{{Scope: "dept:finance"}, {Scope: "dept:parks"}},
 		Roles: []rbac.Role{
 			{ID: "purchasing-agent", Permissions: []rbac.Permission{"finance.po.create"}},
 			{ID: "finance-director", Permissions: []rbac.Permission{"finance.po.approve"}},

@@ -119,9 +119,14 @@ func (p *Policy) resolveSlow(x Permission, s Scope) (Query, error) {
 type Result struct {
 	Allowed bool
 	Reason  Reason
-	// Emergency reports that the subject held an emergency role in force at
-	// a scope covering the request: the check was made under emergency
-	// access and must be audited in detail.
+	// Emergency reports that the check was made under emergency access:
+	// the subject held, in force at a scope covering the request, a grant
+	// of an emergency role — one marked Emergency or inheriting one,
+	// however indirectly — whether its own or one of its groups' or org
+	// units'. Every allowed decision that an emergency-derived permission
+	// made possible has it set (and so do other checks made under
+	// emergency access, denied ones included), so that the facade audits
+	// it in detail. [Policy.EmergencyGrants] names the grants.
 	Emergency bool
 	grant     int32 // the deciding grant + 1; 0 if none
 }

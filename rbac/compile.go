@@ -68,9 +68,10 @@ type scopeInfo struct {
 }
 
 type roleInfo struct {
-	role   Role
-	depth  int
-	denies bool // the role's effective deny set is not empty
+	role      Role
+	depth     int
+	denies    bool // the role's effective deny set is not empty
+	emergency bool // the role is or inherits an emergency role
 }
 
 type subjInfo struct {
@@ -96,7 +97,7 @@ type cgrant struct {
 	holder      int32 // subject index of the grant's subject (a user or a container)
 	role        int32
 	scope       int32
-	emergency   bool  // the role is an emergency role
+	emergency   bool  // the role is an emergency role (or inherits one)
 	denies      bool  // the role denies something: checks test its deny bits
 	from, until int64 // Unix ns; [from, until)
 }
@@ -250,12 +251,14 @@ func Compile(m Model) (*Policy, error) {
 		r := &p.roles[i]
 		allow, deny := p.allowBits(i), p.denyBits(i)
 		depth := 1
+		r.emergency = r.role.Emergency
 		for _, parent := range r.role.Inherits {
 			pi := p.roleIdx[parent]
 			if err := visit(pi); err != nil {
 				return err
 			}
 			depth = max(depth, p.roles[pi].depth+1)
+			r.emergency = r.emergency || p.roles[pi].emergency
 			orInto(allow, p.allowBits(pi))
 			orInto(deny, p.denyBits(pi))
 		}
@@ -324,9 +327,10 @@ func Compile(m Model) (*Policy, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.Roles[ri].Emergency {
+		if p.roles[ri].emergency {
 			if g.NotBefore.IsZero() || g.NotAfter.IsZero() || g.NotAfter.Sub(g.NotBefore) > MaxEmergencyWindow {
-				return nil, invalid("grant", g.Key().String(), "an emergency role is granted only for a window of at most 24h with both ends set")
+				return nil, &EmergencyError{Subject: g.Subject, Role: g.Role,
+					Reason: "grant " + g.Key().String() + ": an emergency role (or one that inherits one) is granted only for a window of at most 24h with both ends set"}
 			}
 		}
 		id := grantID{h, ri, si}
@@ -334,7 +338,7 @@ func Compile(m Model) (*Policy, error) {
 			return nil, invalid("grant", g.Key().String(), "granted twice")
 		}
 		seenGrant[id] = struct{}{}
-		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: m.Roles[ri].Emergency, denies: p.roles[ri].denies, from: from, until: until})
+		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: p.roles[ri].emergency, denies: p.roles[ri].denies, from: from, until: until})
 	}
 	p.scopeIdx = newNameIndex(len(p.scopes), func(i int) string { return string(p.scopes[i].name) })
 	pairs := make([][2]int32, 0, len(m.Members)) // (member, container)

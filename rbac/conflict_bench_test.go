@@ -166,7 +166,7 @@ func TestConflictCheckInCity(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Subject != fx.user {
 		t.Fatalf("Update in the city: %v, want a conflict for %s", err, fx.user)
 	}
-	if _, _, err := rbac.Update(fx.model, rbac.Change{Grant: []rbac.Grant{{Subject: fx.user, Role: fx.free, Scope: "dept:bench"}}}); err != nil {
+	if _, _, err := rbac.Update(fx.model, rbac.Change{Grant: []rbac.Grant{{Subject: fx.user, Role: fx.free, Scope: fx.model.Scopes[0].Scope}}}); err != nil {
 		t.Fatalf("free role: %v", err)
 	}
 	// Pre-existing violations of the rules added to the city are reported.

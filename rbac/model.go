@@ -48,6 +48,11 @@ type Model struct {
 	// never written as policy, and a change removes rows from it only
 	// with [Change.DeleteRows].
 	Quarantine []QuarantinedRow
+	// ImplicitScopes opts into granting at scopes the tree does not
+	// declare (they then sit directly under org). Without it, [Update]
+	// refuses a new grant at an undeclared scope, so that a typo such as
+	// dept:buildng is an error rather than a grant that covers nothing.
+	ImplicitScopes bool
 }
 
 // ScopeNode declares Scope as a child of Parent. A facility usually sits
@@ -69,9 +74,13 @@ type Role struct {
 	// Composite marks a role built from roles of several modules. It changes
 	// nothing in checks; reports show it.
 	Composite bool
-	// Emergency marks a pre-configured break-glass role. A grant of it must
-	// name a window of at most [MaxEmergencyWindow], and every check made
-	// under it is flagged ([Result.Emergency]) so the facade can audit it.
+	// Emergency marks a pre-configured break-glass role. A role that
+	// inherits an emergency role, directly or through other roles, is an
+	// emergency role too (see [Policy.IsEmergency]). A grant of one must
+	// name a window of at most [MaxEmergencyWindow], one person's
+	// continuous emergency access is capped at that length (see [Update]),
+	// and every check made under it is flagged ([Result.Emergency]) so the
+	// facade can audit it.
 	Emergency bool
 	// Permissions are the allow rules: exact permissions or wildcards.
 	Permissions []Permission
@@ -125,6 +134,22 @@ func (k GrantKey) String() string {
 // Change is one atomic edit of a Model: a store applies it in one
 // transaction, and the facade emits one event for it.
 type Change struct {
+	// At is the instant the change is made. Rules that depend on the time
+	// (a grant whose window has already ended is refused; the 24-hour cap
+	// on continuous emergency access counts the windows that have not
+	// ended; waivers are judged in force or not) compare with it. The facade sets it from its clock; the
+	// stores set it to the current time when it is zero. [Update] with a
+	// zero At treats no window as ended.
+	At time.Time
+	// ExpectGrants are preconditions: each grant must be stored exactly as
+	// given (same key, window and reason), or the whole change is refused
+	// with a [*ChangedError] (errors.Is(err, ErrChanged)). A store checks
+	// them in the transaction that writes the change, so a writer that
+	// read a grant can revoke it only if nobody changed it in between.
+	ExpectGrants []Grant
+	// ImplicitScopes, when set, turns [Model.ImplicitScopes] on or off.
+	ImplicitScopes *bool
+
 	PutRoles       []Role // create or replace, by ID
 	DeleteRoles    []RoleID
 	Grant          []Grant
@@ -145,8 +170,6 @@ type Change struct {
 	// store id. An id that is not in [Model.Quarantine] is a
 	// [NotFoundError].
 	DeleteRows []int64
-
-	At time.Time // the instant the change is made; stores fill time.Now() when zero
 }
 
 // IsZero reports whether c changes nothing.
@@ -154,7 +177,7 @@ func (c Change) IsZero() bool {
 	return len(c.PutRoles)+len(c.DeleteRoles)+len(c.Grant)+len(c.Revoke)+len(c.Join)+
 		len(c.Leave)+len(c.PutScopes)+len(c.AddPermissions)+
 		len(c.PutConflicts)+len(c.DeleteConflicts)+len(c.PutWaivers)+len(c.DeleteWaivers)+
-		len(c.DeleteRows) == 0
+		len(c.DeleteRows) == 0 && c.ImplicitScopes == nil
 }
 
 // Clone returns a deep copy of m.
@@ -165,6 +188,8 @@ func (m Model) Clone() Model {
 		Members:     slices.Clone(m.Members),
 		Grants:      slices.Clone(m.Grants),
 		Roles:       make([]Role, len(m.Roles)),
+
+		ImplicitScopes: m.ImplicitScopes,
 	}
 	for i, r := range m.Roles {
 		out.Roles[i] = r.clone()
@@ -204,7 +229,13 @@ func (r Role) clone() Role {
 // full validation to [Compile], which a store runs on the result before it
 // writes anything.
 func (m Model) Apply(c Change) (Model, error) {
+	if err := m.expect(c.ExpectGrants); err != nil {
+		return Model{}, err
+	}
 	out := m.Clone()
+	if c.ImplicitScopes != nil {
+		out.ImplicitScopes = *c.ImplicitScopes
+	}
 	for _, r := range c.PutRoles {
 		if i := slices.IndexFunc(out.Roles, func(x Role) bool { return x.ID == r.ID }); i >= 0 {
 			out.Roles[i] = r.clone()
@@ -272,6 +303,34 @@ func (m Model) Apply(c Change) (Model, error) {
 // naming the rule and both paths. Violations that already existed — for
 // example when a rule is added while people hold both of its roles — are
 // accepted exactly as they are and reported by [Policy.Violations].
+//
+// Update also applies the rules for writing grants, at the instant c.At:
+//
+//   - a new grant whose window has already ended is refused;
+//   - a new grant at a scope the tree does not declare is refused, unless
+//     the model opts into [Model.ImplicitScopes];
+//   - a change that turns a role into an emergency role, or one out of
+//     it (the Emergency flag, or an inherited role that is or stops being
+//     one), while grants of it made before the change have not ended is
+//     refused with an [*EmergencyError];
+//   - one person's continuous emergency access is capped at
+//     [MaxEmergencyWindow], however it is assembled: back to back or
+//     overlapping grants, through a user, a group and an org unit, at
+//     nested scopes, in one change or several. A person's emergency
+//     windows are those of every grant of an emergency role reaching a
+//     user or service account — their own and their groups' and org
+//     units' grants, at any scope. After the change, the windows that
+//     have not ended at c.At must lie within one span of at most
+//     MaxEmergencyWindow; and while the person has emergency access in
+//     force at c.At, no change may make their access end later — a window
+//     in force cannot be extended, replaced by a longer one, or followed
+//     by another booked in advance, with or without a gap. Going past the
+//     cap takes a new activation once the access in force has ended. A
+//     refusal is an [*EmergencyError] (errors.Is(err, ErrEmergency)); a
+//     change that only shortens a span that was already over the cap
+//     (written by others) is accepted.
+//
+// Preconditions in c.ExpectGrants are checked against m first.
 func Update(m Model, c Change) (Model, *Policy, error) {
 	if c.IsZero() {
 		return Model{}, nil, invalid("change", "", "empty change")
@@ -282,6 +341,9 @@ func Update(m Model, c Change) (Model, *Policy, error) {
 	}
 	p, err := Compile(next)
 	if err != nil {
+		return Model{}, nil, err
+	}
+	if err := checkWrite(m, next, c); err != nil {
 		return Model{}, nil, err
 	}
 	if err := CheckChange(m, p, c); err != nil {

@@ -61,7 +61,7 @@ func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rba
 // The resulting model is compiled before it replaces the current one, so
 // a change that is invalid or empty (rbac.ErrInvalidInput), names something
 // missing (rbac.ErrNotFound) or breaks a conflict rule (rbac.ErrConflict)
-// is refused and changes nothing.
+// is refused and changes nothing. A zero c.At is the current time.
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memstore: apply: %w", err)
@@ -71,6 +71,8 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Update checks c's preconditions (rbac.Change.ExpectGrants) against
+	// the model under the lock: compare and write are one step.
 	next, p, err := rbac.Update(s.m, c) // a deep copy, compiled
 	if err != nil {
 		return 0, fmt.Errorf("memstore: apply: %w", err)

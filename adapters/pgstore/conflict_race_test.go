@@ -76,6 +76,7 @@ func TestConflictingAssignmentsFromTwoProcesses(t *testing.T) {
 	}
 	s := newStore(t, db)
 	if _, err := s.Replace(ctx, rbac.Model{
+		Scopes: []rbac.ScopeNode{{Scope: "dept:finance"}},
 		Roles: []rbac.Role{
 			{ID: "purchasing-agent", Permissions: []rbac.Permission{"finance.po.create"}},
 			{ID: "finance-director", Permissions: []rbac.Permission{"finance.po.approve"}},

@@ -35,8 +35,9 @@ func Example() {
 	}
 
 	rev, err := store.Apply(ctx, rbac.Change{
-		PutRoles: []rbac.Role{{ID: "clerk", Permissions: []rbac.Permission{"permits.application.read"}}},
-		Grant:    []rbac.Grant{{Subject: "user:alice", Role: "clerk", Scope: "dept:building"}},
+		PutScopes: []rbac.ScopeNode{{Scope: "dept:building"}},
+		PutRoles:  []rbac.Role{{ID: "clerk", Permissions: []rbac.Permission{"permits.application.read"}}},
+		Grant:     []rbac.Grant{{Subject: "user:alice", Role: "clerk", Scope: "dept:building"}},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -398,6 +398,8 @@ type extrasDoc struct {
 	Labels map[rbac.RoleID]map[string]string `json:"labels,omitempty"`
 	// Reasons holds the free-text reasons of grants.
 	Reasons []extrasReason `json:"reasons,omitempty"`
+	// ImplicitScopes is rbac.Model.ImplicitScopes.
+	ImplicitScopes bool `json:"implicit_scopes,omitempty"`
 }
 
 type extrasReason struct {
@@ -408,9 +410,10 @@ type extrasReason struct {
 }
 
 // HasExtras reports whether m holds anything that only the extras document
-// carries: conflict rules, waivers, role labels or grant reasons.
+// carries: conflict rules, waivers, role labels, grant reasons or the
+// implicit-scopes opt-in.
 func HasExtras(m rbac.Model) bool {
-	if len(m.Conflicts)+len(m.Waivers) > 0 {
+	if len(m.Conflicts)+len(m.Waivers) > 0 || m.ImplicitScopes {
 		return true
 	}
 	for _, r := range m.Roles {
@@ -452,7 +455,7 @@ type extrasWaiv struct {
 // A model without them gives {"v":1}. m is not validated here; stores
 // validate it with rbac.Compile first.
 func Extras(m rbac.Model) ([]byte, error) {
-	doc := extrasDoc{V: ExtrasVersion}
+	doc := extrasDoc{V: ExtrasVersion, ImplicitScopes: m.ImplicitScopes}
 	for _, r := range m.Conflicts {
 		er := extrasRule{ID: r.ID, Description: r.Description}
 		if r.IsRoleRule() {
@@ -524,6 +527,7 @@ func applyExtras(m rbac.Model, doc []byte) (rbac.Model, error) {
 	if d.V != ExtrasVersion {
 		return rbac.Model{}, fmt.Errorf("casbinx: extras: version %d, want %d", d.V, ExtrasVersion)
 	}
+	m.ImplicitScopes = d.ImplicitScopes
 	if len(d.Labels) > 0 {
 		for i := range m.Roles {
 			if l, ok := d.Labels[m.Roles[i].ID]; ok {

@@ -199,7 +199,10 @@ func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rba
 // change, or one that revokes, leaves or deletes something that does not
 // exist, is refused with an error wrapping rbac.ErrInvalidInput or
 // rbac.ErrNotFound (or, breaking a conflict rule, rbac.ErrConflict) and
-// the store is unchanged. An empty change is refused the same way. Every
+// the store is unchanged. An empty change is refused the same way. A
+// change whose preconditions (rbac.Change.ExpectGrants) do not hold in the
+// transaction is refused with an error wrapping rbac.ErrChanged. A zero
+// c.At is the current time. Every
 // accepted change moves the revision by one, even one that changes only
 // labels or reasons.
 func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
@@ -229,8 +232,11 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 		if err != nil {
 			return nil, "", nil, err
 		}
-		// Update applies c, compiles the result and checks conflict rules:
-		// the change is validated completely before anything is written.
+		// Update checks c's preconditions (rbac.Change.ExpectGrants)
+		// against the rows read in this transaction, which holds the
+		// write lock, applies c, compiles the result and checks conflict
+		// rules: the change is validated completely before anything is
+		// written.
 		next, _, err := rbac.Update(m, c)
 		if err != nil {
 			return nil, "", nil, err

@@ -243,6 +243,8 @@ func Run(t *testing.T, h Harness) {
 		t.Run("ConflictReplace", func(t *testing.T) { t.Parallel(); testConflictReplace(t, h) })
 	}
 	t.Run("CanceledContext", func(t *testing.T) { t.Parallel(); testCanceled(t, h) })
+	t.Run("ExpectedGrants", func(t *testing.T) { t.Parallel(); testExpectedGrants(t, h) })
+	t.Run("GrantWriteRules", func(t *testing.T) { t.Parallel(); testGrantWriteRules(t, h) })
 	if h.MaxValueLen > 0 {
 		t.Run("TooLongForColumns", func(t *testing.T) { t.Parallel(); testTooLong(t, h) })
 	}
@@ -468,6 +470,7 @@ func testApplySequence(t *testing.T, h Harness) {
 		}},
 	}
 	for _, step := range changes {
+		step.c.At = Noon // the sequence is made at noon, before its windows end
 		next, err := want.Apply(step.c)
 		if err != nil {
 			t.Fatalf("%s: model.Apply: %v", step.name, err)
@@ -1515,4 +1518,91 @@ func testUnmigrated(t *testing.T, h Harness) {
 	check("LoadPolicy without the revision row", err)
 	_, err = s.Apply(ctx, rbac.Change{AddPermissions: []rbac.Permission{"permits.application.read"}})
 	check("Apply without the revision row", err)
+}
+
+// testExpectedGrants checks that a store compares rbac.Change.ExpectGrants
+// with what it holds in the transaction that writes the change: a writer
+// (the reaper) that read a grant cannot revoke it once someone else has
+// changed it, and the grant survives; as read, it can.
+func testExpectedGrants(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	other := f.Store
+	if f.Second != nil {
+		other = f.Second // another process extends the grant
+	}
+	m, _, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := rbac.GrantKey{Subject: "user:alice", Role: "cbo", Scope: "facility:hall-1"}
+	i := slices.IndexFunc(m.Grants, func(g rbac.Grant) bool { return g.Key() == key })
+	if i < 0 {
+		t.Fatalf("fixture lacks %s", key)
+	}
+	read := m.Grants[i]
+	extended := read
+	extended.NotAfter = read.NotAfter.Add(48 * time.Hour)
+	if _, err := other.Apply(ctx, rbac.Change{At: Noon, Revoke: []rbac.GrantKey{key}, Grant: []rbac.Grant{extended}}); err != nil {
+		t.Fatalf("extend: %v", err)
+	}
+	before := snapshot(t, f)
+	_, err = f.Store.Apply(ctx, rbac.Change{At: Noon.Add(2 * time.Hour), Revoke: []rbac.GrantKey{key}, ExpectGrants: []rbac.Grant{read}})
+	var ce *rbac.ChangedError
+	if !errors.Is(err, rbac.ErrChanged) || !errors.As(err, &ce) || ce.Grant != key {
+		t.Fatalf("revoke of a grant extended since it was read: %v, want rbac.ErrChanged naming %s", err, key)
+	}
+	assertUnchanged(t, f, before, h.KeepsText)
+	// A grant revoked since it was read is changed too.
+	_, err = f.Store.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:bob", Role: "ap", Scope: "dept:finance"}},
+		ExpectGrants: []rbac.Grant{read, {Subject: "user:zed", Role: "ap", Scope: "dept:finance"}}})
+	if !errors.Is(err, rbac.ErrChanged) {
+		t.Fatalf("expectation of a missing grant: %v, want rbac.ErrChanged", err)
+	}
+	assertUnchanged(t, f, before, h.KeepsText)
+	// As stored, the revoke goes through.
+	m, _, err = f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i = slices.IndexFunc(m.Grants, func(g rbac.Grant) bool { return g.Key() == key })
+	if _, err := f.Store.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{key}, ExpectGrants: []rbac.Grant{m.Grants[i]}}); err != nil {
+		t.Fatalf("revoke of the grant as stored: %v", err)
+	}
+}
+
+// testGrantWriteRules checks that a store refuses, at the instant of the
+// change, a grant whose window has ended and a grant at an undeclared scope
+// (unless the model opts into implicit scopes, which it stores).
+func testGrantWriteRules(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+	ended := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "dept:building", NotBefore: Noon.Add(-2 * time.Hour), NotAfter: Noon}
+	if _, err := f.Store.Apply(ctx, rbac.Change{At: Noon, Grant: []rbac.Grant{ended}}); !errors.Is(err, rbac.ErrInvalidInput) {
+		t.Errorf("grant ended at the change: %v, want rbac.ErrInvalidInput", err)
+	}
+	// A store fills in the current time: a window of 2025 has ended.
+	if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{ended}}); !errors.Is(err, rbac.ErrInvalidInput) {
+		t.Errorf("grant ended before now: %v, want rbac.ErrInvalidInput", err)
+	}
+	typo := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "dept:buildng"}
+	if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{typo}}); !errors.Is(err, rbac.ErrInvalidInput) {
+		t.Errorf("grant at an undeclared scope: %v, want rbac.ErrInvalidInput", err)
+	}
+	assertUnchanged(t, f, before, h.KeepsText)
+	on := true
+	if _, err := f.Store.Apply(ctx, rbac.Change{ImplicitScopes: &on}); err != nil {
+		t.Fatalf("opt into implicit scopes: %v", err)
+	}
+	if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{typo}}); err != nil {
+		t.Fatalf("grant at an implicit scope: %v", err)
+	}
+	m, _, err := f.Store.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.ImplicitScopes {
+		t.Error("the implicit-scopes opt-in was not stored")
+	}
 }
