@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -25,7 +25,7 @@ type snapshot struct {
 	cache *subjectCache
 	// paths caches the explanations recorded for checks made under
 	// emergency access.
-	paths *lru.Cache[pathKey, string]
+	paths *lru.Cache[pathKey, emergencyPath]
 }
 
 // Authorizer answers authorization questions from an immutable, atomically
@@ -189,7 +189,7 @@ func (a *Authorizer) reload(ctx context.Context) error {
 // once the snapshot's confirmation is recorded.
 func (a *Authorizer) publish(m rbac.Model, p *rbac.Policy, revision int64) *snapshot {
 	next := &snapshot{revision: revision, policy: p, model: m}
-	next.paths, _ = lru.New[pathKey, string](1024) // size > 0: cannot fail
+	next.paths, _ = lru.New[pathKey, emergencyPath](1024) // size > 0: cannot fail
 	if a.opts.cacheSize > 0 {
 		next.cache = newSubjectCache(a.opts.cacheSize, p.Subjects())
 	}
@@ -275,42 +275,9 @@ func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, sc
 	}
 	d := Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
 	if res.Emergency {
-		a.auditEmergency(ctx, s, sub, perm, scope, res, d)
+		a.recordEmergency(ctx, s, emergencyUse{kind: "check", sub: sub, perm: perm, scope: scope, decision: d, grant: res.DecidingGrant(), at: at})
 	}
 	return d, nil
-}
-
-// auditEmergency records a check made under emergency access with the
-// path that decided it. The path is computed once per snapshot, subject,
-// permission, scope and deciding grant, so repeated actions cost only the
-// event itself.
-func (a *Authorizer) auditEmergency(ctx context.Context, s *snapshot, sub Subject, perm Permission, scope Scope, res rbac.Result, d Decision) {
-	key := pathKey{sub: sub, perm: perm, scope: scope, grant: res.DecidingGrant()}
-	path, ok := s.paths.Get(key)
-	if !ok {
-		if ex, err := s.policy.Explain(sub, perm, scope, a.opts.clock()); err == nil {
-			path = ex.Decisive.String()
-		}
-		s.paths.Add(key, path)
-	}
-	detail := map[string]string{
-		"permission": string(perm),
-		"scope":      string(scope),
-		"allowed":    strconv.FormatBool(d.Allowed),
-		"reason":     d.Reason,
-	}
-	if path != "" {
-		detail["path"] = path
-	}
-	a.emit(ctx, Event{Type: EventEmergency, Subject: sub, Revision: s.revision, Detail: detail})
-}
-
-// pathKey identifies an explained decision within one snapshot.
-type pathKey struct {
-	sub   Subject
-	perm  Permission
-	scope Scope
-	grant int32
 }
 
 // Require is the handler-friendly form of [Authorizer.Check]: it returns nil
@@ -354,7 +321,8 @@ func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision,
 		}
 		out[i] = Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
 		if res.Emergency {
-			a.auditEmergency(ctx, s, r.Subject, r.Permission, r.Scope, res, out[i])
+			a.recordEmergency(ctx, s, emergencyUse{kind: "check", sub: r.Subject, perm: r.Permission, scope: r.Scope, decision: out[i],
+				grant: res.DecidingGrant(), at: at})
 		}
 	}
 	return out, errors.Join(errs...)
@@ -362,24 +330,31 @@ func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision,
 
 // Explain decides like [Authorizer.Check] and returns the path that decided
 // (user → group → grant → role → parent role → rule) and any other matching
-// paths. It does more work than Check; use it for people and logs.
+// paths. It does more work than Check; use it for people and logs. Like
+// every decision made under emergency access, an explanation of one is
+// recorded as decision.emergency (kind "explain").
 func (a *Authorizer) Explain(ctx context.Context, sub Subject, perm Permission, scope Scope) (Explanation, error) {
-	s, err := a.load()
+	s, at, err := a.loadAt()
 	if err != nil {
 		return Explanation{}, err
 	}
 	if err := sub.Validate(); err != nil {
 		return Explanation{}, fmt.Errorf("iam: explain: %w", err)
 	}
-	ex, err := s.policy.Explain(sub, perm, scope, a.opts.clock())
+	ex, err := s.policy.Explain(sub, perm, scope, time.Unix(0, at))
 	if err != nil {
 		return Explanation{}, fmt.Errorf("iam: explain: %w", err)
 	}
-	return Explanation{
+	out := Explanation{
 		Decision: Decision{Allowed: ex.Allowed, Reason: ex.Reason.String(), Revision: s.revision},
 		Decisive: ex.Decisive,
 		Others:   ex.Others,
-	}, nil
+	}
+	if ex.Emergency {
+		a.recordEmergency(ctx, s, emergencyUse{kind: "explain", sub: sub, perm: perm, scope: scope, decision: out.Decision, at: at,
+			path: &emergencyPath{path: ex.Decisive.String()}})
+	}
+	return out, nil
 }
 
 // Permissions returns every known permission sub holds at scope now, sorted.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,8 +37,24 @@ type Activation struct {
 // scope for window, starting now, and emits role.assigned and
 // emergency.activated. The window must be more than zero and at most
 // [MaxEmergencyWindow] and reason must be given, else the error wraps
-// [ErrInvalidInput]; a role that is not an emergency role is refused the
-// same way, and one that does not exist wraps [ErrNotFound].
+// [ErrInvalidInput]; a role that is not an emergency role (marked
+// Emergency, or inheriting one) is refused the same way, and one that does
+// not exist wraps [ErrNotFound].
+//
+// One person's continuous emergency access is capped at
+// [MaxEmergencyWindow] however it is assembled (see [rbac.Update]): an
+// activation that would extend access already in force — through this
+// role or another, at any scope, through the person's own grants or their
+// groups' and org units' — is refused with an error wrapping
+// [rbac.ErrEmergency] (and [ErrInvalidInput]). Going past the cap takes a
+// new activation, with its own reason and event, once the access in force
+// has ended.
+//
+// sub may be a user, a service account, a group or an org unit. An
+// activation for a group or unit gives the role to every member (the cap
+// applies to each member), and its review ([EmergencyReview]) lists every
+// member's actions: each decision.emergency event names the emergency
+// grants it was made under, the group's among them.
 //
 // Every check made under the role is audited as decision.emergency with
 // the path that decided it. Access ends by itself at the end of the window
@@ -63,7 +80,7 @@ func (a *Authorizer) ActivateEmergency(ctx context.Context, sub Subject, role Ro
 	if !ok {
 		return Activation{}, fmt.Errorf("iam: activate emergency: %w", &rbac.NotFoundError{Kind: "role", Name: string(role)})
 	}
-	if !r.Emergency {
+	if !r.Emergency && !s.policy.IsEmergency(role) {
 		return Activation{}, fmt.Errorf("iam: activate emergency: %w", &rbac.InvalidError{Kind: "role", Value: string(role), Reason: "not an emergency role"})
 	}
 	m, _, err := a.src.LoadPolicy(ctx)
@@ -72,7 +89,7 @@ func (a *Authorizer) ActivateEmergency(ctx context.Context, sub Subject, role Ro
 	}
 	now := a.opts.clock()
 	g := Grant{Subject: sub, Role: role, Scope: scope, NotBefore: now, NotAfter: now.Add(window), Reason: reason}
-	c := Change{Grant: []Grant{g}}
+	c := Change{At: now, Grant: []Grant{g}}
 	for _, old := range m.Grants {
 		if old.Key() == g.Key() && !old.NotAfter.IsZero() && !now.Before(old.NotAfter) {
 			c.Revoke = append(c.Revoke, old.Key())
@@ -108,15 +125,19 @@ func (a *Authorizer) EndEmergency(ctx context.Context, sub Subject, role RoleID,
 	})
 }
 
-// Action is one check made under emergency access.
+// Action is one decision made under emergency access.
 type Action struct {
-	EventID    string    `json:"event_id"`
-	Time       time.Time `json:"time"`
-	Permission string    `json:"permission"`
-	Scope      string    `json:"scope"`
-	Allowed    bool      `json:"allowed"`
-	Reason     string    `json:"reason"`
-	Path       string    `json:"path,omitempty"`
+	EventID string    `json:"event_id"`
+	Time    time.Time `json:"time"`
+	// Subject is who acted: the activation's subject or, for an activation
+	// of a group or org unit, one of its members.
+	Subject    Subject `json:"subject"`
+	Kind       string  `json:"kind,omitempty"` // check, explain, filter, record
+	Permission string  `json:"permission"`
+	Scope      string  `json:"scope"`
+	Allowed    bool    `json:"allowed"`
+	Reason     string  `json:"reason"`
+	Path       string  `json:"path,omitempty"`
 }
 
 // Review is the post-incident review of one emergency activation: when it
@@ -133,6 +154,13 @@ type Review struct {
 }
 
 // EmergencyReview builds the review of act from recorded events.
+//
+// An action belongs to the activation when its decision.emergency event
+// names the activation's grant among the emergency grants it was made
+// under (detail "grants"), whoever acted — for an activation of a group
+// or org unit, every member's actions are listed, each with its Subject.
+// An event without that detail (recorded by an older version) belongs to
+// the activation if its subject is the activation's subject.
 //
 // The Authorizer keeps no journal of its own: every check under emergency
 // access is an event (decision.emergency) sent to the [AuditSink], and the
@@ -157,25 +185,34 @@ func EmergencyReview(events []Event, act Activation) Review {
 		}
 	}
 	seen := map[string]bool{}
+	grant := GrantKey{Subject: act.Subject, Role: act.Role, Scope: act.Scope}.String()
 	for _, e := range events {
-		if e.Type != EventEmergency || e.Subject != act.Subject || e.Time.Before(act.From) || !e.Time.Before(rv.Ended) || seen[e.ID] {
+		if e.Type != EventEmergency || e.Time.Before(act.From) || !e.Time.Before(rv.Ended) || seen[e.ID] {
+			continue
+		}
+		if _, ok := e.Detail["grants"]; ok {
+			if !slices.Contains(emergencyGrantsOf(e), grant) {
+				continue
+			}
+		} else if e.Subject != act.Subject {
 			continue
 		}
 		seen[e.ID] = true
 		allowed, _ := strconv.ParseBool(e.Detail["allowed"])
-		rv.Actions = append(rv.Actions, Action{EventID: e.ID, Time: e.Time, Permission: e.Detail["permission"], Scope: e.Detail["scope"],
-			Allowed: allowed, Reason: e.Detail["reason"], Path: e.Detail["path"]})
+		rv.Actions = append(rv.Actions, Action{EventID: e.ID, Time: e.Time, Subject: e.Subject, Kind: e.Detail["kind"], Permission: e.Detail["permission"],
+			Scope: e.Detail["scope"], Allowed: allowed, Reason: e.Detail["reason"], Path: e.Detail["path"]})
 	}
 	sort.SliceStable(rv.Actions, func(i, j int) bool { return rv.Actions[i].Time.Before(rv.Actions[j].Time) })
 	return rv
 }
 
-// WriteCSV writes the review's actions as CSV with a header row.
+// WriteCSV writes the review's actions as CSV with a header row; acted_by
+// is who acted (a member, for a group or unit activation).
 func (rv Review) WriteCSV(w io.Writer) error {
-	rows := [][]string{{"activation", "subject", "role", "scope", "time", "permission", "action_scope", "allowed", "reason", "path", "event_id"}}
+	rows := [][]string{{"activation", "subject", "role", "scope", "time", "permission", "action_scope", "allowed", "reason", "path", "event_id", "acted_by", "kind"}}
 	for _, x := range rv.Actions {
 		rows = append(rows, []string{rv.Activation.ID, string(rv.Activation.Subject), string(rv.Activation.Role), string(rv.Activation.Scope),
-			stamp(x.Time), x.Permission, x.Scope, strconv.FormatBool(x.Allowed), x.Reason, x.Path, x.EventID})
+			stamp(x.Time), x.Permission, x.Scope, strconv.FormatBool(x.Allowed), x.Reason, x.Path, x.EventID, string(x.Subject), x.Kind})
 	}
 	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("iam: review csv: %w", err)

@@ -40,7 +40,10 @@ import (
 //	sod.waiver.expired       rule, approved_by, valid_until
 //	emergency.activated      role, scope, valid_from, valid_until, window, reason
 //	emergency.ended          role, scope, reason, how (early|window_elapsed)
-//	decision.emergency       permission, scope, allowed, reason, path
+//	decision.emergency       permission, scope?, allowed, reason, path?, kind
+//	                         (check|explain|filter|record), grants (the
+//	                         emergency grants in force, "subject role@scope",
+//	                         "; "-separated), filter? (kind filter)
 //	pii.viewed               (see the masking documentation)
 //	policy.fallback_mismatch copy_revision, store_revision (the fallback
 //	                         copy served was not the store's policy)
@@ -58,7 +61,7 @@ const (
 	EventWaiverExpired         = "sod.waiver.expired"
 	EventEmergencyActivated    = "emergency.activated"
 	EventEmergencyEnded        = "emergency.ended"
-	EventEmergency             = "decision.emergency" // a check made under emergency access
+	EventEmergency             = "decision.emergency" // a decision made under emergency access, by any entry point
 	EventPIIViewed             = "pii.viewed"
 	EventFallbackMismatch      = "policy.fallback_mismatch" // the fallback copy served was not the store's policy
 )

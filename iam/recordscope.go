@@ -531,9 +531,8 @@ func (a *Authorizer) Filter(ctx context.Context, sub Subject, perm Permission, s
 		f, emergency = e.compose(bound)
 	}
 	if emergency {
-		a.emit(ctx, Event{Type: EventEmergency, Subject: sub, Revision: x.revision, Detail: map[string]string{
-			"permission": string(perm), "kind": "filter", "filter": f.String(),
-		}})
+		a.recordEmergency(ctx, x.snap, emergencyUse{kind: "filter", sub: sub, perm: perm, grant: -1, at: rbac.Nanos(a.opts.clock()),
+			decision: Decision{Allowed: !f.MatchesNone(), Reason: "filter", Revision: x.revision}, detail: map[string]string{"filter": f.String()}})
 	}
 	return f, nil
 }
@@ -558,9 +557,7 @@ func (a *Authorizer) CheckRecord(ctx context.Context, sub Subject, perm Permissi
 		return Decision{Reason: "no decision", Revision: x.revision}, fmt.Errorf("iam: check record: %w", err)
 	}
 	if emergency {
-		a.emit(ctx, Event{Type: EventEmergency, Subject: sub, Revision: x.revision, Detail: map[string]string{
-			"permission": string(perm), "kind": "record", "allowed": strconv.FormatBool(d.Allowed), "reason": d.Reason,
-		}})
+		a.recordEmergency(ctx, x.snap, emergencyUse{kind: "record", sub: sub, perm: perm, decision: d, grant: -1, at: rbac.Nanos(a.opts.clock())})
 	}
 	return d, nil
 }

@@ -289,9 +289,10 @@ func checkWrite(before, after Model, c Change) error {
 
 // EmergencyGrants returns the grants of emergency roles that are in force
 // for sub at instant at at a scope covering s — its own and those of its
-// groups and org units — in the order checks see them. These are the
-// grants a check flagged with [Result.Emergency] was made under. It is
-// meant for audit records, not for the hot path.
+// groups and org units — in the order checks see them; an empty s means
+// at any scope. These are the grants a check flagged with
+// [Result.Emergency] was made under. It is meant for audit records, not
+// for the hot path.
 func (p *Policy) EmergencyGrants(sub Subject, s Scope, at time.Time) []GrantKey {
 	si, ok := p.subject(sub)
 	if !ok {
@@ -301,12 +302,13 @@ func (p *Policy) EmergencyGrants(sub Subject, s Scope, at time.Time) []GrantKey 
 	if i, ok := p.scope(s); ok {
 		sc = i
 	}
+	anywhere := s == ""
 	t := Nanos(at)
 	var out []GrantKey
 	sj := &p.subjects[si]
 	for _, gi := range p.flat[sj.start:sj.end] {
 		g := &p.grants[gi]
-		if !g.emergency || t < g.from || t >= g.until || !p.covers(g.scope, sc) {
+		if !g.emergency || t < g.from || t >= g.until || !anywhere && !p.covers(g.scope, sc) {
 			continue
 		}
 		k := GrantKey{Subject: p.subjects[g.holder].name, Role: p.roles[g.role].role.ID, Scope: p.scopes[g.scope].name}

@@ -51,10 +51,13 @@ func (p Path) String() string {
 // the rule that decided (empty when nothing matched); Others lists further
 // paths that matched the same permission at the same scope.
 type Explanation struct {
-	Allowed  bool
-	Reason   Reason
-	Decisive Path
-	Others   []Path
+	Allowed bool
+	Reason  Reason
+	// Emergency is [Result.Emergency] of the decision: it was made under
+	// emergency access.
+	Emergency bool
+	Decisive  Path
+	Others    []Path
 }
 
 // String returns a human-readable form of e.
@@ -78,7 +81,7 @@ func (p *Policy) Explain(sub Subject, x Permission, s Scope, at time.Time) (Expl
 	}
 	t := Nanos(at)
 	res := p.Decide(sub, q, t)
-	ex := Explanation{Allowed: res.Allowed, Reason: res.Reason}
+	ex := Explanation{Allowed: res.Allowed, Reason: res.Reason, Emergency: res.Emergency}
 	if q.n == 0 || res.Reason == ReasonQuarantined {
 		return ex, nil
 	}
