@@ -13,9 +13,11 @@
 //     covers the permissions the model knows: those named by any rule or
 //     listed in [Model.Permissions].
 //   - A [Scope] is org, dept:<id>, ward:<id> or facility:<id>. Scopes form a
-//     tree the city declares with [ScopeNode]s; every scope is under org and a
-//     scope that is not declared sits directly under org. A grant at a scope
-//     covers that scope and every scope beneath it.
+//     tree the city declares with [ScopeNode]s; every scope is under org. A
+//     grant at a scope covers that scope and every scope beneath it. [Update]
+//     refuses a new grant at a scope the tree does not declare unless the
+//     model sets [Model.ImplicitScopes]; a stored grant at an undeclared
+//     scope still loads, and the scope sits directly under org.
 //   - A [Subject] is user:<id>, svc:<id> (service account), group:<id> or
 //     unit:<id> (org unit). Users and service accounts belong to groups and
 //     units through [Membership]s. Roles are a separate namespace: a subject
@@ -28,7 +30,25 @@
 //   - A [Grant] assigns a role to a subject at a scope, optionally from
 //     NotBefore and until NotAfter. A grant outside its window grants nothing;
 //     the check compares with the time it is given, so no background job is
-//     needed for a temporary role to stop.
+//     needed for a temporary role to stop. A new grant whose window has
+//     already ended at [Change.At] is refused.
+//
+// # Emergency access
+//
+// A role marked Emergency, and every role that inherits it directly or
+// through other roles (a composite over it included), is an emergency role
+// ([Policy.IsEmergency], [EmergencyRoles]). A grant of one must name both
+// ends of a window of at most [MaxEmergencyWindow]; a check made while such
+// a grant is in force at a covering scope — the subject's own or one of its
+// groups' or units' — is flagged with [Result.Emergency] so that the facade
+// audits it. [Update] refuses, with an [*EmergencyError]: a change that
+// turns a granted role into or out of an emergency role while its grants
+// have not ended; and any change after which one person's emergency
+// windows that have not ended do not fit in one span of
+// MaxEmergencyWindow, or that makes emergency access in force end later.
+// The rule holds however the access is assembled (own grants, groups, org
+// units, nested scopes, one change or several); past the cap, a person
+// needs a new activation once the access in force has ended.
 //
 // # Queries
 //
