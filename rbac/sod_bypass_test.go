@@ -180,6 +180,7 @@ func TestConflictRuleAppliesAtAnyScopes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		m := finance()
+		m.Scopes = append(m.Scopes, rbac.ScopeNode{Scope: "ward:3"}, rbac.ScopeNode{Scope: "ward:4"})
 		m.Grants = append(m.Grants, rbac.Grant{Subject: "user:zed", Role: "po-approver", Scope: tt.second})
 		_, err := update(t, m, rbac.Change{At: noon, Grant: []rbac.Grant{{Subject: "user:zed", Role: "po-creator", Scope: tt.first}}})
 		if !errors.Is(err, rbac.ErrConflict) {

@@ -84,7 +84,9 @@ func sodWaiver(r *rand.Rand, rule string) rbac.Waiver {
 func sodModel(r *rand.Rand) rbac.Model {
 	for {
 		m := rbac.Model{Permissions: []rbac.Permission{"fin.po.create", "fin.po.approve", "fin.budget.edit"},
-			Scopes: []rbac.ScopeNode{{Scope: "dept:a"}, {Scope: "dept:b"}, {Scope: "ward:1"}, {Scope: "facility:x", Parent: "dept:a"}}}
+			Scopes: []rbac.ScopeNode{{Scope: "dept:a"}, {Scope: "dept:b"}, {Scope: "ward:1"}, {Scope: "facility:x", Parent: "dept:a"}},
+			// facility:y is granted before a change may declare it.
+			ImplicitScopes: true}
 		for i := range sodRoles {
 			m.Roles = append(m.Roles, sodRole(r, i))
 		}
@@ -155,6 +157,9 @@ func sodChange(r *rand.Rand, m rbac.Model) rbac.Change {
 			}
 		}
 	}
+	// A grant whose window has ended by the change is refused before
+	// conflicts are looked at: leave such grants out.
+	c.Grant = slices.DeleteFunc(c.Grant, func(g rbac.Grant) bool { return !g.NotAfter.IsZero() && !c.At.Before(g.NotAfter) })
 	return c
 }
 
