@@ -1405,7 +1405,8 @@ func testInstants(t *testing.T, h Harness) {
 		{Noon.Add(time.Nanosecond), time.Time{}},
 	} {
 		g := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: w[0], NotAfter: w[1]}
-		if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{g}}); err != nil {
+		// Made at the epoch, so that no window here has ended yet.
+		if _, err := f.Store.Apply(ctx, rbac.Change{At: epoch, Grant: []rbac.Grant{g}}); err != nil {
 			t.Fatalf("grant %v..%v: %v", w[0], w[1], err)
 		}
 		m, _, err := f.Store.LoadPolicy(ctx)
