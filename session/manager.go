@@ -25,7 +25,7 @@ type Manager struct {
 	epochs EpochStore
 
 	cache *lru.Cache[[32]byte, *entry]
-	byID  sync.Map // session id -> *entry, for invalidations
+	byID  sync.Map // session id -> its one cached *entry, for invalidations
 	// seq counts invalidations. Verify reads it before it reads the store
 	// and caches what it read only if it has not moved, so that an
 	// invalidation that raced with the read is never undone.
@@ -283,7 +283,16 @@ func (m *Manager) load(ctx context.Context, token string, key [32]byte, now time
 	e := &entry{s: s, key: key, kid: p.kid}
 	e.lastSeen.Store(s.LastSeen.UnixNano())
 	m.cache.Add(key, e)
-	m.byID.Store(s.ID, e)
+	// One cached entry per session: a session may reach us as more than
+	// one token string (an ECDSA signature has two valid encodings), and
+	// an invalidation names the session, so any other entry goes.
+	if prev, ok := m.byID.Swap(s.ID, e); ok && prev.(*entry) != e {
+		old := prev.(*entry)
+		old.dead.Store(true)
+		if old.key != key {
+			m.cache.Remove(old.key)
+		}
+	}
 	if m.seq.Load() != seq { // an invalidation arrived while storing: undo
 		e.dead.Store(true)
 		m.cache.Remove(key)

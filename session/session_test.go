@@ -2,10 +2,12 @@ package session_test
 
 import (
 	"context"
+	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -928,6 +930,52 @@ func TestClockSkewBetweenProcesses(t *testing.T) {
 		_, err = e.m.Verify(ctx, tok)
 		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 			t.Errorf("created %s ahead: %v, want %v", tt.ahead, err, tt.want)
+		}
+	}
+}
+
+// twin returns the other valid encoding of an ES256 token's signature
+// (r, n-s): ECDSA signatures are malleable, so one session can be
+// presented as two different token strings.
+func twin(t *testing.T, tok string) string {
+	t.Helper()
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %v", err)
+	}
+	n := elliptic.P256().Params().N
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(n, s)
+	out := make([]byte, 64)
+	copy(out, sig[:32])
+	s.FillBytes(out[32:])
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(out)
+}
+
+// TestMalleableTwinRevoked: both encodings of an ES256 token verify (the
+// cache is keyed by the token's bytes), and a logout ends both, however
+// many of them are cached.
+func TestMalleableTwinRevoked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	_, tok := e.signIn(t, "user:alice")
+	tw := twin(t, tok)
+	if tw == tok {
+		t.Fatal("twin is the same token")
+	}
+	for _, tk := range []string{tok, tw, tok, tw} {
+		if _, err := e.m.Verify(ctx, tk); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+	}
+	if err := e.m.Logout(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range []string{tw, tok} {
+		if _, err := e.m.Verify(ctx, tk); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("a cached encoding of a logged-out session: %v", err)
 		}
 	}
 }
