@@ -29,6 +29,48 @@ func Run(t *testing.T, newStore func(t testing.TB) signin.Store) {
 	t.Run("PasswordHash", func(t *testing.T) { testPasswordHash(t, newStore(t)) })
 	t.Run("ParallelWrongPasswords", func(t *testing.T) { testParallelWrong(t, newStore(t)) })
 	t.Run("TOTPReuse", func(t *testing.T) { testTOTPReuse(t, newStore(t)) })
+	t.Run("MovedSecret", func(t *testing.T) { testMovedSecret(t, newStore(t)) })
+}
+
+// A sealed TOTP secret copied from one user's row to another's does not
+// open there: signing in as the second user with the first user's codes
+// fails with secrets.ErrDecrypt (not accepted, not a wrong code), and
+// leaves the last step and the lockout counters as they were.
+func testMovedSecret(t *testing.T, s signin.Store) {
+	ctx := context.Background()
+	e := NewEnv(t, s)
+	e.AddUser(t, "u1", "clerk@lakeview.ca", "correct horse battery staple")
+	e.AddUser(t, "u2", "planner@lakeview.ca", "a distinct good passphrase")
+	secret1, _ := e.Enrol(t, "u1")
+	r1, err := s.TOTP(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutTOTP(ctx, "u2", r1.Sealed); err != nil { // the copy
+		t.Fatal(err)
+	}
+	if ok, err := s.ConfirmTOTP(ctx, "u2", r1.Sealed, 1); !ok || err != nil {
+		t.Fatalf("setup: %v %v", ok, err)
+	}
+	e.Clock.Advance(30 * time.Second)
+	code, _ := e.TOTP.Code(secret1, e.Clock.Now())
+	_, err = e.Service.SignIn(ctx, signin.Attempt{Email: "planner@lakeview.ca", Password: "a distinct good passphrase", Code: code, Client: "198.51.100.7"})
+	if !errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("moved secret: err = %v, want secrets.ErrDecrypt", err)
+	}
+	if r2, _ := s.TOTP(ctx, "u2"); r2.LastStep != 1 {
+		t.Fatalf("last step moved to %d", r2.LastStep)
+	}
+	for _, key := range []string{"login:planner@lakeview.ca", "client:198.51.100.7"} {
+		if c, _, _ := s.LoadCounter(ctx, key); c.Failures != 0 {
+			t.Fatalf("counter %s holds %d failures", key, c.Failures)
+		}
+	}
+	// The owner's row still works.
+	_, err = e.Service.SignIn(ctx, signin.Attempt{Email: "clerk@lakeview.ca", Password: "correct horse battery staple", Code: code, Client: "198.51.100.7"})
+	if err != nil {
+		t.Fatalf("owner: %v", err)
+	}
 }
 
 // Env is a Service over a store with a settable clock, a counting hasher
