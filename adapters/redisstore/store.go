@@ -183,20 +183,15 @@ if idle > 0 and tonumber(ARGV[2]) + idle < exp then deadline = tonumber(ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], deadline)
 return redis.call('HGETALL', KEYS[1])`)
 
-// Create stores s, and adds it to its subject's index.
+// Create adds the id to its subject's index and then stores the record.
+// In that order, every record is in the index, so log out everywhere
+// (which lists the index) finds it even if the process dies between the
+// two writes; an id left in the index without a record is skipped and
+// removed by List.
 func (s *Store) Create(ctx context.Context, sess session.Session) error {
 	v, err := encode(sess)
 	if err != nil {
 		return fmt.Errorf("redisstore: create: %w", err)
-	}
-	idle := strconv.FormatInt(sess.IdleTimeout.Milliseconds(), 10)
-	n, err := createScript.Exec(ctx, s.client, []string{s.recKey(sess.ID)},
-		[]string{v, strconv.FormatInt(sess.LastSeen.UnixNano(), 10), ms(sess.Expires), idle, deadlineMs(sess)}).AsInt64()
-	if err != nil {
-		return fmt.Errorf("redisstore: create: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: session id already exists", session.ErrInvalidInput)
 	}
 	idx := s.subKey(sess.Subject)
 	for _, r := range s.client.DoMulti(ctx,
@@ -207,6 +202,15 @@ func (s *Store) Create(ctx context.Context, sess session.Session) error {
 		if err := r.Error(); err != nil {
 			return fmt.Errorf("redisstore: index: %w", err)
 		}
+	}
+	idle := strconv.FormatInt(sess.IdleTimeout.Milliseconds(), 10)
+	n, err := createScript.Exec(ctx, s.client, []string{s.recKey(sess.ID)},
+		[]string{v, strconv.FormatInt(sess.LastSeen.UnixNano(), 10), ms(sess.Expires), idle, deadlineMs(sess)}).AsInt64()
+	if err != nil {
+		return fmt.Errorf("redisstore: create: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: session id already exists", session.ErrInvalidInput)
 	}
 	return nil
 }
