@@ -15,7 +15,10 @@
 //     grants reach;
 //   - field masking: [Authorizer.Mask] (or a [Masker] with custom masks)
 //     hides the fields a subject may not view and emits pii.viewed for every
-//     unmasked PII field;
+//     unmasked PII field; [Masker.Marshal] writes a SIN's digits for a
+//     subject who holds its permission, and a [RecordMasker] (or the
+//     Masker's *Records methods) decides each record at the scopes its own
+//     fields place it in, as [Authorizer.CheckRecord] does;
 //   - role lifecycle: [Authorizer.Apply], [Authorizer.Assign],
 //     [Authorizer.Revoke], [Authorizer.Assignments], temporary grants and a
 //     [Reaper], segregation-of-duties rules enforced on every write
