@@ -416,3 +416,10 @@ func (s *IdentityStore) SaveCounter(ctx context.Context, key string, c signin.Co
 func (s *IdentityStore) DeleteCounter(ctx context.Context, key string) error {
 	return s.wrap("delete counter", s.conn(ctx).Exec("DELETE FROM "+CountersTable+" WHERE counter_key = ?", key).Error)
 }
+
+// PruneCounters implements signin.Counters.
+func (s *IdentityStore) PruneCounters(ctx context.Context, before time.Time) (int, error) {
+	b := before.UnixNano()
+	res := s.conn(ctx).Exec("DELETE FROM "+CountersTable+" WHERE window_start < ? AND locked_until < ?", b, b)
+	return int(res.RowsAffected), s.wrap("prune counters", res.Error)
+}

@@ -138,7 +138,9 @@ func (l Lockout) reserve(ctx context.Context, s Counters, key, scope string, lim
 			c.Failures, c.WindowStart = 0, now
 		}
 		if now.Sub(c.WindowStart) >= l.Window {
-			c.Failures, c.WindowStart = 0, now
+			// A whole quiet window forgives: failures and the lock level
+			// start over (what PruneCounters does by deleting the row).
+			c.Failures, c.WindowStart, c.Level = 0, now, 0
 		}
 		if c.Failures >= limit {
 			refused = &LockedError{Scope: scope, Until: c.WindowStart.Add(l.Window)}

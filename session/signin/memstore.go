@@ -274,3 +274,17 @@ func (m *MemStore) DeleteCounter(_ context.Context, key string) error {
 	delete(m.counters, key)
 	return nil
 }
+
+// PruneCounters implements Counters.
+func (m *MemStore) PruneCounters(_ context.Context, before time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, c := range m.counters {
+		if c.c.WindowStart.Before(before) && c.c.LockedUntil.Before(before) {
+			delete(m.counters, k)
+			n++
+		}
+	}
+	return n, nil
+}

@@ -429,3 +429,36 @@ func TestClientLockGrows(t *testing.T) {
 		t.Fatalf("after the lock: %v", err)
 	}
 }
+
+// A whole quiet window forgives: the next lock is the first length again,
+// and PruneCounters may then drop the counter without changing any outcome.
+func TestQuietWindowForgivesAndPrunes(t *testing.T) {
+	e := newEnv(t, signin.WithLockout(signin.Lockout{AccountLimit: 2, ClientLimit: 100, BaseDelay: time.Minute, Window: 10 * time.Minute}))
+	ctx := context.Background()
+	lock := func() time.Duration {
+		t.Helper()
+		for range 2 {
+			_, _ = e.Service.SignIn(ctx, attempt("wrong"))
+		}
+		_, err := e.Service.SignIn(ctx, attempt("wrong"))
+		var le *signin.LockedError
+		if !errors.As(err, &le) {
+			t.Fatalf("not locked: %v", err)
+		}
+		return le.Until.Sub(e.Clock.Now())
+	}
+	if d := lock(); d != time.Minute {
+		t.Fatalf("first lock %v", d)
+	}
+	e.Clock.Advance(time.Minute)
+	if d := lock(); d != 2*time.Minute {
+		t.Fatalf("second lock %v", d)
+	}
+	e.Clock.Advance(2*time.Minute + 11*time.Minute)
+	if n, err := e.Service.PruneCounters(ctx); err != nil || n < 1 {
+		t.Fatalf("PruneCounters = %d, %v", n, err)
+	}
+	if d := lock(); d != time.Minute {
+		t.Fatalf("lock after a quiet window %v, want the first length again", d)
+	}
+}

@@ -125,6 +125,10 @@ type Counters interface {
 	SaveCounter(ctx context.Context, key string, c Counter, version int64) (bool, error)
 	// DeleteCounter removes the counter for key (administrator unlock).
 	DeleteCounter(ctx context.Context, key string) error
+	// PruneCounters deletes the counters whose window started before
+	// before and whose lock, if any, ended before before, and returns how
+	// many it deleted.
+	PruneCounters(ctx context.Context, before time.Time) (int, error)
 }
 
 // Store is everything the sign-in service keeps. [NewMemStore] is one;

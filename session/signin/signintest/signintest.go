@@ -24,6 +24,7 @@ import (
 func Run(t *testing.T, newStore func(t testing.TB) signin.Store) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, newStore(t)) })
 	t.Run("CounterCAS", func(t *testing.T) { testCounterCAS(t, newStore(t)) })
+	t.Run("PruneCounters", func(t *testing.T) { testPrune(t, newStore(t)) })
 	t.Run("TOTPCAS", func(t *testing.T) { testTOTPCAS(t, newStore(t)) })
 	t.Run("RecoveryCodes", func(t *testing.T) { testRecovery(t, newStore(t)) })
 	t.Run("PasswordHash", func(t *testing.T) { testPasswordHash(t, newStore(t)) })
@@ -584,5 +585,30 @@ func testTOTPReuse(t *testing.T, s signin.Store) {
 	wg.Wait()
 	if wins.Load() != 1 || refused.Load() != 19 {
 		t.Fatalf("parallel: %d won, %d refused; want 1 and 19", wins.Load(), refused.Load())
+	}
+}
+
+func testPrune(t *testing.T, s signin.Store) {
+	ctx := context.Background()
+	t0 := time.Unix(1_800_000_000, 0)
+	for key, c := range map[string]signin.Counter{
+		"old":          {Failures: 3, WindowStart: t0.Add(-2 * time.Hour)},
+		"old-locked":   {Failures: 10, WindowStart: t0.Add(-2 * time.Hour), LockedUntil: t0.Add(-90 * time.Minute), Level: 2},
+		"still-locked": {Failures: 10, WindowStart: t0.Add(-2 * time.Hour), LockedUntil: t0.Add(time.Minute), Level: 3},
+		"recent":       {Failures: 1, WindowStart: t0.Add(-time.Minute)},
+	} {
+		if ok, err := s.SaveCounter(ctx, key, c, 0); !ok || err != nil {
+			t.Fatalf("save %s: %v %v", key, ok, err)
+		}
+	}
+	n, err := s.PruneCounters(ctx, t0.Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneCounters = %d, %v; want 2", n, err)
+	}
+	for key, want := range map[string]bool{"old": false, "old-locked": false, "still-locked": true, "recent": true} {
+		_, v, _ := s.LoadCounter(ctx, key)
+		if (v != 0) != want {
+			t.Errorf("%s kept = %t, want %t", key, v != 0, want)
+		}
 	}
 }
