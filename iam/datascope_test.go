@@ -670,7 +670,8 @@ func TestSubjectIDIsTheWholeSubject(t *testing.T) {
 func TestEmergencyAuditOfRecords(t *testing.T) {
 	t.Parallel()
 	m := dsCity()
-	m.Roles = append(m.Roles, rbac.Role{ID: "flood-response", Emergency: true, Inherits: []rbac.RoleID{"case-reader"}})
+	m.Roles = append(m.Roles, rbac.Role{ID: "flood-response", Emergency: true, Inherits: []rbac.RoleID{"case-reader"}},
+		rbac.Role{ID: "eoc-lead", Inherits: []rbac.RoleID{"flood-response"}}) // an emergency role through what it inherits
 	window := func(g rbac.Grant) rbac.Grant {
 		g.NotBefore, g.NotAfter, g.Reason = dsNoon.Add(-time.Hour), dsNoon.Add(time.Hour), "flood"
 		return g
@@ -680,6 +681,7 @@ func TestEmergencyAuditOfRecords(t *testing.T) {
 		rbac.Grant{Subject: "user:eoc", Role: "case-reader", Scope: "dept:roads"},
 		window(rbac.Grant{Subject: "user:hid", Role: "flood-response", Scope: "ward:7"}),
 		rbac.Grant{Subject: "user:hid", Role: "no-read", Scope: "ward:7"},
+		window(rbac.Grant{Subject: "user:lead", Role: "eoc-lead", Scope: "ward:3"}),
 	)
 	rec := &iamtest.Recorder{}
 	a, sc := newScoped(t, m, iam.DataScopes{}, iam.WithAuditSink(rec))
@@ -707,6 +709,11 @@ func TestEmergencyAuditOfRecords(t *testing.T) {
 			_, err := a.CheckRecord(ctx, "user:eoc", "social.case.read", sc, abac.Map{"ward": "7"})
 			return err
 		}, true},
+		{"record under a role that inherits an emergency role", func() error {
+			_, err := a.CheckRecord(ctx, "user:lead", "social.case.read", sc, abac.Map{"ward": "3"})
+			return err
+		}, true},
+		{"filter under a role that inherits an emergency role", func() error { _, err := a.Filter(ctx, "user:lead", "social.case.read", sc); return err }, true},
 		{"ordinary filter", func() error { _, err := a.Filter(ctx, "user:dan", "social.case.read", sc); return err }, false},
 		{"emergency grant entirely denied", func() error { _, err := a.Filter(ctx, "user:hid", "social.case.read", sc); return err }, false},
 	}
