@@ -3,6 +3,7 @@ package casbinx
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/civic-platform/security/rbac"
@@ -40,7 +41,8 @@ type Row struct {
 //     its parent reaches (org excepted, which covers every scope anyway).
 //
 // LoadRows fails only when the extras document is malformed or the loaded
-// rows still do not compile without any grant.
+// rows still do not compile without any grant. It sorts rows by id in
+// place.
 func LoadRows(rows []Row, extras []byte) (rbac.Model, *rbac.Policy, error) {
 	l := newLoader(rows)
 	l.scopes()
@@ -64,14 +66,15 @@ func LoadRows(rows []Row, extras []byte) (rbac.Model, *rbac.Policy, error) {
 type loader struct {
 	rows []Row
 	m    rbac.Model
-	// quarantined reasons by row index; "" for a loaded row.
-	why    []string
-	blocks [][]rbac.Subject
+	// why holds the reason each quarantined row (by index) was not loaded;
+	// blocks what it blocks.
+	why    map[int]string
+	blocks map[int][]rbac.Subject
 	// Casbin's graphs over every row of each type, whatever its shape.
 	g2, g3 map[string][]string
 	// dup marks a row that repeats an earlier one: quarantined, and
 	// adding nothing to what Casbin reads.
-	dup []bool
+	dup map[int]bool
 	// denyLines indexes the p rows with eft "deny" (and six values).
 	denyLines []int
 	// reachesDeny memoises whether a g2 node reaches a "deny:" node.
@@ -82,14 +85,17 @@ type loader struct {
 	roleIdx   map[rbac.RoleID]int
 }
 
+// newLoader sorts rows by id (in place) and builds Casbin's graphs.
 func newLoader(rows []Row) *loader {
 	l := &loader{
-		rows:   slices.Clone(rows),
+		rows:   rows,
 		g2:     map[string][]string{},
 		g3:     map[string][]string{},
-		blocks: nil,
+		why:    map[int]string{},
+		blocks: map[int][]rbac.Subject{},
+		dup:    map[int]bool{},
 	}
-	slices.SortFunc(l.rows, func(a, b Row) int {
+	byID := func(a, b Row) int {
 		switch {
 		case a.ID < b.ID:
 			return -1
@@ -97,20 +103,12 @@ func newLoader(rows []Row) *loader {
 			return 1
 		}
 		return 0
-	})
-	l.why = make([]string, len(l.rows))
-	l.blocks = make([][]rbac.Subject, len(l.rows))
-	l.dup = make([]bool, len(l.rows))
-	first := make(map[string]int64, len(l.rows))
+	}
+	if !slices.IsSortedFunc(l.rows, byID) {
+		slices.SortFunc(l.rows, byID)
+	}
 	for i, r := range l.rows {
 		v := r.Values
-		k := lineKey(r.Line)
-		if id, ok := first[k]; ok {
-			l.quarantine(i, fmt.Sprintf("duplicate of row %d", id))
-			l.dup[i] = true
-			continue
-		}
-		first[k] = r.ID
 		switch r.PType {
 		case "g2":
 			if len(v) >= 2 {
@@ -131,8 +129,6 @@ func newLoader(rows []Row) *loader {
 	}
 	return l
 }
-
-func lineKey(l Line) string { return l.PType + "\x00" + strings.Join(l.Values, "\x00") }
 
 func (l *loader) quarantine(i int, reason string) {
 	if l.why[i] == "" {
@@ -254,7 +250,12 @@ func (l *loader) scopes() {
 			continue
 		}
 		if p, ok := parent[child]; ok {
-			l.quarantine(i, fmt.Sprintf("second parent of %s (first: %s)", child, p))
+			if p == par {
+				l.quarantine(i, "duplicate of row "+strconv.FormatInt(l.rows[edgeRow[child]].ID, 10))
+				l.dup[i] = true
+			} else {
+				l.quarantine(i, fmt.Sprintf("second parent of %s (first: %s)", child, p))
+			}
 			continue
 		}
 		parent[child] = par
@@ -476,11 +477,14 @@ func (l *loader) roles() {
 		slices.Sort(r.Inherits)
 		r.Inherits = slices.Compact(r.Inherits)
 		slices.Sort(r.Permissions)
+		r.Permissions = slices.Compact(r.Permissions)
 		slices.Sort(r.Deny)
+		r.Deny = slices.Compact(r.Deny)
 		l.roleIdx[id] = len(l.m.Roles)
 		l.m.Roles = append(l.m.Roles, *r)
 	}
 	slices.Sort(l.m.Permissions)
+	l.m.Permissions = slices.Compact(l.m.Permissions)
 	// Blocks: a g2 edge not loaded that leads to a deny rule gives that
 	// deny, in Casbin, to every role that reaches its source.
 	for i, r := range l.rows {
@@ -549,11 +553,26 @@ func (l *loader) members() {
 type grantKey struct{ sub, role, scope, from, until string }
 
 // grants reads the p lines: assignments, each stored as an allow line and
-// its deny twin.
+// its deny twin. The Store writes the twins one after the other, so most
+// pair with the next row; the others are paired by their values.
 func (l *loader) grants() {
-	twins := map[grantKey][2]int{} // allow row + 1, deny row + 1
-	for i, r := range l.rows {
-		if r.PType != "p" || l.dup[i] {
+	n := 0
+	for i := range l.rows {
+		if l.rows[i].PType == "p" {
+			n++
+		}
+	}
+	pairs := make([][2]int, 0, n/2+1) // allow row, deny row (-1 if missing)
+	twins := map[grantKey][2]int{}    // allow row + 1, deny row + 1, for rows not paired with the next
+	var loose []int
+	twin := func(a, d *Row) bool {
+		return d.PType == "p" && len(d.Values) == 6 && d.Values[5] == "deny" &&
+			a.Values[0] == d.Values[0] && a.Values[1] == d.Values[1] && a.Values[2] == d.Values[2] &&
+			a.Values[3] == d.Values[3] && a.Values[4] == d.Values[4]
+	}
+	for i := 0; i < len(l.rows); i++ {
+		r := &l.rows[i]
+		if r.PType != "p" {
 			continue
 		}
 		v := r.Values
@@ -564,33 +583,48 @@ func (l *loader) grants() {
 			}
 			continue
 		}
+		if v[5] == "allow" && i+1 < len(l.rows) && twin(r, &l.rows[i+1]) {
+			pairs = append(pairs, [2]int{i, i + 1})
+			i++
+			continue
+		}
 		k := grantKey{v[0], v[1], v[2], v[3], v[4]}
 		t := twins[k]
-		switch v[5] {
-		case "allow":
+		switch {
+		case v[5] == "allow" && t[0] == 0:
 			t[0] = i + 1
-		case "deny":
+		case v[5] == "deny" && t[1] == 0:
 			t[1] = i + 1
+		case v[5] == "allow" || v[5] == "deny":
+			prev := t[0] - 1
+			if v[5] == "deny" {
+				prev = t[1] - 1
+			}
+			l.quarantine(i, fmt.Sprintf("duplicate of row %d", l.rows[prev].ID))
+			if v[5] == "deny" && l.denies(v[1]) {
+				l.block(i, v[0])
+			}
+			continue
 		default:
 			l.quarantine(i, fmt.Sprintf("effect %q, want allow or deny", v[5]))
 			continue
 		}
 		twins[k] = t
+		loose = append(loose, i)
 	}
-	seen := map[rbac.GrantKey]bool{}
-	for i, r := range l.rows {
-		if r.PType != "p" || l.dup[i] || len(r.Values) != 6 || r.Values[5] != "allow" && r.Values[5] != "deny" {
-			continue
-		}
-		v := r.Values
+	for _, i := range loose {
+		v := l.rows[i].Values
 		t := twins[grantKey{v[0], v[1], v[2], v[3], v[4]}]
-		if t[0]-1 != i && t[1]-1 != i {
+		if t[0] != 0 && t[0]-1 != i { // the deny twin of an allow line: paired there
 			continue
 		}
-		if t[0] != 0 && t[0]-1 != i { // the deny twin: handled with its allow line
-			continue
-		}
-		a, d := t[0]-1, t[1]-1
+		pairs = append(pairs, [2]int{t[0] - 1, t[1] - 1})
+	}
+	l.m.Grants = make([]rbac.Grant, 0, len(pairs))
+	l.grantRows = make([][2]int, 0, len(pairs))
+	for _, pr := range pairs {
+		a, d := pr[0], pr[1]
+		v := l.rows[max(a, d)].Values
 		g, why := l.grant(v)
 		switch {
 		case why != "":
@@ -598,14 +632,11 @@ func (l *loader) grants() {
 			why = "deny line without its allow twin"
 		case d < 0:
 			why = "allow line without its deny twin"
-		case seen[g.Key()]:
-			why = fmt.Sprintf("grant %s stored twice", g.Key())
 		}
 		if why != "" {
 			l.quarantinePair(a, d, why)
 			continue
 		}
-		seen[g.Key()] = true
 		l.grantRows = append(l.grantRows, [2]int{a, d})
 		l.m.Grants = append(l.m.Grants, g)
 	}
@@ -689,6 +720,25 @@ func (l *loader) compile() (*rbac.Policy, error) {
 	if err == nil {
 		return p, nil
 	}
+	// A grant stored twice (two assignments of one role to one subject at
+	// one scope, with different windows): the later is left out.
+	seen := make(map[rbac.GrantKey]bool, len(l.m.Grants))
+	grants, rows := l.m.Grants[:0:0], l.grantRows[:0:0]
+	for i, g := range l.m.Grants {
+		if seen[g.Key()] {
+			l.quarantinePair(l.grantRows[i][0], l.grantRows[i][1], fmt.Sprintf("grant %s stored twice", g.Key()))
+			continue
+		}
+		seen[g.Key()] = true
+		grants, rows = append(grants, g), append(rows, l.grantRows[i])
+	}
+	if len(grants) < len(l.m.Grants) {
+		l.m.Grants, l.grantRows = grants, rows
+		l.m.Quarantine = l.quarantined()
+		if p, err = rbac.Compile(l.m); err == nil {
+			return p, nil
+		}
+	}
 	base := l.m
 	base.Grants = nil
 	if _, err2 := rbac.Compile(base); err2 != nil {
@@ -730,10 +780,13 @@ func (l *loader) compile() (*rbac.Policy, error) {
 // quarantined returns the rows not loaded, in id order.
 func (l *loader) quarantined() []rbac.QuarantinedRow {
 	var out []rbac.QuarantinedRow
-	for i, why := range l.why {
-		if why == "" {
-			continue
-		}
+	idx := make([]int, 0, len(l.why))
+	for i := range l.why {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	for _, i := range idx {
+		why := l.why[i]
 		r := l.rows[i]
 		out = append(out, rbac.QuarantinedRow{ID: r.ID, PType: r.PType, Values: slices.Clone(r.Values), Reason: why, Blocks: slices.Clone(l.blocks[i])})
 	}

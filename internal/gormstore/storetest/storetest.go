@@ -1120,6 +1120,8 @@ func BadRows() []BadRow {
 		{Name: "open-end marker as start", Rows: pair("user:mallory", "role:cbo", "org", openUntil, openUntil)},
 		{Name: "open-start marker as end", Rows: pair("user:mallory", "role:cbo", "org", openFrom, openFrom)},
 		{Name: "window that ends before it starts", Rows: pair("user:mallory", "role:cbo", "org", "01741953600000000000", "01741950000000000000")},
+		{Name: "grant stored twice with another window", Rows: pair("user:alice", "role:cbo", "facility:hall-1", "01741946400000000000", "01741953600000000000"),
+			Blocked: []rbac.Subject{"user:alice"}},
 		{Name: "allow line without its deny twin", Rows: []gormadapter.CasbinRule{open("user:mallory", "role:cbo", "org", "allow")}},
 		{Name: "deny line without its allow twin", Rows: []gormadapter.CasbinRule{open("user:alice", "role:clerk", "org", "deny")},
 			Blocked: []rbac.Subject{"user:alice"}},
