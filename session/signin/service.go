@@ -297,12 +297,18 @@ func (s *Service) SignIn(ctx context.Context, a Attempt) (Result, error) {
 		}
 		return Result{}, err // the client's slot stays used
 	}
-	var hash string
+	// An unknown email reads a hash too (of an id no user can have: ids
+	// never start with '.'), so both paths make the same store calls.
+	hashOf := ".unknown"
 	if known {
-		hash, err = s.store.PasswordHash(ctx, u.ID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Result{}, s.abort(ctx, err, ck, ak)
-		}
+		hashOf = u.ID
+	}
+	hash, err := s.store.PasswordHash(ctx, hashOf)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Result{}, s.abort(ctx, err, ck, ak)
+	}
+	if !known {
+		hash = ""
 	}
 	var res password.Result
 	var verr error

@@ -462,3 +462,39 @@ func TestQuietWindowForgivesAndPrunes(t *testing.T) {
 		t.Fatalf("lock after a quiet window %v, want the first length again", d)
 	}
 }
+
+type countingStore struct {
+	*signin.MemStore
+	hashReads, userReads int
+}
+
+func (c *countingStore) PasswordHash(ctx context.Context, id string) (string, error) {
+	c.hashReads++
+	return c.MemStore.PasswordHash(ctx, id)
+}
+
+func (c *countingStore) UserByEmail(ctx context.Context, email string) (signin.User, error) {
+	c.userReads++
+	return c.MemStore.UserByEmail(ctx, email)
+}
+
+// A wrong password and an unknown email make the same store reads.
+func TestUnknownUserSameStoreCalls(t *testing.T) {
+	cs := &countingStore{MemStore: signin.NewMemStore()}
+	e := signintest.NewEnv(t, cs)
+	e.AddUser(t, "u1", email, good)
+	ctx := context.Background()
+	calls := func(a signin.Attempt) [2]int {
+		cs.hashReads, cs.userReads = 0, 0
+		if _, err := e.Service.SignIn(ctx, a); !errors.Is(err, signin.ErrInvalidCredentials) {
+			t.Fatalf("%v", err)
+		}
+		return [2]int{cs.hashReads, cs.userReads}
+	}
+	known := calls(attempt("wrong password"))
+	a := attempt("wrong password")
+	a.Email = "nobody@lakeview.ca"
+	if unknown := calls(a); unknown != known {
+		t.Fatalf("store reads (hash, user): unknown %v, known %v", unknown, known)
+	}
+}
