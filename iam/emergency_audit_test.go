@@ -187,13 +187,14 @@ func TestActivateEmergencyCap(t *testing.T) {
 // standing in for another process.
 type extendingStore struct {
 	*iamtest.Store
-	once   sync.Once
-	extend rbac.Change
-	err    error
+	once    sync.Once
+	extend  rbac.Change
+	trigger func(rbac.Change) bool // which change to get ahead of; nil: a revocation
+	err     error
 }
 
 func (s *extendingStore) Apply(ctx context.Context, c rbac.Change) (int64, error) {
-	if len(c.Revoke) > 0 {
+	if s.trigger == nil && len(c.Revoke) > 0 || s.trigger != nil && s.trigger(c) {
 		s.once.Do(func() { _, s.err = s.Store.Apply(ctx, s.extend) })
 	}
 	return s.Store.Apply(ctx, c)
@@ -244,5 +245,48 @@ func TestReaperSparesAGrantExtendedAfterItRead(t *testing.T) {
 	}
 	if d, _ := a.Check(context.Background(), "user:ivy", "finance.report.read", "dept:finance"); !d.Allowed {
 		t.Error("the extended grant no longer allows")
+	}
+}
+
+func TestReaperSparesWaiversRenewedOrNotBegun(t *testing.T) {
+	t.Parallel()
+	m := sodCity()
+	waiver := func(sub iam.Subject, from, until time.Duration) rbac.Waiver {
+		w := rbac.Waiver{Rule: "po-create-approve", Subject: sub, ApprovedBy: "user:cfo", Reason: "small office", NotAfter: noon.Add(until)}
+		if from != 0 {
+			w.NotBefore = noon.Add(from)
+		}
+		return w
+	}
+	lapsed, future, renewed := waiver("user:kim", 0, -time.Hour), waiver("user:lou", time.Hour, 48*time.Hour), waiver("user:max", 0, -time.Hour)
+	m.Waivers = []rbac.Waiver{lapsed, future, renewed}
+	longer := renewed
+	longer.NotAfter = noon.Add(72 * time.Hour)
+	src := &extendingStore{Store: iamtest.NewStore(m), extend: rbac.Change{At: noon, PutWaivers: []rbac.Waiver{longer}}}
+	a, err := iam.New(context.Background(), src, iam.WithClock(iamtest.Clock(noon)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	src.trigger = func(c rbac.Change) bool { return len(c.DeleteWaivers) > 0 }
+	rep, err := iam.NewReaper(a, time.Hour).Reap(context.Background())
+	if err != nil || src.err != nil {
+		t.Fatalf("Reap: %v (renewal: %v)", err, src.err)
+	}
+	if len(rep.ExpiredWaivers) != 1 || rep.ExpiredWaivers[0].Key() != lapsed.Key() {
+		t.Errorf("expired waivers = %+v, want only %v", rep.ExpiredWaivers, lapsed.Key())
+	}
+	got, _, err := src.LoadPolicy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[rbac.WaiverKey]time.Time{future.Key(): future.NotAfter, longer.Key(): longer.NotAfter}
+	if len(got.Waivers) != len(want) {
+		t.Fatalf("waivers left = %+v", got.Waivers)
+	}
+	for _, w := range got.Waivers {
+		if until, ok := want[w.Key()]; !ok || !w.NotAfter.Equal(until) {
+			t.Errorf("waiver left %+v", w)
+		}
 	}
 }

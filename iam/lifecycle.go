@@ -296,10 +296,11 @@ type ReapReport struct {
 // role.expiring_soon for each grant ending within the lead time that it has
 // not announced before.
 //
-// The change revokes each grant only if the store still holds it exactly as
-// Reap read it ([rbac.Change.ExpectGrants], compared in the store's write
-// transaction): a grant that someone extended or replaced in between is
-// not revoked. If another process reaped or changed some of the grants
+// The change revokes each grant, and deletes each lapsed waiver, only if
+// the store still holds it exactly as Reap read it
+// ([rbac.Change.ExpectGrants], [rbac.Change.ExpectWaivers], compared in the
+// store's write transaction): one that someone extended or replaced in
+// between is kept. A waiver that has not begun yet is not lapsed. If another process reaped or changed some of the grants
 // meanwhile, Reap reads the store again and retries.
 func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 	var rep ReapReport
@@ -323,9 +324,12 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 			}
 		}
 		for _, w := range m.Waivers {
-			if !w.ActiveAt(now) {
+			// Lapsed, not merely not yet begun; and removed only if still
+			// stored as read.
+			if !w.NotAfter.IsZero() && !now.Before(w.NotAfter) {
 				rep.ExpiredWaivers = append(rep.ExpiredWaivers, w)
 				c.DeleteWaivers = append(c.DeleteWaivers, w.Key())
+				c.ExpectWaivers = append(c.ExpectWaivers, w)
 			}
 		}
 		if c.IsZero() {

@@ -58,14 +58,18 @@ func (e *EmergencyError) Is(target error) bool {
 // has been changed or removed since.
 var ErrChanged = errors.New("changed since read")
 
-// ChangedError names the grant that is no longer stored as the change
-// expected. errors.Is(err, ErrChanged) reports true for it.
+// ChangedError names the grant or waiver that is no longer stored as the
+// change expected. errors.Is(err, ErrChanged) reports true for it.
 type ChangedError struct {
-	Grant GrantKey
+	Grant  GrantKey  // the grant, if a grant changed
+	Waiver WaiverKey // the waiver, if a waiver changed
 }
 
 // Error implements the error interface.
 func (e *ChangedError) Error() string {
+	if e.Waiver != (WaiverKey{}) {
+		return fmt.Sprintf("rbac: waiver of %s for %s is no longer stored as read", e.Waiver.Rule, e.Waiver.Subject)
+	}
 	return fmt.Sprintf("rbac: grant %s is no longer stored as read", e.Grant)
 }
 
@@ -92,6 +96,22 @@ func (m Model) expect(want []Grant) error {
 		g := stored[w.Key()]
 		if !found[w.Key()] || !g.NotBefore.Equal(w.NotBefore) || !g.NotAfter.Equal(w.NotAfter) || g.Reason != w.Reason {
 			return &ChangedError{Grant: w.Key()}
+		}
+	}
+	return nil
+}
+
+// expectWaivers checks that every waiver in want is stored in m exactly as
+// given.
+func (m Model) expectWaivers(want []Waiver) error {
+	for _, w := range want {
+		i := slices.IndexFunc(m.Waivers, func(x Waiver) bool { return x.Key() == w.Key() })
+		if i < 0 {
+			return &ChangedError{Waiver: w.Key()}
+		}
+		x := m.Waivers[i]
+		if x.ApprovedBy != w.ApprovedBy || x.Reason != w.Reason || !x.NotBefore.Equal(w.NotBefore) || !x.NotAfter.Equal(w.NotAfter) {
+			return &ChangedError{Waiver: w.Key()}
 		}
 	}
 	return nil

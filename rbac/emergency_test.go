@@ -260,6 +260,27 @@ func TestExpectGrants(t *testing.T) {
 			t.Errorf("%s: %v, want ErrChanged for %s", name, err, k)
 		}
 	}
+	// Waivers.
+	m.Conflicts = []rbac.ConflictRule{{ID: "r", Roles: [2]rbac.RoleID{"clerk", "reader"}}}
+	w := rbac.Waiver{Rule: "r", Subject: "user:eve", ApprovedBy: "user:boss", Reason: "small office", NotAfter: noon}
+	m.Waivers = []rbac.Waiver{w}
+	if _, _, err := rbac.Update(m, rbac.Change{DeleteWaivers: []rbac.WaiverKey{w.Key()}, ExpectWaivers: []rbac.Waiver{w}}); err != nil {
+		t.Fatalf("waiver as read: %v", err)
+	}
+	for name, alter := range map[string]func(w *rbac.Waiver){
+		"extended":     func(w *rbac.Waiver) { w.NotAfter = w.NotAfter.Add(h) },
+		"delayed":      func(w *rbac.Waiver) { w.NotBefore = noon.Add(-h) },
+		"new approver": func(w *rbac.Waiver) { w.ApprovedBy = "user:cfo" },
+		"new reason":   func(w *rbac.Waiver) { w.Reason = "other" },
+	} {
+		stored := m.Clone()
+		alter(&stored.Waivers[0])
+		_, _, err := rbac.Update(stored, rbac.Change{DeleteWaivers: []rbac.WaiverKey{w.Key()}, ExpectWaivers: []rbac.Waiver{w}})
+		var ce *rbac.ChangedError
+		if !errors.Is(err, rbac.ErrChanged) || !errors.As(err, &ce) || ce.Waiver != w.Key() {
+			t.Errorf("waiver %s: %v, want ErrChanged for %v", name, err, w.Key())
+		}
+	}
 	gone := m.Clone()
 	gone.Grants = gone.Grants[:len(gone.Grants)-1]
 	if _, _, err := rbac.Update(gone, rbac.Change{Grant: []rbac.Grant{{Subject: "user:zed", Role: "clerk", Scope: "org"}}, ExpectGrants: []rbac.Grant{read}}); !errors.Is(err, rbac.ErrChanged) {

@@ -147,6 +147,9 @@ type Change struct {
 	// them in the transaction that writes the change, so a writer that
 	// read a grant can revoke it only if nobody changed it in between.
 	ExpectGrants []Grant
+	// ExpectWaivers are preconditions like ExpectGrants, for waivers: each
+	// must be stored exactly as given (approver, reason and window).
+	ExpectWaivers []Waiver
 	// ImplicitScopes, when set, turns [Model.ImplicitScopes] on or off.
 	ImplicitScopes *bool
 
@@ -230,6 +233,9 @@ func (r Role) clone() Role {
 // writes anything.
 func (m Model) Apply(c Change) (Model, error) {
 	if err := m.expect(c.ExpectGrants); err != nil {
+		return Model{}, err
+	}
+	if err := m.expectWaivers(c.ExpectWaivers); err != nil {
 		return Model{}, err
 	}
 	out := m.Clone()
