@@ -83,6 +83,9 @@ type loader struct {
 	// rows: allow, deny.
 	grantRows [][2]int
 	roleIdx   map[rbac.RoleID]int
+	// emergency marks, by index in m.Roles, the roles that are or inherit
+	// an emergency role.
+	emergency []bool
 }
 
 // newLoader sorts rows by id (in place) and builds Casbin's graphs.
@@ -485,6 +488,26 @@ func (l *loader) roles() {
 	}
 	slices.Sort(l.m.Permissions)
 	l.m.Permissions = slices.Compact(l.m.Permissions)
+	l.emergency = make([]bool, len(l.m.Roles))
+	state := make([]uint8, len(l.m.Roles)) // 0 new, 1 visiting, 2 done; the graph is acyclic
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		if state[i] != 0 {
+			return l.emergency[i]
+		}
+		state[i] = 1
+		e := l.m.Roles[i].Emergency
+		for _, p := range l.m.Roles[i].Inherits {
+			if visit(l.roleIdx[p]) {
+				e = true
+			}
+		}
+		l.emergency[i], state[i] = e, 2
+		return e
+	}
+	for i := range l.m.Roles {
+		visit(i)
+	}
 	// Blocks: a g2 edge not loaded that leads to a deny rule gives that
 	// deny, in Casbin, to every role that reaches its source.
 	for i, r := range l.rows {
@@ -687,8 +710,8 @@ func (l *loader) grant(v []string) (rbac.Grant, string) {
 	if !from.IsZero() && !until.IsZero() && !until.After(from) {
 		return rbac.Grant{}, "valid_until is not after valid_from"
 	}
-	if l.m.Roles[ri].Emergency && (from.IsZero() || until.IsZero() || until.Sub(from) > rbac.MaxEmergencyWindow) {
-		return rbac.Grant{}, "an emergency role is granted only for a window of at most 24h with both ends set"
+	if l.emergency[ri] && (from.IsZero() || until.IsZero() || until.Sub(from) > rbac.MaxEmergencyWindow) {
+		return rbac.Grant{}, "an emergency role (or one that inherits one) is granted only for a window of at most 24h with both ends set"
 	}
 	return g, ""
 }
