@@ -33,7 +33,7 @@
 //
 // # Keys
 //
-// prefix+"s:"+id is a hash holding the record (JSON under "v"), the last
+// prefix+"s:"+id is a hash holding the record ("v", see encode), the last
 // activity ("last", Unix ns), and the absolute expiry and idle timeout in
 // milliseconds for the refresh script; it expires at the session's idle
 // deadline, which a refresh moves. prefix+"u:"+subject is the set of the
