@@ -362,36 +362,69 @@ func (w *walker) apply(v reflect.Value, f *fieldPlan, path []seg, key reflect.Va
 }
 
 // revealField marks the SINs of a tagged field the caller may see, in an
-// Engine's private JSON copy, so that they encode as their digits.
+// Engine's private JSON copy, so that they encode as their digits. The copy
+// keeps the shape of shared references, so a pointer, slice or map of the
+// field may also be reached through another field (untagged, or tagged with
+// a permission the caller lacks): the field is first given its own pointee,
+// backing array or map, and only that is marked, so the other field still
+// encodes as the mask.
 func revealField(v reflect.Value, r *rule) {
 	switch r.target {
 	case tgtSIN, tgtSINPtr:
 		revealLeaf(v, r.target)
 	case tgtElems:
 		if r.leaf == tgtSIN || r.leaf == tgtSINPtr {
+			if v.Kind() == reflect.Slice {
+				if v.IsNil() || !v.CanSet() {
+					return
+				}
+				own := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+				reflect.Copy(own, v)
+				v.Set(own)
+			}
 			for i := range v.Len() {
 				revealLeaf(v.Index(i), r.leaf)
 			}
 		}
 	case tgtMapValues:
-		if (r.leaf == tgtSIN || r.leaf == tgtSINPtr) && v.Len() > 0 {
-			keys, vals, n := takeEntries(v)
+		if (r.leaf == tgtSIN || r.leaf == tgtSINPtr) && v.Len() > 0 && v.CanSet() {
+			keys, vals, n := entries(v)
 			for j := range n {
 				revealLeaf(vals.Index(j), r.leaf)
 			}
-			refill(v, keys, vals, n)
+			own := reflect.MakeMapWithSize(v.Type(), n)
+			refill(own, keys, vals, n)
+			v.Set(own)
 		}
 	}
 }
 
-// revealLeaf marks one SIN or SINColumn (or what a pointer to one points
-// at: the copy's own, since the copy replaced every pointer).
+// entries returns copies of the entries of the map v, leaving v as it is.
+func entries(v reflect.Value) (keys, vals reflect.Value, n int) {
+	t := v.Type()
+	n = v.Len()
+	keys = reflect.MakeSlice(reflect.SliceOf(t.Key()), n, n)
+	vals = reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)
+	i := 0
+	for it := v.MapRange(); it.Next() && i < n; i++ {
+		keys.Index(i).SetIterKey(it)
+		vals.Index(i).SetIterValue(it)
+	}
+	return keys, vals, i
+}
+
+// revealLeaf marks one SIN or SINColumn. A pointer to one is first pointed
+// at a copy of its own, so that what else points at the original is not
+// marked.
 func revealLeaf(v reflect.Value, t target) {
 	if t == tgtSINPtr {
-		if v.IsNil() {
+		if v.IsNil() || !v.CanSet() {
 			return
 		}
-		v = v.Elem()
+		own := reflect.New(v.Type().Elem())
+		own.Elem().Set(v.Elem())
+		v.Set(own)
+		v = own.Elem()
 	}
 	if !v.CanAddr() || !v.CanInterface() {
 		return
