@@ -5,29 +5,45 @@ import (
 	"encoding/csv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/civic-platform/security/internal/csvsafe"
 )
 
-// dangerous reports whether a spreadsheet could read cell as a formula.
+// dangerous reports whether a spreadsheet could read cell as a formula:
+// its first character that is not white space, an invisible format
+// character or a quotation mark is =, +, -, @, a tab, CR or LF, or folds to
+// one of them under NFKC, or is a dash or the minus sign. A leading
+// apostrophe makes the cell text.
 func dangerous(cell string) bool {
-	t := strings.TrimLeft(cell, " ")
+	t := strings.TrimLeftFunc(cell, func(r rune) bool {
+		return r != '\t' && r != '\r' && r != '\n' &&
+			(unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || strings.ContainsRune("\"`\uff02\uff07\u201a\u201e", r) || unicode.In(r, unicode.Pi, unicode.Pf))
+	})
 	if t == "" {
 		return false
 	}
-	return strings.ContainsRune("=+-@\t\r\n", rune(t[0])) ||
-		strings.HasPrefix(t, "＝") || strings.HasPrefix(t, "＋") || strings.HasPrefix(t, "－") || strings.HasPrefix(t, "＠")
+	r, _ := utf8.DecodeRuneInString(t)
+	if unicode.Is(unicode.Pd, r) || r == '\u2212' {
+		return true
+	}
+	f := []rune(norm.NFKC.String(string(r)))
+	return len(f) > 0 && strings.ContainsRune("=+-@\t\r\n", f[0])
 }
 
 func TestCell(t *testing.T) {
 	t.Parallel()
-	for _, s := range []string{"=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "\nx", "  =cmd|' /C calc'!A0", "＝1+1", "＠x"} {
+	for _, s := range []string{"=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "\nx", "  =cmd|' /C calc'!A0", "＝1+1", "＠x",
+		"\u00a0=1", "\u3000+1", "\u200b=1", "\ufeff@x", "\v=1", "\"=1", "\u201c=1", "﹦1", "⁼1", "﹢1", "﹣1", "−1", "–1", "—1", "﹫x"} {
 		got := csvsafe.Cell(s)
 		if got != "'"+s {
 			t.Errorf("Cell(%q) = %q, want it prefixed with a quote", s, got)
 		}
 	}
-	for _, s := range []string{"", "plain", "user:alice", "2025-03-14T12:00:00Z", "a=b", "x-y", "'quoted"} {
+	for _, s := range []string{"", "plain", "user:alice", "2025-03-14T12:00:00Z", "a=b", "x-y", "'quoted", "\u00a0plain", "\"quoted\"", "\u200bx", "１２３"} {
 		if got := csvsafe.Cell(s); got != s {
 			t.Errorf("Cell(%q) = %q, want unchanged", s, got)
 		}
@@ -66,7 +82,7 @@ func TestWrite(t *testing.T) {
 // FuzzCell checks that no cell comes out able to start a formula, that a
 // cell is changed only by one leading quote, and only when it had to be.
 func FuzzCell(f *testing.F) {
-	for _, s := range []string{"", "=1", "+", "-", "@", "\t", "\r", "\n", " =x", "＝", "plain", "'x"} {
+	for _, s := range []string{"", "=1", "+", "-", "@", "\t", "\r", "\n", " =x", "＝", "plain", "'x", "\u00a0=", "\u200b+", "\"@", "﹦", "−", "\u3000", "\u201a+"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
