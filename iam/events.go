@@ -55,7 +55,7 @@ const (
 	EventRoleExpiringSoon      = "role.expiring_soon"      // a grant ends within the reaper's lead time
 	EventRoleChanged           = "role.changed"            // a role was created, replaced or deleted
 	EventMembership            = "membership.changed"
-	EventPolicy                = "policy.changed" // scopes or the permission catalog changed
+	EventPolicy                = "policy.changed" // scopes, the permission catalog or quarantined rows changed
 	EventConflictRule          = "sod.rule.changed"
 	EventWaiver                = "sod.waiver.changed"
 	EventWaiverExpired         = "sod.waiver.expired"
@@ -103,6 +103,9 @@ func changeEventsWhy(c rbac.Change, rev int64, actor Subject, reason string) []E
 	}
 	if len(c.PutScopes)+len(c.AddPermissions) > 0 {
 		add(EventPolicy, "", map[string]string{"scopes": strconv.Itoa(len(c.PutScopes)), "permissions": strconv.Itoa(len(c.AddPermissions))})
+	}
+	for _, id := range c.DeleteRows {
+		add(EventPolicy, "", map[string]string{"op": "delete quarantined row", "row": strconv.FormatInt(id, 10)})
 	}
 	for _, r := range c.PutConflicts {
 		s := r.Sides()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/civic-platform/security/adapters/sqlitestore"
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/internal/gormstore"
 	"github.com/civic-platform/security/internal/gormstore/storetest"
 	"github.com/civic-platform/security/rbac"
 )
@@ -284,6 +286,18 @@ func TestBadRowQuarantinedThroughAuthorizer(t *testing.T) {
 	}
 	if q := a.Health().Quarantined; len(q) != 0 {
 		t.Errorf("Health after the delete: %+v", q)
+	}
+	var events []gormstore.OutboxRow
+	if err := s.DB().Where("type = ?", iam.EventPolicy).Find(&events).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != len(ids) {
+		t.Errorf("%d %s events for deleting %d quarantined rows", len(events), iam.EventPolicy, len(ids))
+	}
+	for _, e := range events {
+		if !strings.Contains(e.Payload, "quarantined row") {
+			t.Errorf("event payload %s does not say what was deleted", e.Payload)
+		}
 	}
 	if !check("user:alice", "permits.application.read", "facility:hall-1") {
 		t.Error("alice still denied after the bad row was deleted")
