@@ -251,6 +251,34 @@ func checkWrite(before, after Model, c Change) error {
 			}
 		}
 	}
+	return checkEmergency(before, after, at, fresh)
+}
+
+// CheckEmergencyReplace applies the emergency-access rules of [Update] to
+// replacing model before with model after as a whole (an import, or a
+// store's Replace) at instant at: a role may not become or stop being an
+// emergency role while grants of it that both models hold have not ended,
+// and no person's emergency access may pass the cap or be extended while
+// in force (see [Update]). It returns nil or an [*EmergencyError]. Grants
+// in after that before does not hold with the same window are new.
+func CheckEmergencyReplace(before, after Model, at time.Time) error {
+	type win struct{ from, until int64 }
+	had := make(map[GrantKey]win, len(before.Grants))
+	for _, g := range before.Grants {
+		had[g.Key()] = win{g.NotBefore.UnixNano(), g.NotAfter.UnixNano()}
+	}
+	fresh := map[GrantKey]bool{}
+	for _, g := range after.Grants {
+		if w, ok := had[g.Key()]; !ok || w != (win{g.NotBefore.UnixNano(), g.NotAfter.UnixNano()}) {
+			fresh[g.Key()] = true
+		}
+	}
+	return checkEmergency(before, after, at, fresh)
+}
+
+// checkEmergency applies the emergency-access rules to a write that turns
+// before into after at instant at; fresh are the grants the write makes.
+func checkEmergency(before, after Model, at time.Time, fresh map[GrantKey]bool) error {
 	eb, ea := EmergencyRoles(before), EmergencyRoles(after)
 	if len(eb)+len(ea) == 0 {
 		return nil

@@ -478,3 +478,31 @@ func longestRun(ws []window, cuts []time.Time) (time.Duration, time.Time) {
 	}
 	return best, bestFrom
 }
+
+func TestCheckEmergencyReplace(t *testing.T) {
+	t.Parallel()
+	before := responders()
+	before.Grants = append(before.Grants, win("user:eve", "eoc", "org", 0, 8*h), win("user:ann", "reader", "org", 0, 8*h))
+	at := noon.Add(h)
+	tests := []struct {
+		name string
+		edit func(*rbac.Model)
+		want error
+	}{
+		{"unchanged", func(*rbac.Model) {}, nil},
+		{"flag removed while granted", func(m *rbac.Model) { m.Roles[0].Emergency = false }, rbac.ErrEmergency},
+		{"granted role made to inherit one", func(m *rbac.Model) { m.Roles[4].Inherits = []rbac.RoleID{"eoc"} }, rbac.ErrEmergency},
+		{"extended in force", func(m *rbac.Model) { m.Grants[1].NotAfter = noon.Add(9 * h) }, rbac.ErrEmergency},
+		{"followed by a unit's window", func(m *rbac.Model) { m.Grants = append(m.Grants, win("unit:fire", "eoc", "org", 8*h, h)) }, rbac.ErrEmergency},
+		{"shortened", func(m *rbac.Model) { m.Grants[1].NotAfter = noon.Add(2 * h) }, nil},
+		{"another person within the cap", func(m *rbac.Model) { m.Grants = append(m.Grants, win("user:zoe", "eoc", "org", 2*h, 24*h)) }, nil},
+	}
+	for _, tt := range tests {
+		after := before.Clone()
+		tt.edit(&after)
+		err := rbac.CheckEmergencyReplace(before, after, at)
+		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}

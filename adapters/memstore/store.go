@@ -101,6 +101,9 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 	if err := rbac.CheckReplace(s.m, p, time.Now()); err != nil {
 		return 0, fmt.Errorf("memstore: replace: %w", err)
 	}
+	if err := rbac.CheckEmergencyReplace(s.m, m, time.Now()); err != nil {
+		return 0, fmt.Errorf("memstore: replace: %w", err)
+	}
 	s.m, s.p = m, p
 	s.rev++
 	return s.rev, nil

@@ -280,6 +280,9 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 		if err := rbac.CheckReplace(before, p, time.Now()); err != nil {
 			return nil, "", nil, err
 		}
+		if err := rbac.CheckEmergencyReplace(before, m, time.Now()); err != nil {
+			return nil, "", nil, err
+		}
 		return want, extras, nil, nil
 	}, nil)
 }

@@ -245,6 +245,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CanceledContext", func(t *testing.T) { t.Parallel(); testCanceled(t, h) })
 	t.Run("ExpectedGrants", func(t *testing.T) { t.Parallel(); testExpectedGrants(t, h) })
 	t.Run("GrantWriteRules", func(t *testing.T) { t.Parallel(); testGrantWriteRules(t, h) })
+	t.Run("EmergencyReplace", func(t *testing.T) { t.Parallel(); testEmergencyReplace(t, h) })
 	if h.MaxValueLen > 0 {
 		t.Run("TooLongForColumns", func(t *testing.T) { t.Parallel(); testTooLong(t, h) })
 	}
@@ -1607,5 +1608,29 @@ func testGrantWriteRules(t *testing.T, h Harness) {
 	}
 	if !m.ImplicitScopes {
 		t.Error("the implicit-scopes opt-in was not stored")
+	}
+}
+
+// testEmergencyReplace checks that a bulk Replace is held to the cap on
+// continuous emergency access, as Apply is: back-to-back windows of one
+// person are refused and leave the store unchanged.
+func testEmergencyReplace(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f, _ := seeded(t, h)
+	before := snapshot(t, f)
+	now := time.Now().UTC().Truncate(time.Second)
+	m := CityModel()
+	m.Roles = append(m.Roles, rbac.Role{ID: "eoc", Emergency: true, Permissions: []rbac.Permission{"fire.apparatus.dispatch"}})
+	first := rbac.Grant{Subject: "user:eve", Role: "eoc", Scope: "org", NotBefore: now.Add(time.Hour), NotAfter: now.Add(25 * time.Hour)}
+	second := rbac.Grant{Subject: "group:clerks", Role: "eoc", Scope: "dept:building", NotBefore: now.Add(25 * time.Hour), NotAfter: now.Add(26 * time.Hour)}
+	m.Members = append(m.Members, rbac.Membership{Member: "user:eve", Group: "group:clerks"})
+	m.Grants = append(m.Grants, first, second)
+	if _, err := f.Store.Replace(ctx, m); !errors.Is(err, rbac.ErrEmergency) {
+		t.Fatalf("Replace with back-to-back emergency windows: %v, want rbac.ErrEmergency", err)
+	}
+	assertUnchanged(t, f, before, h.KeepsText)
+	m.Grants = m.Grants[:len(m.Grants)-1]
+	if _, err := f.Store.Replace(ctx, m); err != nil {
+		t.Fatalf("Replace with one emergency window: %v", err)
 	}
 }
