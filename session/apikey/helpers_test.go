@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,3 +124,5 @@ func (f *fixture) events(typ string) []iam.Event {
 	}
 	return out
 }
+
+type atomicInt64 = atomic.Int64
