@@ -85,7 +85,7 @@ func policy() rbac.Model {
 
 // client is a program holding one key and calling with it every day.
 type client struct {
-	svc    service
+	svc     service
 	key     string
 	keyID   string
 	created time.Time
