@@ -342,3 +342,29 @@ func (m *Manager) emit(ctx context.Context, typ string, sub rbac.Subject, detail
 		m.o.logger.Warn("apikey: event not recorded", "type", typ, "err", err)
 	}
 }
+
+// Health describes a Manager's view of its feed and cache.
+type Health struct {
+	// Connected: the feed confirmed within the staleness bound, so cached
+	// keys are served; always true without a feed.
+	Connected bool
+	// Confirmed is when the feed last confirmed; zero without a feed or
+	// while it is down.
+	Confirmed time.Time
+	// Cached is the number of keys in the process cache.
+	Cached int
+}
+
+// Health reports the feed's state and the cache's size.
+func (m *Manager) Health() Health {
+	h := Health{Cached: m.cache.Len()}
+	if m.o.feed == nil {
+		h.Connected = true
+		return h
+	}
+	if c := m.confirmed.Load(); c != 0 {
+		h.Confirmed = time.Unix(0, c)
+		h.Connected = m.fresh(0, m.o.now().UnixNano())
+	}
+	return h
+}
