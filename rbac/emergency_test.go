@@ -343,6 +343,23 @@ func TestEmergencyIsTransitive(t *testing.T) {
 // in force.
 func TestEmergencySpanCapProperty(t *testing.T) {
 	t.Parallel()
+	for seed := range uint64(500) {
+		checkEmergencyCap(t, seed)
+	}
+}
+
+// FuzzEmergencyCap runs the property of TestEmergencySpanCapProperty for
+// the seeds the fuzzer finds.
+func FuzzEmergencyCap(f *testing.F) {
+	for _, seed := range []uint64{0, 70, 161, 371, 487, 511, 571, 1 << 40} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) { checkEmergencyCap(t, seed) })
+}
+
+// checkEmergencyCap is the cap property for the change sequence that seed
+// generates.
+func checkEmergencyCap(t *testing.T, seed uint64) {
 	people := []rbac.Subject{"user:eve", "svc:cad"}
 	subjects := []rbac.Subject{"user:eve", "svc:cad", "group:responders", "unit:fire"}
 	scopes := []rbac.Scope{"org", "dept:fire", "facility:station-1", "dept:building"}
@@ -350,70 +367,68 @@ func TestEmergencySpanCapProperty(t *testing.T) {
 	reaches := func(m rbac.Model, person, holder rbac.Subject) bool {
 		return holder == person || slices.Contains(m.Members, rbac.Membership{Member: person, Group: holder})
 	}
-	for seed := range uint64(500) {
-		r := rand.New(rand.NewPCG(seed, 9))
-		m := responders()
-		emergency := rbac.EmergencyRoles(m)
-		now := noon
-		created := map[rbac.GrantKey]time.Time{}
-		var served []window                     // windows as they were in force, cut at revocation
-		fresh := map[rbac.Subject][]time.Time{} // new activations per person
-		for range 14 {
-			now = now.Add(time.Duration(r.IntN(12)) * h)
-			var c rbac.Change
-			if r.IntN(4) == 0 && len(m.Grants) > 1 {
-				c.Revoke = []rbac.GrantKey{m.Grants[1+r.IntN(len(m.Grants)-1)].Key()}
-			} else {
-				from := now.Add(time.Duration(r.IntN(30)-5) * h)
-				g := rbac.Grant{Subject: subjects[r.IntN(len(subjects))], Role: roles[r.IntN(len(roles))], Scope: scopes[r.IntN(len(scopes))],
-					NotBefore: from, NotAfter: from.Add(time.Duration(1+r.IntN(24)) * h)}
-				c.Grant = []rbac.Grant{g}
-				if slices.ContainsFunc(m.Grants, func(x rbac.Grant) bool { return x.Key() == g.Key() }) {
-					c.Revoke = []rbac.GrantKey{g.Key()}
+	r := rand.New(rand.NewPCG(seed, 9))
+	m := responders()
+	emergency := rbac.EmergencyRoles(m)
+	now := noon
+	created := map[rbac.GrantKey]time.Time{}
+	var served []window                     // windows as they were in force, cut at revocation
+	fresh := map[rbac.Subject][]time.Time{} // new activations per person
+	for range 14 {
+		now = now.Add(time.Duration(r.IntN(12)) * h)
+		var c rbac.Change
+		if r.IntN(4) == 0 && len(m.Grants) > 1 {
+			c.Revoke = []rbac.GrantKey{m.Grants[1+r.IntN(len(m.Grants)-1)].Key()}
+		} else {
+			from := now.Add(time.Duration(r.IntN(30)-5) * h)
+			g := rbac.Grant{Subject: subjects[r.IntN(len(subjects))], Role: roles[r.IntN(len(roles))], Scope: scopes[r.IntN(len(scopes))],
+				NotBefore: from, NotAfter: from.Add(time.Duration(1+r.IntN(24)) * h)}
+			c.Grant = []rbac.Grant{g}
+			if slices.ContainsFunc(m.Grants, func(x rbac.Grant) bool { return x.Key() == g.Key() }) {
+				c.Revoke = []rbac.GrantKey{g.Key()}
+			}
+		}
+		c.At = now
+		next, _, err := rbac.Update(m, c)
+		if err != nil {
+			if !errors.Is(err, rbac.ErrInvalidInput) {
+				t.Fatalf("seed %d: unexpected error %v", seed, err)
+			}
+			continue
+		}
+		for _, person := range people {
+			inForce := slices.ContainsFunc(m.Grants, func(g rbac.Grant) bool {
+				return emergency[g.Role] && reaches(m, person, g.Subject) && g.ActiveAt(now)
+			})
+			if !inForce {
+				fresh[person] = append(fresh[person], now)
+			}
+		}
+		for _, k := range c.Revoke {
+			for _, g := range m.Grants {
+				if g.Key() == k && emergency[g.Role] {
+					served = append(served, window{g.Subject, maxTime(g.NotBefore, created[k]), minTime(g.NotAfter, now)})
 				}
 			}
-			c.At = now
-			next, _, err := rbac.Update(m, c)
-			if err != nil {
-				if !errors.Is(err, rbac.ErrInvalidInput) {
-					t.Fatalf("seed %d: unexpected error %v", seed, err)
-				}
-				continue
-			}
-			for _, person := range people {
-				inForce := slices.ContainsFunc(m.Grants, func(g rbac.Grant) bool {
-					return emergency[g.Role] && reaches(m, person, g.Subject) && g.ActiveAt(now)
-				})
-				if !inForce {
-					fresh[person] = append(fresh[person], now)
+		}
+		for _, g := range c.Grant {
+			created[g.Key()] = now
+		}
+		m = next
+		for _, person := range people {
+			var ws []window
+			for _, w := range served {
+				if reaches(m, person, w.holder) && w.from.Before(w.until) {
+					ws = append(ws, w)
 				}
 			}
-			for _, k := range c.Revoke {
-				for _, g := range m.Grants {
-					if g.Key() == k && emergency[g.Role] {
-						served = append(served, window{g.Subject, maxTime(g.NotBefore, created[k]), minTime(g.NotAfter, now)})
-					}
+			for _, g := range m.Grants {
+				if emergency[g.Role] && reaches(m, person, g.Subject) {
+					ws = append(ws, window{g.Subject, maxTime(g.NotBefore, created[g.Key()]), g.NotAfter})
 				}
 			}
-			for _, g := range c.Grant {
-				created[g.Key()] = now
-			}
-			m = next
-			for _, person := range people {
-				var ws []window
-				for _, w := range served {
-					if reaches(m, person, w.holder) && w.from.Before(w.until) {
-						ws = append(ws, w)
-					}
-				}
-				for _, g := range m.Grants {
-					if emergency[g.Role] && reaches(m, person, g.Subject) {
-						ws = append(ws, window{g.Subject, maxTime(g.NotBefore, created[g.Key()]), g.NotAfter})
-					}
-				}
-				if run, from := longestRun(ws, fresh[person]); run > 24*h {
-					t.Fatalf("seed %d: %s holds emergency access for %s unbroken from %s; grants %+v", seed, person, run, from, m.Grants)
-				}
+			if run, from := longestRun(ws, fresh[person]); run > 24*h {
+				t.Fatalf("seed %d: %s holds emergency access for %s unbroken from %s; grants %+v", seed, person, run, from, m.Grants)
 			}
 		}
 	}
