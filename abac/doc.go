@@ -21,6 +21,12 @@
 // as in SQL. [Filter.Simplify] combines the conditions of a conjunction on
 // one field without changing the answer.
 //
+// The data-scope filters that package iam builds use these semantics to
+// fail closed: a deny never becomes "or NULL", so a record whose scope
+// field is NULL (it cannot be placed) is denied by every deny of that kind,
+// and is admitted only by a grant at org or by a rule that says "field is
+// null" explicitly.
+//
 // # Types of values
 //
 // Values are strings or integers (int64). A rule literal keeps its type

@@ -78,9 +78,11 @@ const (
 
 // NoColumn, as a field of [ScopeFields], declares that the records have no
 // field for that kind of scope (a table of permits with no facility column).
-// A grant at a scope of that kind then admits only the records placed
-// beneath it through another field (a ward under the facility, if the scope
-// tree has one), usually none, and likewise a deny there removes only those.
+// The records are then at no scope of that kind: a grant at a scope of that
+// kind admits only the records placed beneath it through another field (a
+// ward under the facility, if the scope tree has one), usually none, and
+// likewise a deny there removes only those (a record with no ward is not
+// taken to lie at the denied facility).
 // Filters never name the field, so queries do not fail for lack of a column.
 const NoColumn = "-"
 

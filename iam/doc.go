@@ -11,8 +11,8 @@
 //     parameterised SQL or a gorm scope; [Authorizer.CheckRecord] decides
 //     one record. Both admit a record exactly when [Authorizer.Check]
 //     allows at the scopes the record is in (the declared scope tree,
-//     denies, windows), and a record that cannot be placed only where org
-//     grants reach;
+//     denies, windows); a record that cannot be placed is admitted only
+//     where org grants reach, and is denied by every deny of that kind;
 //   - field masking: [Authorizer.Mask] (or a [Masker] with custom masks)
 //     hides the fields a subject may not view and emits pii.viewed for every
 //     unmasked PII field; [Masker.Marshal] writes a SIN's digits for a

@@ -31,6 +31,10 @@ type grantIndex struct {
 	// beneath holds, for each known scope below org, the ids of the known
 	// scopes beneath it (itself included), by kind.
 	beneath map[Scope]*[numKinds][]any
+	// places[k][c] lists, in the order of the policy's scopes, the known
+	// scopes of kind c that tell which scope of kind k a record is in: c
+	// is k, or the scope lies beneath a scope of kind k.
+	places [numKinds][numKinds][]string
 
 	plans  sync.Map // planKey -> *rolePlan
 	nplans atomic.Int64
@@ -96,7 +100,13 @@ func (sc *Scoper) index(a *Authorizer, s *snapshot) *grantIndex {
 		}
 		id := s.ID()
 		x.known[c][id] = true
-		for _, anc := range p.ScopeLineage(s) {
+		lineage := p.ScopeLineage(s)
+		for k := range x.places {
+			if slices.ContainsFunc(lineage, func(anc Scope) bool { return kindIndex(anc.Kind()) == k }) {
+				x.places[k][c] = append(x.places[k][c], id)
+			}
+		}
+		for _, anc := range lineage {
 			if kindIndex(anc.Kind()) < 0 {
 				continue
 			}
@@ -335,15 +345,22 @@ func (x *grantIndex) sorted(c int, set map[string]bool) []string {
 }
 
 // survivors returns the filter of the records that no grant in deny
-// removes: those placed at or beneath none of the denied scopes. A field
-// that is NULL places the record nowhere, so it does not put the record in
-// a denied scope; another field may (a facility declared beneath a denied
-// department).
+// removes. A deny at a scope d of kind k removes the records that some
+// field places at or beneath d (a facility declared beneath a denied
+// department, whatever the department field holds), and every record that
+// cannot be shown to lie outside d: one whose scope of kind k is unknown
+// because its field for k is NULL, not text or names a scope the policy
+// does not know, and no other field places it beneath a known scope of
+// kind k. A deny never turns into "or NULL" for the field of its own kind.
+// When the records have no field for k ([NoColumn]), they are at no scope
+// of kind k but those their other fields place them beneath, so the deny
+// removes only those.
 func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 	if len(deny) == 0 {
 		return abac.All()
 	}
 	var excluded [numKinds]map[string]bool
+	var kinds []int // the kinds of the denied scopes, in order
 	var order []int // the fields in the order the denies first name them
 	for _, d := range deny {
 		if d.Grant.Scope == rbac.OrgScope {
@@ -360,6 +377,12 @@ func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 		// The denied scope's own field first, then those of the scopes
 		// beneath it.
 		own := kindIndex(d.Grant.Scope.Kind())
+		if own < 0 {
+			return abac.None() // not a scope kind records can be placed in: fail closed
+		}
+		if !slices.Contains(kinds, own) {
+			kinds = append(kinds, own)
+		}
 		for _, c := range append([]int{own}, kindDept, kindWard, kindFacility) {
 			if excluded[c] != nil && !slices.Contains(order, c) {
 				order = append(order, c)
@@ -367,6 +390,33 @@ func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 		}
 	}
 	f := abac.All()
+	// Placed outside every denied scope of each kind k: some field names a
+	// known scope that tells the record's scope of kind k, and that scope
+	// is not denied (a denied one is removed below).
+	for _, k := range kinds {
+		if sc.fields[k] == "" {
+			continue
+		}
+		var alts []abac.Conj
+		for c, field := range sc.fields {
+			if field == "" {
+				continue
+			}
+			var vals []any
+			for _, id := range x.places[k][c] {
+				if !excluded[c][id] {
+					vals = append(vals, id)
+				}
+			}
+			if len(vals) > 0 {
+				alts = append(alts, abac.Conj{in(field, vals)})
+			}
+		}
+		f = f.And(abac.FromConj(alts...)).Simplify()
+		if f.MatchesNone() {
+			return f
+		}
+	}
 	for _, c := range order {
 		if sc.fields[c] == "" {
 			continue
@@ -376,7 +426,8 @@ func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 		for i, id := range ids {
 			vals[i] = id
 		}
-		// Outside the denied scopes by this field: another value, or none.
+		// Not placed in a denied scope by this field: another value, or
+		// none (the record is then placed by the conditions above).
 		out := abac.Cond{Field: sc.fields[c], Op: abac.OpNotIn, Values: vals}
 		f = f.And(abac.FromConj(abac.Conj{out}, abac.Conj{{Field: sc.fields[c], Op: abac.OpIsNull}})).Simplify()
 	}
@@ -496,10 +547,16 @@ func (sc *Scoper) attributes(ctx context.Context, sub Subject, id []any) (abac.A
 //     through any field: a deny at dept:social removes the records whose
 //     facility is declared beneath dept:social even when their department
 //     field is NULL, so a NULL field never lets a record slip past a deny
-//     that the tree places it under. A record whose scope field holds a
-//     value that is neither text nor NULL cannot be shown to lie outside a
-//     denied scope of that kind, and is removed. A deny at org leaves
-//     nothing.
+//     that the tree places it under. A deny at org leaves nothing.
+//   - A record that cannot be placed is denied by every deny of that kind:
+//     a deny at ward:7 removes every record whose ward field is NULL, not
+//     text or names a ward the policy does not know, unless another field
+//     places it beneath a known ward (a facility declared under ward:3). A
+//     deny never turns into "or NULL". A scope field holding neither text
+//     nor NULL also cannot be shown to lie outside a denied scope beneath
+//     which scopes of its kind are declared, and is removed. For a kind
+//     declared [NoColumn] the records are at no scope of that kind, so a
+//     deny there removes only the records placed beneath it.
 //   - Grants admit the union of what each admits, less what the denies
 //     remove; windows are honoured as in Check.
 //
@@ -609,8 +666,8 @@ func (sc *Scoper) decide(ctx context.Context, sub Subject, e *evalEntry, x *gran
 			return deny("denied by role " + string(b.Grant.Role) + " at " + string(b.Grant.Scope))
 		}
 	}
-	if !e.survive.Match(rec) { // a scope field holding neither text nor NULL
-		return deny("denied: a scope field of the record holds neither text nor NULL, so it may lie in a denied scope")
+	if !e.survive.Match(rec) {
+		return deny("denied: the record's scope fields do not place it outside the scopes a deny covers")
 	}
 	for i, g := range e.allow {
 		if !in[g.Grant.Scope] {

@@ -134,7 +134,10 @@ func orRecord(r *rand.Rand, m rbac.Model) abac.Map {
 // checkOracle decides rec by [iam.Authorizer.Check]: the record is in the
 // known scopes its fields name, and in org. It is allowed when Check allows
 // at one of them and denies by a deny rule at none; and, failing closed, it
-// is denied when a field of a kind a deny reaches holds a value that is
+// is denied by every deny in force at a scope of kind k when no field
+// places it at a known scope of kind k or beneath one (its field for k is
+// NULL, unknown or not text, and no other field tells its scope of kind
+// k), and when a field of a kind a deny reaches holds a value that is
 // neither text nor NULL.
 func checkOracle(t testing.TB, a *iam.Authorizer, p *rbac.Policy, sub rbac.Subject, x rbac.Permission, rec abac.Record, now time.Time) bool {
 	t.Helper()
@@ -166,6 +169,16 @@ func checkOracle(t testing.TB, a *iam.Authorizer, p *rbac.Policy, sub rbac.Subje
 	for _, b := range f.Grants {
 		if !b.Denies {
 			continue
+		}
+		// A record that cannot be placed at a scope of the denied kind
+		// cannot be shown to lie outside the denied scope.
+		kind := b.Grant.Scope.Kind()
+		placed := false
+		for _, s := range base[1:] {
+			placed = placed || slices.ContainsFunc(p.ScopeLineage(s), func(anc rbac.Scope) bool { return anc.Kind() == kind })
+		}
+		if !placed {
+			return false
 		}
 		// A field of a kind the deny reaches that holds neither text nor
 		// NULL cannot be shown to lie outside the denied scope.
@@ -301,6 +314,7 @@ func TestFilterScopeTreeAndNulls(t *testing.T) {
 		{"user:dept", abac.Map{"department": "b", "facility": "y"}, false},
 		// A record that cannot be placed is outside every grant but org.
 		{"user:dept", abac.Map{}, false},
+		{"user:dept", abac.Map{"department": nil, "ward": nil, "facility": nil}, false},
 		{"user:dept", abac.Map{"department": "A"}, false},
 		{"user:dept", abac.Map{"department": "zzz"}, false},
 		{"user:org", abac.Map{}, true},
@@ -312,11 +326,20 @@ func TestFilterScopeTreeAndNulls(t *testing.T) {
 		{"user:orgdeny", abac.Map{"ward": "2"}, false},
 		{"user:orgdeny", abac.Map{"department": "a", "ward": "2"}, false},
 		{"user:orgdeny", abac.Map{"department": int64(7)}, false}, // not text: cannot be shown outside dept:b
-		{"user:orgdeny", abac.Map{"department": nil, "ward": "1"}, true},
-		{"user:orgdeny", abac.Map{"department": "unknown"}, true}, // in org only, as Check at org
-		{"user:orgdeny", abac.Map{}, true},
+		// A record whose department cannot be told is denied by every
+		// deny at a department: its field is NULL, unknown or not text, and
+		// no other field places it beneath a department (ward 1 and
+		// facility y are under no department).
+		{"user:orgdeny", abac.Map{"department": nil, "ward": "1"}, false},
+		{"user:orgdeny", abac.Map{"facility": "y"}, false},
+		{"user:orgdeny", abac.Map{"department": "unknown"}, false},
+		{"user:orgdeny", abac.Map{"department": "A", "ward": "1"}, false},
+		{"user:orgdeny", abac.Map{}, false},
+		{"user:orgdeny", abac.Map{"department": nil, "ward": nil, "facility": nil}, false},
 		{"user:orgdeny", abac.Map{"department": "a"}, true},
+		{"user:orgdeny", abac.Map{"department": "a", "ward": nil}, true},
 		{"user:orgdeny", abac.Map{"facility": "x"}, true}, // x is under dept:a
+		{"user:orgdeny", abac.Map{"department": nil, "facility": "x"}, true},
 		// svc:u1 is not user:u1.
 		{"svc:u1", abac.Map{"ward": "1"}, false},
 		{"user:u1", abac.Map{"ward": "1"}, true},
