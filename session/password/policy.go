@@ -58,7 +58,8 @@ func Normalize(pw string) (string, error) {
 // Policy is what a new password must satisfy. The zero Policy uses the
 // defaults given on each field.
 type Policy struct {
-	// MinLength in characters (code points after normalisation); 0 means
+	// MinLength in characters (code points after normalisation, not
+	// counting invisible format characters such as U+200B); 0 means
 	// 12. NIST SP 800-63B asks for at least 8 with a second factor and 15
 	// without; 12 is our middle ground for staff who must enrol MFA.
 	MinLength int
@@ -72,7 +73,7 @@ type Policy struct {
 // PolicyError says why a password was refused. errors.Is(err, ErrWeak)
 // reports true for it. It never holds the password.
 type PolicyError struct {
-	Reason string // "too short", "too long", "common", "contains account name"
+	Reason string // too short, too long, too few distinct characters, a control character, common, contains account name
 }
 
 func (e *PolicyError) Error() string { return "password: too weak: " + e.Reason }
@@ -96,7 +97,20 @@ func (p Policy) Check(pw string, context ...string) error {
 	if maxLen <= 0 {
 		maxLen = 128
 	}
-	switch l := utf8.RuneCountInString(n); {
+	for _, r := range n {
+		if unicode.IsControl(r) {
+			return &PolicyError{Reason: "contains a control character"}
+		}
+	}
+	// Invisible characters (zero-width spaces and joiners, soft hyphens,
+	// direction marks) add no strength: they count toward no length, and
+	// the rest of the checks look through them and through whitespace.
+	shown := strip(n, isInvisible)
+	core := strings.ToLower(strip(shown, unicode.IsSpace))
+	if distinct(core) < minDistinct {
+		return &PolicyError{Reason: fmt.Sprintf("too few distinct characters (minimum %d, not counting spaces)", minDistinct)}
+	}
+	switch l := utf8.RuneCountInString(shown); {
 	case l < minLen:
 		return &PolicyError{Reason: fmt.Sprintf("too short (minimum %d characters)", minLen)}
 	case l > maxLen:
@@ -108,11 +122,39 @@ func (p Policy) Check(pw string, context ...string) error {
 	}
 	for _, c := range context {
 		c = strings.ToLower(norm.NFKC.String(c))
-		if utf8.RuneCountInString(c) >= 4 && strings.Contains(lower, c) {
+		if utf8.RuneCountInString(c) >= 4 && (strings.Contains(lower, c) || strings.Contains(core, strip(c, unicode.IsSpace))) {
 			return &PolicyError{Reason: "contains account name"}
 		}
 	}
 	return nil
+}
+
+// minDistinct is the fewest different characters, whitespace and
+// invisible characters aside and case ignored, that a password must hold:
+// "aaaaaaaaaaaa", "abababababab" and a run of spaces are refused.
+const minDistinct = 4
+
+// isInvisible reports whether r is a format character (Unicode category
+// Cf: zero-width space and joiners, soft hyphen, direction marks, BOM),
+// which NFKC keeps but nobody sees.
+func isInvisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
+// strip returns s without the runes for which drop is true.
+func strip(s string, drop func(rune) bool) string {
+	return strings.Map(func(r rune) rune {
+		if drop(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func distinct(s string) int {
+	seen := make(map[rune]struct{}, minDistinct)
+	for _, r := range s {
+		seen[r] = struct{}{}
+	}
+	return len(seen)
 }
 
 var common = sync.OnceValue(func() map[string]struct{} {
@@ -131,13 +173,20 @@ var common = sync.OnceValue(func() map[string]struct{} {
 // passwords at the top of public leak lists, the words they are made of,
 // and their usual variations with digits, years, symbols and leetspeak),
 // or becomes an entry once its trailing digits and symbols are removed and
-// its leetspeak undone ("P@ssw0rd1234!" is "password").
+// its leetspeak undone ("P@ssw0rd1234!" is "password"), also after
+// removing whitespace and invisible characters ("Pass Word 1").
 func IsCommon(pw string) bool {
 	n, err := Normalize(pw)
 	if err != nil {
 		return false
 	}
 	l := strings.ToLower(n)
+	// The password as typed, and with whitespace and invisible characters
+	// removed ("pass word", "pass\u200bword" are "password").
+	return isCommon(l) || isCommon(strip(l, func(r rune) bool { return unicode.IsSpace(r) || isInvisible(r) }))
+}
+
+func isCommon(l string) bool {
 	set := common()
 	if _, ok := set[l]; ok {
 		return true

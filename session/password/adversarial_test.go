@@ -1,0 +1,84 @@
+package password_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/civic-platform/security/session/password"
+)
+
+// Passwords that are strong only by counting characters nobody sees or
+// that carry no variety are refused, whatever spelling they come in.
+func TestPolicyLooksThroughInvisibleAndRepeated(t *testing.T) {
+	var p password.Policy
+	for name, pw := range map[string]string{
+		"spaces":               strings.Repeat(" ", 20),
+		"ideographic spaces":   strings.Repeat("\u3000", 20),
+		"no-break spaces":      strings.Repeat("\u00a0", 20),
+		"tabs":                 strings.Repeat("\t", 20),
+		"zero-width only":      strings.Repeat("\u200b", 20),
+		"one letter":           strings.Repeat("a", 20),
+		"one letter any case":  strings.Repeat("aA", 10),
+		"two letters":          strings.Repeat("ab", 10),
+		"three with spaces":    strings.Repeat("ab c ", 5),
+		"common, zero-width":   "pass\u200bword1234",
+		"common, soft hyphen":  "pass\u00adword1234",
+		"common, spaced":       "p a s s w o r d 1 2 3 4",
+		"common, BOM":          "\ufeffpassword1234",
+		"short plus invisible": "Tr0ub4d\u200b\u200b\u200b\u200b\u200b",
+		"control char":         "correct horse\x1bbattery",
+		"newline":              "correct horse\nbattery",
+		"account, zero-width":  "my cl\u200berk is 2026 ok",
+	} {
+		err := p.Check(pw, "clerk")
+		if !errors.Is(err, password.ErrWeak) {
+			t.Errorf("%s: Check = %v, want ErrWeak", name, err)
+		}
+	}
+	for _, pw := range []string{"correct horse battery staple", "kq8#Vz!m2Lp0", strings.Repeat("éßøñ", 32)} {
+		if err := p.Check(pw); err != nil {
+			t.Errorf("%q: %v", pw, err)
+		}
+	}
+}
+
+// Property: whatever Check accepts has at least four distinct visible
+// characters, no control character, at least MinLength visible ones, and
+// is not common once whitespace and invisible characters are removed.
+func FuzzPolicyAccepts(f *testing.F) {
+	for _, s := range []string{"correct horse battery staple", "pass\u200bword1234", "            ", "aaaaaaaaaaaa", "p a s s w o r d 1", "abcabcabcabc1"} {
+		f.Add(s)
+	}
+	var p password.Policy
+	f.Fuzz(func(t *testing.T, pw string) {
+		if p.Check(pw) != nil {
+			return
+		}
+		n, _ := password.Normalize(pw)
+		seen := map[rune]bool{}
+		visible := 0
+		var core strings.Builder
+		for _, r := range strings.ToLower(n) {
+			if unicode.IsControl(r) {
+				t.Fatalf("accepted a control character: %q", pw)
+			}
+			if unicode.Is(unicode.Cf, r) {
+				continue
+			}
+			visible++
+			if !unicode.IsSpace(r) {
+				seen[r] = true
+				core.WriteRune(r)
+			}
+		}
+		if len(seen) < 4 || visible < 12 || visible > 128 {
+			t.Fatalf("accepted %q: %d distinct, %d visible", pw, len(seen), visible)
+		}
+		if utf8.ValidString(core.String()) && password.IsCommon(core.String()) {
+			t.Fatalf("accepted %q, common once stripped", pw)
+		}
+	})
+}
