@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/session/password"
@@ -267,7 +269,7 @@ func (s *Service) SignIn(ctx context.Context, a Attempt) (Result, error) {
 	if _, err := password.Normalize(a.Password); err != nil {
 		return Result{}, fmt.Errorf("%w: password: %w", ErrInvalidInput, err)
 	}
-	if email == "" || len(email) > maxField {
+	if email == "" || len(email) > maxField || !plainText(strings.TrimSpace(a.Email)) {
 		return Result{}, fmt.Errorf("%w: email", ErrInvalidInput)
 	}
 	ck := clientKey + a.Client
@@ -364,13 +366,29 @@ func (s *Service) SignIn(ctx context.Context, a Attempt) (Result, error) {
 }
 
 func checkInput(client, code string) error {
-	if client == "" || len(client) > maxClient {
-		return fmt.Errorf("%w: client key required (at most %d bytes)", ErrInvalidInput, maxClient)
+	if client == "" || len(client) > maxClient || !plainText(client) {
+		return fmt.Errorf("%w: client key required (at most %d bytes of UTF-8 text)", ErrInvalidInput, maxClient)
 	}
 	if len(code) > maxCode {
 		return fmt.Errorf("%w: code too long", ErrInvalidInput)
 	}
 	return nil
+}
+
+// plainText reports whether s is valid UTF-8 without control characters
+// (NUL among them): what every store can keep as text and a key can be
+// made of. Emails and client keys become counter keys and store
+// parameters, so anything else is refused before it reaches a store.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // abort releases the slots an attempt holds when it ends without a
@@ -752,6 +770,9 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 // Unlock ends an account's lock and forgets its failures (an
 // administrator's action). Device counters run out by themselves.
 func (s *Service) Unlock(ctx context.Context, email string) error {
+	if !plainText(strings.TrimSpace(email)) {
+		return fmt.Errorf("%w: email", ErrInvalidInput)
+	}
 	email = normalizeEmail(email)
 	if err := s.store.DeleteCounter(ctx, accountKey+email); err != nil {
 		return fmt.Errorf("signin: unlock: %w", err)
