@@ -11,7 +11,12 @@ import (
 )
 
 func TestIdentityStore(t *testing.T) {
-	signintest.Run(t, func(t testing.TB) signin.Store {
+	signintest.Run(t, newIdentityStore)
+	signintest.RunAdversarial(t, newIdentityStore)
+}
+
+func newIdentityStore(t testing.TB) signin.Store {
+	{
 		db := testdb.Postgres(t)
 		if err := pgstore.MigrateIdentity(context.Background(), db); err != nil {
 			t.Fatal(err)
@@ -24,5 +29,5 @@ func TestIdentityStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
 }

@@ -33,6 +33,7 @@ func newIdentityStore(t testing.TB) signin.Store {
 
 func TestIdentityStore(t *testing.T) {
 	signintest.Run(t, newIdentityStore)
+	signintest.RunAdversarial(t, newIdentityStore)
 }
 
 func TestIdentityStoreNotMigrated(t *testing.T) {

@@ -196,6 +196,9 @@ func (s *Service) CreateUser(ctx context.Context, u User) (User, error) {
 // containing the user's email local part or employee id) and stores its
 // hash. Errors wrap password.ErrInvalid or password.ErrWeak.
 func (s *Service) SetPassword(ctx context.Context, userID, pw string) error {
+	if err := checkUserID(userID); err != nil {
+		return err
+	}
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("signin: set password: %w", err)
@@ -371,6 +374,15 @@ func checkInput(client, code string) error {
 	}
 	if len(code) > maxCode {
 		return fmt.Errorf("%w: code too long", ErrInvalidInput)
+	}
+	return nil
+}
+
+// checkUserID refuses, with ErrInvalidInput, a user id no user can have
+// (see User.ID), before it reaches a store.
+func checkUserID(id string) error {
+	if why := validID(id); why != "" {
+		return fmt.Errorf("%w: user id: %s", ErrInvalidInput, why)
 	}
 	return nil
 }
@@ -613,6 +625,9 @@ func (s *Service) verifyFactor(ctx context.Context, uid string, prior []string, 
 // enrolment, and reserves the client's and the account's slots.
 func (s *Service) prepareFactor(ctx context.Context, uid string, a MFAAttempt, now time.Time) (User, TOTPRecord, string, string, error) {
 	fail := func(err error) (User, TOTPRecord, string, string, error) { return User{}, TOTPRecord{}, "", "", err }
+	if err := checkUserID(uid); err != nil {
+		return fail(err)
+	}
 	if err := checkInput(a.Client, a.Code); err != nil {
 		return fail(err)
 	}
@@ -658,6 +673,9 @@ func (s *Service) prepareFactor(ctx context.Context, uid string, a MFAAttempt, n
 // returned URI or PNG to the user once. ErrAlreadyEnrolled if the user
 // has a confirmed enrolment.
 func (s *Service) BeginTOTP(ctx context.Context, userID string) (totp.Enrolment, error) {
+	if err := checkUserID(userID); err != nil {
+		return totp.Enrolment{}, err
+	}
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return totp.Enrolment{}, fmt.Errorf("signin: begin TOTP: %w", err)
@@ -680,6 +698,9 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (totp.Enrolment,
 // fresh recovery codes (shown once; stored hashed). The code's step
 // becomes the last accepted step, so the same code cannot then sign in.
 func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+	if err := checkUserID(userID); err != nil {
+		return nil, err
+	}
 	rec, err := s.store.TOTP(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNotEnrolled
@@ -738,6 +759,9 @@ func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string
 // RegenerateRecoveryCodes replaces a confirmed user's recovery codes with
 // ten fresh ones; the old ones stop working.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
+	if err := checkUserID(userID); err != nil {
+		return nil, err
+	}
 	rec, err := s.store.TOTP(ctx, userID)
 	if errors.Is(err, ErrNotFound) || err == nil && !rec.Confirmed {
 		return nil, ErrNotEnrolled
@@ -750,6 +774,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID string) ([
 
 // HasMFA reports whether the user has a confirmed TOTP enrolment.
 func (s *Service) HasMFA(ctx context.Context, userID string) (bool, error) {
+	if err := checkUserID(userID); err != nil {
+		return false, err
+	}
 	rec, err := s.store.TOTP(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -760,6 +787,9 @@ func (s *Service) HasMFA(ctx context.Context, userID string) (bool, error) {
 // ResetMFA removes a user's TOTP enrolment and recovery codes (an
 // administrator's action, e.g. for a lost phone).
 func (s *Service) ResetMFA(ctx context.Context, userID string) error {
+	if err := checkUserID(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return fmt.Errorf("signin: reset MFA: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 func TestMemStore(t *testing.T) {
 	signintest.Run(t, func(testing.TB) signin.Store { return signin.NewMemStore() })
+	signintest.RunAdversarial(t, func(testing.TB) signin.Store { return signin.NewMemStore() })
 }
 
 const (

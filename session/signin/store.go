@@ -23,7 +23,8 @@ var (
 	// ErrInvalidInput is wrapped by errors for malformed arguments: a
 	// password that is empty, not UTF-8, holds NUL or exceeds 1 KiB; an
 	// email or client key that is missing, too long, not UTF-8 or holds a
-	// control character (NUL among them); a malformed user record.
+	// control character (NUL among them); a user id no user can have (see
+	// User.ID); a malformed user record.
 	ErrInvalidInput = errors.New("signin: invalid input")
 	// ErrNotFound is returned by stores for a missing record.
 	ErrNotFound = errors.New("signin: not found")
