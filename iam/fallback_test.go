@@ -417,3 +417,54 @@ func TestLeavingFallbackComparesEverythingStored(t *testing.T) {
 		})
 	}
 }
+
+// TestLeavingFallbackComparesQuarantine: a copy and a store at the same
+// revision that differ only in their quarantined rows (which deny every
+// check of the subjects they block) or in ImplicitScopes are different
+// policies: the difference is reported and the store's quarantine decides.
+func TestLeavingFallbackComparesQuarantine(t *testing.T) {
+	t.Parallel()
+	end := t0.Add(30 * 24 * time.Hour)
+	blocked := func(m rbac.Model) rbac.Model {
+		m.Quarantine = []rbac.QuarantinedRow{{ID: 41, PType: "p", Values: []string{"user:ann", "org", "permits.application.read", "deny", "x"},
+			Reason: "unknown effect", Blocks: []rbac.Subject{"user:ann"}}}
+		return m
+	}
+	implicit := func(m rbac.Model) rbac.Model { m.ImplicitScopes = true; return m }
+	for _, c := range []struct {
+		name        string
+		copy, store rbac.Model
+		annAllowed  bool // after the store is back
+	}{
+		{"the store quarantined a row the copy lacks", sodModel(false, end), blocked(sodModel(false, end)), false},
+		{"the copy carries a quarantine the store lacks", blocked(sodModel(false, end)), sodModel(false, end), true},
+		{"the store blocks another subject", blocked(sodModel(false, end)), func() rbac.Model {
+			m := blocked(sodModel(false, end))
+			m.Quarantine[0].Blocks = []rbac.Subject{"user:bo"}
+			return m
+		}(), true},
+		{"implicit scopes differ", sodModel(false, end), implicit(sodModel(false, end)), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			rs := &revSource{err: errors.New("connection refused")}
+			a, err := iam.New(ctx, rs, quiet, iam.WithClock(iamtest.Clock(t0)), iam.WithFallback(keptCopy(c.copy, 9, t0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			rs.set(c.store, 9, nil)
+			if err := a.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if h := a.Health(); h.Fallback || !errors.Is(h.FallbackMismatch, iam.ErrFallbackMismatch) {
+				t.Fatalf("Health after the store came back: fallback %v, mismatch %v; want a mismatch", h.Fallback, h.FallbackMismatch)
+			}
+			d, err := a.Check(ctx, annSub, "permits.application.read", "org")
+			if err != nil || d.Allowed != c.annAllowed {
+				t.Errorf("Check for user:ann = %v, %v; want allowed = %v (the store's quarantine)", d.Allowed, err, c.annAllowed)
+			}
+		})
+	}
+}

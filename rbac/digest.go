@@ -11,7 +11,8 @@ import (
 
 // Digest returns a SHA-256 digest of everything m says, independent of the
 // order of its lists and of duplicate entries: two models with the same
-// digest grant, deny, label and waive exactly the same things. Processes use
+// digest grant, deny, label, waive and quarantine exactly the same things,
+// and agree on [Model.ImplicitScopes]. Processes use
 // it to tell whether two copies of a policy (for example a local fallback
 // copy and the store's) hold the same content.
 func (m Model) Digest() [sha256.Size]byte {
@@ -61,6 +62,20 @@ func (m Model) Digest() [sha256.Size]byte {
 		e.time(w.NotBefore)
 		e.time(w.NotAfter)
 	})
+	// The quarantine changes decisions (a blocked subject is denied
+	// everything), and ImplicitScopes what a change may grant.
+	d.section("quarantine", len(m.Quarantine), func(i int, e *enc) {
+		q := m.Quarantine[i]
+		e.num(q.ID)
+		e.str(q.PType)
+		e.num(int64(len(q.Values)))
+		for _, v := range q.Values {
+			e.str(v) // positional: not a set
+		}
+		e.str(q.Reason)
+		e.set(len(q.Blocks), func(j int, e *enc) { e.str(string(q.Blocks[j])) })
+	})
+	d.section("implicit scopes", 1, func(_ int, e *enc) { e.bool(m.ImplicitScopes) })
 	return [sha256.Size]byte(d.h.Sum(nil))
 }
 

@@ -21,6 +21,8 @@ func digestModel() rbac.Model {
 		Grants:    []rbac.Grant{{Subject: "group:desk", Role: "clerk", Scope: "dept:building"}, {Subject: "user:carol", Role: "base", Scope: "org", NotBefore: t0, NotAfter: t0.Add(time.Hour), Reason: "acting"}},
 		Conflicts: []rbac.ConflictRule{{ID: "po", Roles: [2]rbac.RoleID{"base", "clerk"}, Description: "apart"}},
 		Waivers:   []rbac.Waiver{{Rule: "po", Subject: "user:carol", ApprovedBy: "user:dan", Reason: "small town", NotAfter: t0.Add(24 * time.Hour)}},
+		Quarantine: []rbac.QuarantinedRow{{ID: 3, PType: "p", Values: []string{"role:base", "*", "permits.application.read", "deny"}, Reason: "bad effect",
+			Blocks: []rbac.Subject{"user:alice"}}},
 	}
 }
 
@@ -69,6 +71,14 @@ func TestDigestSeesEveryChange(t *testing.T) {
 		"waiver approver":  func(m *rbac.Model) { m.Waivers[0].ApprovedBy = "user:erin" },
 		"waiver window":    func(m *rbac.Model) { m.Waivers[0].NotBefore = m.Waivers[0].NotAfter.Add(-time.Hour) },
 		"split of strings": func(m *rbac.Model) { m.Grants[1].Reason = "act"; m.Grants[1].Subject = "user:carolin" },
+		"quarantine row added": func(m *rbac.Model) {
+			m.Quarantine = append(m.Quarantine, rbac.QuarantinedRow{ID: 7, PType: "p", Values: []string{"role:x", "*", "a.b.c", "deny"}, Reason: "r", Blocks: []rbac.Subject{"user:alice"}})
+		},
+		"quarantine blocks":  func(m *rbac.Model) { m.Quarantine[0].Blocks = []rbac.Subject{"user:bob"} },
+		"quarantine row id":  func(m *rbac.Model) { m.Quarantine[0].ID = 4 },
+		"quarantine values":  func(m *rbac.Model) { m.Quarantine[0].Values[2] = "permits.application.write" },
+		"quarantine removed": func(m *rbac.Model) { m.Quarantine = nil },
+		"implicit scopes":    func(m *rbac.Model) { m.ImplicitScopes = true },
 	}
 	for name, edit := range edits {
 		m := digestModel()
