@@ -249,10 +249,14 @@ func (f *SnapshotStore) SaveSnapshot(ctx context.Context, m rbac.Model, revision
 // ConfirmSnapshot records that the kept copy, if it is at revision, was
 // still current at confirmed (iam.SnapshotStore), with a new confirmation
 // tag. A copy at another revision, already confirmed later, or without
-// tags is left as it is. It never vouches for a copy's content: the
-// content tag is only ever made by SaveSnapshot.
+// tags is left as it is; but a kept confirmation time that lies in the
+// future (a clock that ran ahead) is always replaced, so that one bad
+// value cannot stop the copy's confirmation time from following the real
+// confirmations. It never vouches for a copy's content: the content tag is
+// only ever made by SaveSnapshot.
 func (f *SnapshotStore) ConfirmSnapshot(ctx context.Context, revision int64, confirmed time.Time) error {
 	at := rbac.Nanos(confirmed)
+	now := rbac.Nanos(time.Now())
 	err := f.s.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		id, err := storeID(tx)
 		if err != nil {
@@ -262,12 +266,13 @@ func (f *SnapshotStore) ConfirmSnapshot(ctx context.Context, revision int64, con
 		if err := tx.Raw("SELECT revision, confirmed, tag FROM " + SnapshotTable + " WHERE id = 1").Scan(&rows).Error; err != nil {
 			return err
 		}
-		if len(rows) == 0 || rows[0].Revision != revision || rows[0].Confirmed >= at || len(rows[0].Tag) == 0 {
+		if len(rows) == 0 || rows[0].Revision != revision || len(rows[0].Tag) == 0 ||
+			rows[0].Confirmed >= at && rows[0].Confirmed <= now {
 			return nil
 		}
 		tag := rows[0].Tag
-		return tx.Exec("UPDATE "+SnapshotTable+" SET confirmed = ?, confirmed_tag = ? WHERE id = 1 AND revision = ? AND tag = ? AND confirmed < ?",
-			at, f.confirmedTag(id, revision, at, tag), revision, tag, at).Error
+		return tx.Exec("UPDATE "+SnapshotTable+" SET confirmed = ?, confirmed_tag = ? WHERE id = 1 AND revision = ? AND tag = ? AND (confirmed < ? OR confirmed > ?)",
+			at, f.confirmedTag(id, revision, at, tag), revision, tag, at, now).Error
 	})
 	if err != nil {
 		return f.s.snapshotErr(ctx, "confirm snapshot", err)

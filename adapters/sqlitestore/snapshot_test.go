@@ -547,3 +547,34 @@ func TestSnapshotKeepsQuarantine(t *testing.T) {
 		t.Error("the copy allows a subject a quarantined row blocks")
 	}
 }
+
+// TestSnapshotFutureConfirmationDoesNotStick: a confirmation time in the
+// future (a clock that ran ahead) kept in the copy is replaced by the next
+// real confirmation, even though that one is earlier, so that the copy's
+// confirmation time keeps following the real ones.
+func TestSnapshotFutureConfirmationDoesNotStick(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fb, _ := fallback(t)
+	now := time.Now().UTC()
+	for _, ahead := range []time.Time{now.Add(time.Hour), now.Add(100 * 365 * 24 * time.Hour), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if err := fb.SaveSnapshot(ctx, storetest.CityModel(), 7, ahead); err != nil {
+			t.Fatal(err)
+		}
+		actual := time.Now().UTC()
+		if err := fb.ConfirmSnapshot(ctx, 7, actual); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, got, err := fb.LoadSnapshot(ctx); err != nil || !got.Equal(actual) {
+			t.Errorf("copy confirmed at %v, then confirmed at %v: LoadSnapshot says %v, %v; want the real confirmation", ahead, actual, got, err)
+		}
+		// Later real confirmations move it forward again.
+		later := actual.Add(time.Millisecond)
+		if err := fb.ConfirmSnapshot(ctx, 7, later); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, got, err := fb.LoadSnapshot(ctx); err != nil || !got.Equal(later) {
+			t.Errorf("LoadSnapshot says %v, %v; want %v", got, err, later)
+		}
+	}
+}
