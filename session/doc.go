@@ -14,7 +14,10 @@
 // [ErrBadSignature] even if it has also expired. aud must be exactly the
 // Manager's audience: a token whose aud array also names another service is
 // refused. Tokens longer than [MaxTokenSize] are refused before they are
-// decoded or hashed. A [Keyring] rotates keys by kid: the new key signs,
+// decoded or hashed, and a token must be exactly three base64url segments:
+// whitespace, line breaks or a stray dot make it [ErrMalformed]. Only kid
+// selects a key, and only from the Keyring: jku, jwk, x5u and x5c are never
+// read; a crit header, or a typ other than JWT, is refused. A [Keyring] rotates keys by kid: the new key signs,
 // old keys verify until their retirement time, and an unknown or retired
 // kid is refused.
 //

@@ -11,8 +11,10 @@ var (
 	// whatever the reason (those below, and [ErrNoSession], [ErrIdle]).
 	ErrInvalidToken = errors.New("session: invalid token")
 
-	// ErrMalformed: the token is too large, is not three base64url
-	// segments, or its header or claims are not JSON.
+	// ErrMalformed: the token is too large, is not exactly three base64url
+	// segments (whitespace or any other character included), its header
+	// or claims are not JSON, or its header carries crit or a typ other
+	// than JWT.
 	ErrMalformed = errors.New("session: malformed token")
 	// ErrBadSignature: the signature does not verify, or the algorithm is
 	// not the one pinned for the key (alg "none", HS256, a mismatch). It is

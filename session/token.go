@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -114,13 +115,61 @@ func (t *tokens) parse(raw string) (parsed, error) {
 	if len(raw) > MaxTokenSize {
 		return parsed{}, tokenErr(ErrMalformed, fmt.Errorf("token longer than %d bytes", MaxTokenSize))
 	}
+	if err := compact(raw); err != nil {
+		return parsed{}, tokenErr(ErrMalformed, err)
+	}
 	var c claims
 	tok, err := t.parser.ParseWithClaims(raw, &c, t.keyFor)
 	if err != nil {
 		return parsed{}, classify(err)
 	}
+	if err := checkHeader(tok.Header); err != nil {
+		return parsed{}, tokenErr(ErrMalformed, err)
+	}
 	kid, _ := tok.Header["kid"].(string)
 	return parsed{sid: c.SID, subject: c.Subject, kid: kid, issuedAt: c.IssuedAt.Time, expires: c.ExpiresAt.Time}, nil
+}
+
+// compact checks that raw is three base64url segments joined by two dots
+// and holds no other character. The base64 decoder skips CR and LF, so
+// without this a token with line breaks added would verify as the token
+// without them: one session under many token strings. (An empty segment
+// is left to golang-jwt: an empty signature is what alg "none" sends, and
+// is reported as a bad signature.)
+func compact(raw string) error {
+	dots := 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '.':
+			dots++
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return errors.New("character outside the base64url alphabet")
+		}
+	}
+	if dots != 2 {
+		return errors.New("not three segments")
+	}
+	return nil
+}
+
+// checkHeader refuses header parameters that would change how the token
+// must be understood: crit names extensions that must be understood and
+// none is implemented here (RFC 7515 4.1.11), and typ, when present, must
+// be JWT (compared case-insensitively, as media types are), so a JWT of
+// another type signed with the same key is not taken for a session token.
+// Key-locating parameters (jku, jwk, x5u, x5c) are never read: only kid
+// selects a key, and only from the Keyring.
+func checkHeader(h map[string]any) error {
+	if _, ok := h["crit"]; ok {
+		return errors.New("crit header: no extension is supported")
+	}
+	if typ, ok := h["typ"]; ok {
+		if s, isStr := typ.(string); !isStr || !strings.EqualFold(s, "JWT") {
+			return errors.New("typ header is not JWT")
+		}
+	}
+	return nil
 }
 
 // errKid is returned by keyFor; classify maps it to ErrUnknownKey.
