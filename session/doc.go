@@ -42,7 +42,10 @@
 // Ending a session writes the revocation to an [EpochStore] before it
 // deletes the record: the session id, until the session would have
 // expired. [Manager.LogoutEverywhere] raises the subject's revocation epoch
-// there, and every session of the subject created before it is refused.
+// there, past every session of the subject created so far, and every
+// session created before the epoch is refused; a session is never created
+// before its subject's epoch, so a sign-in right after log out everywhere
+// works, even within the same clock tick.
 // So a record that reappears — Redis restarted from an old snapshot, a
 // replica promoted before it saw the deletion — does not bring a revoked
 // session back: a Manager reads the subject's revocations on each cache

@@ -67,7 +67,10 @@ func (m *Manager) Create(ctx context.Context, st Start) (Session, string, error)
 	if err := st.check(); err != nil {
 		return Session{}, "", err
 	}
-	now := m.o.now()
+	now, err := m.startTime(ctx, st.Subject)
+	if err != nil {
+		return Session{}, "", err
+	}
 	s := Session{
 		ID:          newID(),
 		Subject:     st.Subject,
@@ -84,6 +87,28 @@ func (m *Manager) Create(ctx context.Context, st Start) (Session, string, error)
 		s.Level = LevelMFA
 	}
 	return m.start(ctx, s)
+}
+
+// startTime returns the creation time of a new session of subject: now,
+// or the subject's revocation epoch if that is later. A session is revoked
+// by log out everywhere only if it was created before the epoch, so a
+// sign-in that follows log out everywhere is accepted even within the same
+// clock tick, or on a process whose clock is behind the one that raised
+// the epoch (by at most the leeway; further behind, Create fails rather
+// than issue a session that would be refused).
+func (m *Manager) startTime(ctx context.Context, subject string) (time.Time, error) {
+	now := m.o.now()
+	r, err := m.epochs.Revocations(ctx, subject, now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: revocations: %w", ErrUnavailable, err)
+	}
+	if !r.Epoch.After(now) {
+		return now, nil
+	}
+	if r.Epoch.Sub(now) > m.o.leeway {
+		return time.Time{}, fmt.Errorf("%w: this clock is behind the subject's revocation epoch by more than the leeway", ErrUnavailable)
+	}
+	return r.Epoch, nil
 }
 
 // start signs s, stores it and emits session.started.
@@ -117,7 +142,10 @@ func (m *Manager) CompleteMFA(ctx context.Context, token string, method Method) 
 	if err != nil {
 		return Session{}, "", err
 	}
-	now := m.o.now()
+	now, err := m.startTime(ctx, old.Subject)
+	if err != nil {
+		return Session{}, "", err
+	}
 	s := old
 	s.ID = newID()
 	s.Created, s.LastSeen = now, now
@@ -127,10 +155,15 @@ func (m *Manager) CompleteMFA(ctx context.Context, token string, method Method) 
 	if err != nil {
 		return Session{}, "", err
 	}
-	if err := m.end(ctx, old, ReasonMFACompleted); err != nil && !errors.Is(err, ErrNotFound) {
-		// The new session exists; the old one must not outlive it.
-		if _, derr := m.store.Delete(ctx, s.ID); derr == nil {
-			m.emit(ctx, EventEnded, s, map[string]string{"session": s.ID, "reason": ReasonRevoked})
+	if err := m.end(ctx, old, ReasonMFACompleted); err != nil {
+		// The pre-MFA session is completed once: if it ended meanwhile (a
+		// concurrent CompleteMFA, a logout) the new session must not
+		// exist; and the old one must not outlive it.
+		if derr := m.end(ctx, s, ReasonRevoked); derr != nil && !errors.Is(derr, ErrNotFound) {
+			m.o.logger.Warn("session: could not end the session made by a failed CompleteMFA", "err", derr)
+		}
+		if errors.Is(err, ErrNotFound) {
+			return Session{}, "", tokenErr(ErrNoSession, errors.New("the pre-MFA session ended meanwhile"))
 		}
 		return Session{}, "", fmt.Errorf("session: end the pre-MFA session: %w", err)
 	}
@@ -179,7 +212,13 @@ func (m *Manager) Logout(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return m.end(ctx, s, ReasonLogout)
+	if err := m.end(ctx, s, ReasonLogout); errors.Is(err, ErrNotFound) {
+		// Ended meanwhile, as if Verify had come a moment later.
+		return tokenErr(ErrNoSession, err)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // Revoke ends the session with the given id (an administrator's action;
@@ -229,10 +268,12 @@ func (m *Manager) end(ctx context.Context, s Session, reason string) error {
 }
 
 // LogoutEverywhere ends every session of subject: it first raises the
-// subject's revocation epoch to now in the EpochStore (so that no session
-// created before now is accepted again, even if the session store loses or
-// rolls back data), then deletes the records (reason logout-everywhere).
-// It returns how many records it deleted.
+// subject's revocation epoch in the EpochStore past now and past every
+// session of the subject created so far (so that none is accepted again,
+// even if the session store loses or rolls back data), then deletes the
+// records (reason logout-everywhere). A session created after it returns
+// is accepted, even within the same clock tick. It returns how many
+// records it deleted.
 func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, error) {
 	if m.closed.Load() {
 		return 0, ErrClosed
@@ -240,8 +281,28 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 	if err := (Start{Subject: subject, Method: MethodPassword}).check(); err != nil {
 		return 0, err
 	}
+	// The epoch must pass every session created so far: one created in
+	// this clock tick, one created at the previous epoch (see startTime),
+	// one created by a process whose clock is ahead of ours.
 	now := m.o.now()
-	epoch, err := m.epochs.RaiseEpoch(ctx, subject, now)
+	at := now
+	cur, err := m.epochs.Revocations(ctx, subject, now)
+	if err != nil {
+		return 0, fmt.Errorf("%w: revocations: %w", ErrUnavailable, err)
+	}
+	if cur.Epoch.After(at) {
+		at = cur.Epoch
+	}
+	list, err := m.store.List(ctx, subject)
+	if err != nil {
+		return 0, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
+	}
+	for _, s := range list {
+		if s.Subject == subject && s.Created.After(at) && s.Created.Sub(now) <= m.o.leeway {
+			at = s.Created
+		}
+	}
+	epoch, err := m.epochs.RaiseEpoch(ctx, subject, at.Add(time.Nanosecond))
 	if err != nil {
 		return 0, fmt.Errorf("%w: raise revocation epoch: %w", ErrUnavailable, err)
 	}
@@ -249,10 +310,11 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 	n := 0
 	// Twice: a session being created concurrently (before the epoch) may
 	// be stored after the first listing.
-	for range 2 {
-		list, err := m.store.List(ctx, subject)
-		if err != nil {
-			return n, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
+	for i := range 2 {
+		if i > 0 {
+			if list, err = m.store.List(ctx, subject); err != nil {
+				return n, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
+			}
 		}
 		for _, s := range list {
 			if !s.Created.Before(epoch) {
