@@ -48,7 +48,8 @@ type Manager struct {
 // with Refresh in this process.
 type entry struct {
 	s        Session
-	kid      string // the signing key, which must still verify
+	kid      string    // the signing key, which must still verify
+	until    time.Time // the token's exp plus the leeway, or the record's expiry if earlier
 	lastSeen atomic.Int64
 	dead     atomic.Bool
 	key      [32]byte
@@ -245,7 +246,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (Session, error) {
 			}
 			s := e.s
 			s.LastSeen = time.Unix(0, e.lastSeen.Load())
-			if !now.Before(s.Expires) {
+			if !now.Before(e.until) {
 				return Session{}, tokenErr(ErrExpired, nil)
 			}
 			if now.Before(s.IdleDeadline()) && !now.Add(m.o.leeway).Before(s.Created) {
@@ -280,7 +281,10 @@ func (m *Manager) load(ctx context.Context, token string, key [32]byte, now time
 	if m.cache == nil || !fresh || m.seq.Load() != seq {
 		return s, nil, nil
 	}
-	e := &entry{s: s, key: key, kid: p.kid}
+	e := &entry{s: s, key: key, kid: p.kid, until: s.Expires}
+	if u := p.expires.Add(m.o.leeway); u.Before(e.until) {
+		e.until = u
+	}
 	e.lastSeen.Store(s.LastSeen.UnixNano())
 	m.cache.Add(key, e)
 	// One cached entry per session: a session may reach us as more than

@@ -3,6 +3,8 @@ package session
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,11 +18,58 @@ const MaxTokenSize = 4096
 
 // claims are a session token's claims. Only registered claims and the
 // session id travel in the token; everything else is in the server-side
-// record.
+// record. Every claim has one JSON type: a string where a string is
+// expected, a number for a date (see numericDate).
 type claims struct {
-	jwt.RegisteredClaims
-	SID string `json:"sid"`
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.ClaimStrings `json:"aud"`
+	ExpiresAt *numericDate     `json:"exp"`
+	NotBefore *numericDate     `json:"nbf"`
+	IssuedAt  *numericDate     `json:"iat"`
+	SID       string           `json:"sid"`
 }
+
+// numericDate is a JWT NumericDate that is strict about its JSON: a
+// number (golang-jwt also takes a numeric string) within year 9999 either
+// side of 1970 (a larger value would wrap around when converted to a time:
+// an nbf of 1e300 would become a date in the distant past).
+type numericDate struct{ jwt.NumericDate }
+
+// maxNumericDate is 9999-12-31T23:59:59Z in Unix seconds.
+const maxNumericDate = 253402300799
+
+func newNumericDate(t time.Time) *numericDate { return &numericDate{*jwt.NewNumericDate(t)} }
+
+// UnmarshalJSON accepts a JSON number within ±maxNumericDate.
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || !(b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		return errors.New("a date claim is not a JSON number")
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || f > maxNumericDate || f < -maxNumericDate {
+		return errors.New("a date claim is out of range")
+	}
+	sec, frac := math.Modf(f)
+	d.Time = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
+}
+
+func dateOf(d *numericDate) (*jwt.NumericDate, error) {
+	if d == nil {
+		return nil, nil
+	}
+	return &d.NumericDate, nil
+}
+
+// The jwt.Claims methods, through which golang-jwt validates.
+
+func (c *claims) GetExpirationTime() (*jwt.NumericDate, error) { return dateOf(c.ExpiresAt) }
+func (c *claims) GetNotBefore() (*jwt.NumericDate, error)      { return dateOf(c.NotBefore) }
+func (c *claims) GetIssuedAt() (*jwt.NumericDate, error)       { return dateOf(c.IssuedAt) }
+func (c *claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c *claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *claims) GetAudience() (jwt.ClaimStrings, error)       { return c.Audience, nil }
 
 // Validate is called by golang-jwt after the standard checks (and so after
 // the signature): the claims golang-jwt does not require, and aud exactly
@@ -79,15 +128,13 @@ func (t *tokens) sign(s Session) (string, error) {
 		return "", fmt.Errorf("%w: the signing key %s is retired; rotate", ErrInvalidInput, k.ID)
 	}
 	c := &claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    t.issuer,
-			Subject:   s.Subject,
-			Audience:  jwt.ClaimStrings{t.audience},
-			ExpiresAt: jwt.NewNumericDate(s.Expires),
-			NotBefore: jwt.NewNumericDate(s.Created),
-			IssuedAt:  jwt.NewNumericDate(s.Created),
-		},
-		SID: s.ID,
+		Issuer:    t.issuer,
+		Subject:   s.Subject,
+		Audience:  jwt.ClaimStrings{t.audience},
+		ExpiresAt: newNumericDate(s.Expires),
+		NotBefore: newNumericDate(s.Created),
+		IssuedAt:  newNumericDate(s.Created),
+		SID:       s.ID,
 	}
 	var m jwt.SigningMethod = jwt.SigningMethodEdDSA
 	if k.Alg == ES256 {
