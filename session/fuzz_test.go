@@ -44,6 +44,10 @@ func FuzzVerify(f *testing.F) {
 	f.Add(flip(good))
 	f.Add(strings.Replace(good, ".", "..", 1))
 	f.Add("eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.e30.")
+	f.Add(good + "\n")
+	f.Add(good[:len(good)-4] + "\r\n" + good[len(good)-4:])
+	f.Add(" " + good)
+	f.Add(good + ".")
 	f.Add("a.b.c")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, tok string) {
