@@ -107,7 +107,9 @@ func NewSealer(kp KeyProvider) (*Sealer, error) {
 var b64 = base64.RawURLEncoding.Strict()
 
 // Seal encrypts plaintext for binding b under a fresh data key wrapped by
-// the provider's current key.
+// the provider's current key. A provider error is returned wrapped; a key
+// id or wrapped key from the provider that Open could not read back (bad
+// characters, empty, too long) is an error wrapping ErrInvalidKey.
 func (s *Sealer) Seal(ctx context.Context, plaintext []byte, b Binding) (string, error) {
 	if err := b.validate(); err != nil {
 		return "", err
@@ -136,7 +138,14 @@ func (s *Sealer) Seal(ctx context.Context, plaintext []byte, b Binding) (string,
 		return "", fmt.Errorf("secrets: seal: %w", err)
 	}
 	buf = aead.Seal(buf, buf[:nonceLen], plaintext, b.aad(kid))
-	return version + "." + kid + "." + b64.EncodeToString(wrapped) + "." + b64.EncodeToString(buf), nil
+	out := version + "." + kid + "." + b64.EncodeToString(wrapped) + "." + b64.EncodeToString(buf)
+	// Store only what Open can read back: a provider that returns an
+	// empty or oversized wrapped key is refused now, not discovered when
+	// the value is needed.
+	if _, err := parse(out); err != nil {
+		return "", fmt.Errorf("secrets: seal: provider returned %w: unusable wrapped key (%w)", ErrInvalidKey, err)
+	}
+	return out, nil
 }
 
 // Open decrypts a value sealed for binding b. It fails with an error
