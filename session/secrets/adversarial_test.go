@@ -45,14 +45,14 @@ func TestAdversarialEveryTruncationAndBitFlip(t *testing.T) {
 	// Extra bytes at the end, and the parts swapped, fail too.
 	f := strings.Split(sealed, ".")
 	for name, v := range map[string]string{
-		"appended":        sealed + "A",
-		"appended dot":    sealed + ".",
-		"swapped":         f[0] + "." + f[1] + "." + f[3] + "." + f[2],
-		"padding":         sealed + "==",
-		"std base64":      strings.NewReplacer("-", "+", "_", "/").Replace(sealed),
-		"upper version":   "V1" + sealed[2:],
-		"empty":           "",
-		"1MB":             strings.Repeat("A", 1<<20),
+		"appended":      sealed + "A",
+		"appended dot":  sealed + ".",
+		"swapped":       f[0] + "." + f[1] + "." + f[3] + "." + f[2],
+		"padding":       sealed + "==",
+		"std base64":    strings.NewReplacer("-", "+", "_", "/").Replace(sealed),
+		"upper version": "V1" + sealed[2:],
+		"empty":         "",
+		"1MB":           strings.Repeat("A", 1<<20),
 	} {
 		if v == sealed {
 			continue
