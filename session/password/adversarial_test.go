@@ -1,7 +1,10 @@
 package password_test
 
 import (
+	"context"
+
 	"errors"
+	"golang.org/x/text/unicode/norm"
 	"strings"
 	"testing"
 	"unicode"
@@ -81,4 +84,55 @@ func FuzzPolicyAccepts(f *testing.F) {
 			t.Fatalf("accepted %q, common once stripped", pw)
 		}
 	})
+}
+
+// Property: a password the policy accepts can be typed in any Unicode
+// normalisation form (NFC, NFD, NFKC, NFKD) and normalises to one string,
+// so every spelling verifies against the stored hash.
+func FuzzSpellingsNormaliseAlike(f *testing.F) {
+	for _, s := range []string{
+		"mot de passe déjà vu 2026",
+		strings.Repeat("한국밀갈", 32), // 128 Hangul syllables
+		"Ｐａｓｓ ｗｏｒｄ ｆｉｎｅ ９",
+		"ﬁnal ﬂow ǆungla Ω",
+		strings.Repeat("ệ", 128),
+	} {
+		f.Add(s)
+	}
+	var p password.Policy
+	f.Fuzz(func(t *testing.T, pw string) {
+		if p.Check(pw) != nil {
+			return
+		}
+		want, err := password.Normalize(pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, form := range map[string]norm.Form{"NFC": norm.NFC, "NFD": norm.NFD, "NFKC": norm.NFKC, "NFKD": norm.NFKD} {
+			got, err := password.Normalize(form.String(pw))
+			if err != nil || got != want {
+				t.Fatalf("%s spelling of %q: %q, %v; want %q", name, pw, got, err, want)
+			}
+		}
+	})
+}
+
+// End to end: the Hangul password at the policy's maximum length, set
+// in NFC, verifies when typed in NFD (which takes 9 bytes a syllable).
+func TestLongestPasswordVerifiesInEverySpelling(t *testing.T) {
+	ctx := context.Background()
+	h := newHasher(t)
+	pw := strings.Repeat("한국밀갈", 32)
+	if err := (password.Policy{}).Check(pw); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := h.Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []norm.Form{norm.NFD, norm.NFKD} {
+		if _, err := h.Verify(ctx, form.String(pw), enc); err != nil {
+			t.Fatalf("decomposed spelling (%d bytes): %v", len(form.String(pw)), err)
+		}
+	}
 }

@@ -32,7 +32,8 @@
 // verifying ([Normalize]), as NIST SP 800-63B recommends: "é" typed as one
 // code point (NFC) or as "e" plus a combining accent (NFD) is the same
 // password, and so is a full-width digit and its ASCII form. Empty input,
-// invalid UTF-8, NUL and input longer than [MaxBytes] (1 KiB) are refused
+// invalid UTF-8, NUL and input longer than [MaxBytes] (4 KiB, room
+// for every spelling of a 128-character password) are refused
 // with an error wrapping [ErrInvalid], before any hashing.
 //
 // # Policy

@@ -28,8 +28,11 @@ var (
 )
 
 // MaxBytes is the longest input any function here accepts, before
-// normalisation. Longer input is refused at once, without hashing.
-const MaxBytes = 1024
+// normalisation. Longer input is refused at once, without hashing. It is
+// 4 KiB so that every spelling of a password of the default maximum
+// length (128 characters) fits: in NFD a character can take up to four
+// code points, a Hangul syllable nine bytes.
+const MaxBytes = 4096
 
 // Normalize returns pw in Unicode normalisation form NFKC, as NIST SP
 // 800-63B asks, so that the same password typed on two keyboards — é as

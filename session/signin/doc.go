@@ -15,7 +15,7 @@
 // the next sign-in when the parameters are raised. A capped number of
 // hashes run at once, so a burst of attempts queues rather than exhausting
 // memory. Passwords are normalised to NFKC, so the NFC and NFD spellings
-// of one password both sign in. An empty password, one over 1 KiB,
+// of one password both sign in. An empty password, one over 4 KiB,
 // invalid UTF-8 or NUL is refused with [ErrInvalidInput] before any
 // counter or hash is touched.
 //

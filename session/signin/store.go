@@ -21,7 +21,7 @@ var (
 	// the caller did not give.
 	ErrMFARequired = errors.New("signin: second factor required")
 	// ErrInvalidInput is wrapped by errors for malformed arguments: a
-	// password that is empty, not UTF-8, holds NUL or exceeds 1 KiB; an
+	// password that is empty, not UTF-8, holds NUL or exceeds 4 KiB; an
 	// email or client key that is missing, too long, not UTF-8 or holds a
 	// control character (NUL among them); a user id no user can have (see
 	// User.ID); a malformed user record.
