@@ -194,7 +194,8 @@ func TestAdversarialErrorsHoldNoKeyMaterial(t *testing.T) {
 	var errs []error
 	for _, text := range []string{
 		"k1:" + enc[:20], "k1:" + enc + enc, "k1:" + enc + "\nk1:" + enc, "k 1:" + enc, "k1" + enc, "k1:" + enc + "!",
-		"k1:" + enc[:len(enc)-2] + "!=",
+		"k1:" + enc[:len(enc)-2] + "!=", enc + ":k1", "k1:" + enc + "\n" + enc + ":k2", enc + ":" + enc,
+		"k1:" + enc + "\n" + enc, "# comment\n" + enc[:30] + ":" + enc,
 	} {
 		_, err := secrets.ParseKeys(text)
 		if err == nil {

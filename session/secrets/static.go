@@ -59,8 +59,10 @@ func ParseKeys(text string) (*StaticKeys, error) {
 		}
 		for _, e := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }) {
 			id, enc, ok := strings.Cut(e, ":")
-			if !ok {
-				return nil, fmt.Errorf("%w: entry is not <id>:<base64 key>", ErrInvalidKey)
+			// An error names an entry by its id only once the id is known
+			// to be one: a mistyped line may hold key material there.
+			if !ok || validKeyID(id) != nil {
+				return nil, fmt.Errorf("%w: entry is not <id>:<base64 key> with an id of 1 to 64 characters from [A-Za-z0-9_-]", ErrInvalidKey)
 			}
 			k, err := decodeKey(enc)
 			if err != nil {
