@@ -195,7 +195,7 @@ func TestAdversarialErrorsHoldNoKeyMaterial(t *testing.T) {
 	for _, text := range []string{
 		"k1:" + enc[:20], "k1:" + enc + enc, "k1:" + enc + "\nk1:" + enc, "k 1:" + enc, "k1" + enc, "k1:" + enc + "!",
 		"k1:" + enc[:len(enc)-2] + "!=", enc + ":k1", "k1:" + enc + "\n" + enc + ":k2", enc + ":" + enc,
-		"k1:" + enc + "\n" + enc, "# comment\n" + enc[:30] + ":" + enc,
+		"k1:" + enc + "\n" + enc, "# comment\n" + enc[:30] + ":" + enc, enc + ":!!", enc[:40] + ":" + enc + "\n" + enc[:40] + ":" + enc,
 	} {
 		_, err := secrets.ParseKeys(text)
 		if err == nil {
