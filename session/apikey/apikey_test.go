@@ -214,6 +214,15 @@ func TestRotateOverlapThenRetiredByTime(t *testing.T) {
 	if len(f.events(apikey.EventKeyRotated)) != 1 || len(f.events(apikey.EventKeyUsedAfterOverlap)) != 1 {
 		t.Fatalf("events: %+v", f.rec.Events())
 	}
+	// A client hammering with the retired key: one event a minute.
+	for range 10 {
+		f.m.Verify(f.ctx, old.Secret)
+	}
+	f.clk.add(time.Minute)
+	f.m.Verify(f.ctx, old.Secret)
+	if n := len(f.events(apikey.EventKeyUsedAfterOverlap)); n != 2 {
+		t.Fatalf("%d apikey.used_after_overlap events, want 2", n)
+	}
 	// A retiring or retired key cannot be rotated again.
 	if _, err := f.m.Rotate(f.ctx, old.Key.ID, 0); !errors.Is(err, apikey.ErrState) {
 		t.Fatalf("rotate retired: %v", err)
@@ -294,8 +303,15 @@ func TestNarrowedKey(t *testing.T) {
 	f := newFixture(t)
 	c := f.create(t, "permits-sync", apikey.KeySpec{Narrowing: apikey.Narrowing{
 		Permissions: []rbac.Permission{"permits.application.read"}, Scopes: []rbac.Scope{"dept:building"}}})
-	if _, err := f.m.Authorize(f.ctx, c.Secret, "permits.application.read", "dept:building"); err != nil {
+	p, err := f.m.Authorize(f.ctx, c.Secret, "permits.application.read", "dept:building")
+	if err != nil {
 		t.Fatalf("inside narrowing: %v", err)
+	}
+	// The caller's copy cannot widen the cached key.
+	n := p.Narrowing()
+	n.Permissions[0], n.Scopes[0] = "permits.application.create", "ward:7"
+	if p.Allows("permits.application.create", "dept:building") || !p.Allows("permits.application.read", "dept:building") {
+		t.Fatal("Allows disagrees with the narrowing")
 	}
 	// The account holds permits.application.create; the key does not carry it.
 	if d, _ := f.authz.Check(f.ctx, "svc:permits-sync", "permits.application.create", "dept:building"); !d.Allowed {

@@ -55,8 +55,9 @@
 //
 // Manager.Rotate issues a new key and keeps the old one valid until an
 // overlap deadline (WithOverlap, default 7 days); from then on the old key
-// is refused by time alone (ErrRetired, and apikey.used_after_overlap is
-// emitted for each refused use). Manager.Revoke ends a key at once.
+// is refused by time alone (ErrRetired; apikey.used_after_overlap is
+// emitted for a refused use, at most once a minute per key and process).
+// Manager.Revoke ends a key at once.
 //
 // Processes that share a Store share invalidations through a Feed, the way
 // session Managers share their store's change feed: every change is

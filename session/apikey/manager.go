@@ -68,8 +68,13 @@ type entry struct {
 
 	lastUsed atomic.Int64
 	flushed  atomic.Int64
-	told     atomic.Bool // apikey.expired emitted by this process
+	told     atomic.Bool  // apikey.expired emitted by this process
+	toldLate atomic.Int64 // when apikey.used_after_overlap was last emitted here
 }
+
+// lateEvery is how often a process emits apikey.used_after_overlap for
+// one key that keeps being presented after its deadline.
+const lateEvery = time.Minute
 
 // New returns a Manager keeping accounts and keys in store, deciding uses
 // through policy, and hashing secrets with HMAC-SHA-256 under hashKey (at
@@ -259,7 +264,7 @@ func (m *Manager) miss(ctx context.Context, parts Parts, now int64) (Principal, 
 	}
 	e := &entry{
 		p: Principal{KeyID: k.ID, Account: k.Account, Subject: a.Subject(), Name: k.Name,
-			Narrowing: k.Narrowing},
+			narrowing: k.Narrowing},
 		fast: fastSum(parts.Secret), fetched: now,
 		expires: unixOrZero(k.Expires), retires: unixOrZero(k.Retires),
 		revoked: !k.Revoked.IsZero(), disabled: a.Status != AccountActive,
@@ -290,8 +295,10 @@ func (m *Manager) judge(ctx context.Context, e *entry, now int64) (Principal, er
 	case e.disabled:
 		return Principal{}, errDisabled
 	case e.retires != 0 && now >= e.retires:
-		m.emit(ctx, EventKeyUsedAfterOverlap, e.p.Subject, map[string]string{
-			"key": e.p.KeyID, "account": e.p.Account, "retired_at": time.Unix(0, e.retires).UTC().Format(time.RFC3339)})
+		if last := e.toldLate.Load(); (last == 0 || now-last >= int64(lateEvery)) && e.toldLate.CompareAndSwap(last, now) {
+			m.emit(ctx, EventKeyUsedAfterOverlap, e.p.Subject, map[string]string{
+				"key": e.p.KeyID, "account": e.p.Account, "retired_at": time.Unix(0, e.retires).UTC().Format(time.RFC3339)})
+		}
 		return Principal{}, errRetired
 	case e.expires != 0 && now >= e.expires:
 		if !e.told.Swap(true) {
@@ -316,7 +323,7 @@ func (m *Manager) Authorize(ctx context.Context, key string, perm rbac.Permissio
 	if err != nil {
 		return Principal{}, err
 	}
-	if !p.Narrowing.allows(perm, scope) {
+	if !p.narrowing.allows(perm, scope) {
 		return Principal{}, ErrNarrowed
 	}
 	d, err := m.policy.Check(ctx, p.Subject, perm, scope)

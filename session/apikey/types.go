@@ -202,12 +202,26 @@ func (c Created) String() string { return "apikey " + c.Key.ID + " (secret hidde
 // GoString hides the secret from %#v.
 func (c Created) GoString() string { return c.String() }
 
-// Principal is who a verified key speaks for.
+// Principal is who a verified key speaks for. It shares nothing a caller
+// can change with the Manager's cache.
 type Principal struct {
 	KeyID   string
 	Account string
 	// Subject is svc:<Account>.
-	Subject   rbac.Subject
-	Name      string
-	Narrowing Narrowing
+	Subject rbac.Subject
+	Name    string
+	// narrowing is shared with the cache entry, so it is not exported.
+	narrowing Narrowing
+}
+
+// Narrowing returns a copy of the key's narrowing.
+func (p Principal) Narrowing() Narrowing {
+	return Narrowing{Permissions: slices.Clone(p.narrowing.Permissions), Scopes: slices.Clone(p.narrowing.Scopes)}
+}
+
+// Allows reports whether a request for perm at scope lies inside the
+// key's narrowing (always, for a key without one). The policy must still
+// allow the account: see Manager.Authorize.
+func (p Principal) Allows(perm rbac.Permission, scope rbac.Scope) bool {
+	return p.narrowing.allows(perm, scope)
 }
