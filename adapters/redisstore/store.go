@@ -34,7 +34,9 @@ var ErrReplication = errors.New("redisstore: deletion not confirmed by replicas"
 // flushed, whoever did it, and Watch passes that on to the session.Manager's
 // cache.
 //
-// A Store is safe for concurrent use. Close it when done.
+// A Store is safe for concurrent use, and several session.Managers may
+// share one: each Watch hears every invalidation, including a flush.
+// Close it when done.
 type Store struct {
 	client      rueidis.Client
 	prefix      string
@@ -42,10 +44,17 @@ type Store struct {
 	waitTimeout time.Duration
 	userInval   func([]rueidis.RedisMessage)
 
-	kick     chan struct{} // a nil invalidation: flushed or disconnected
-	mu       sync.Mutex    // serialises calls to watchers
-	watchers map[int]func(session.Change)
+	mu       sync.Mutex // serialises calls to watchers
+	watchers map[int]watcher
 	nextW    int
+}
+
+// watcher is one Watch call: its callback, and its kick, which a nil
+// invalidation (flushed or disconnected) fills so that this Watch, and
+// every other, finds out which.
+type watcher struct {
+	changed func(session.Change)
+	kick    chan struct{}
 }
 
 // An Option configures a Store.
@@ -72,7 +81,7 @@ func WithReplicaAck(n int, timeout time.Duration) Option {
 // must be nil); opt.DisableCache must be false, PipelineMultiplex 0, and
 // the server must speak RESP3 (Redis 6 or later).
 func New(opt rueidis.ClientOption, opts ...Option) (*Store, error) {
-	s := &Store{prefix: "iam:session:", watchers: map[int]func(session.Change){}, kick: make(chan struct{}, 1), userInval: opt.OnInvalidations}
+	s := &Store{prefix: "iam:session:", watchers: map[int]watcher{}, userInval: opt.OnInvalidations}
 	for _, o := range opts {
 		o(s)
 	}
@@ -362,15 +371,17 @@ func (s *Store) invalidated(keys []rueidis.RedisMessage) {
 	if s.userInval != nil {
 		s.userInval(keys)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if keys == nil {
-		select {
-		case s.kick <- struct{}{}:
-		default:
+		for _, w := range s.watchers {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
 		}
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	rec := s.prefix + "s:"
 	for _, k := range keys {
 		name, err := k.ToString()
@@ -386,8 +397,8 @@ func (s *Store) invalidated(keys []rueidis.RedisMessage) {
 
 // broadcast calls every watcher; s.mu is held.
 func (s *Store) broadcast(c session.Change) {
-	for _, fn := range s.watchers {
-		fn(c)
+	for _, w := range s.watchers {
+		w.changed(c)
 	}
 }
 
@@ -420,10 +431,11 @@ func (s *Store) connections(ctx context.Context) (map[string]int64, error) {
 // does not answer it reports nothing, so the Manager serves its cache only
 // within the staleness bound.
 func (s *Store) Watch(ctx context.Context, interval time.Duration, changed func(session.Change)) error {
+	kick := make(chan struct{}, 1)
 	s.mu.Lock()
 	id := s.nextW
 	s.nextW++
-	s.watchers[id] = changed
+	s.watchers[id] = watcher{changed: changed, kick: kick}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -460,7 +472,7 @@ func (s *Store) Watch(ctx context.Context, interval time.Duration, changed func(
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-s.kick:
+		case <-kick:
 			kicked = true
 		case <-t.C:
 		}
