@@ -161,3 +161,61 @@ func TestRedisRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestEndsReachEveryManager: on Redis, two Managers with their own
+// clients and a shared EpochStore both have a session cached; each way it
+// can end makes both refuse it within 100 ms (idle and absolute expiry
+// when they fall due).
+func TestEndsReachEveryManager(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, prefix := sharedRedis(t)
+	keys := newKeys(t)
+	epochs := sqliteEpochs(t)
+	opts := []session.Option{session.WithEpochs(epochs), session.WithMaxStaleness(time.Hour),
+		session.WithIdleTimeout(time.Hour), session.WithAbsoluteLifetime(time.Hour)}
+	a := newManager(t, newStore(t, addr, prefix), keys, opts...)
+	b := newManager(t, newStore(t, addr, prefix), keys, opts...)
+	short := newManager(t, newStore(t, addr, prefix), keys, session.WithEpochs(epochs), session.WithMaxStaleness(time.Hour),
+		session.WithIdleTimeout(300*time.Millisecond), session.WithAbsoluteLifetime(time.Hour))
+	brief := newManager(t, newStore(t, addr, prefix), keys, session.WithEpochs(epochs), session.WithMaxStaleness(time.Hour),
+		session.WithIdleTimeout(0), session.WithAbsoluteLifetime(1200*time.Millisecond))
+	ways := []struct {
+		name   string
+		maker  *session.Manager
+		end    func(s session.Session, tok string) error
+		within time.Duration
+	}{
+		{"logout", a, func(_ session.Session, tok string) error { return b.Logout(ctx, tok) }, 100 * time.Millisecond},
+		{"revoke", a, func(s session.Session, _ string) error { return b.Revoke(ctx, s.ID) }, 100 * time.Millisecond},
+		{"everywhere", a, func(s session.Session, _ string) error { _, err := b.LogoutEverywhere(ctx, s.Subject); return err }, 100 * time.Millisecond},
+		{"idle", short, func(session.Session, string) error { time.Sleep(300 * time.Millisecond); return nil }, 100 * time.Millisecond},
+		{"absolute", brief, func(s session.Session, _ string) error { time.Sleep(time.Until(s.Expires)); return nil }, 100 * time.Millisecond},
+	}
+	for i, w := range ways {
+		s, tok, err := w.maker.Create(ctx, session.Start{Subject: fmt.Sprintf("user:u%d", i), Method: session.MethodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		readers := []*session.Manager{a, b, w.maker}
+		for _, m := range readers {
+			if _, err := m.Verify(ctx, tok); err != nil {
+				t.Fatalf("%s: %v", w.name, err)
+			}
+		}
+		if err := w.end(s, tok); err != nil {
+			t.Fatalf("%s: %v", w.name, err)
+		}
+		for j, m := range readers {
+			eventually(t, w.within, fmt.Sprintf("%s, manager %d", w.name, j), func() error {
+				if _, err := m.Verify(ctx, tok); !errors.Is(err, session.ErrInvalidToken) {
+					return fmt.Errorf("Verify = %v", err)
+				}
+				return nil
+			})
+		}
+		if l, err := a.List(ctx, s.Subject); err != nil || len(l) != 0 {
+			t.Errorf("%s: List = %d, %v", w.name, len(l), err)
+		}
+	}
+}
