@@ -551,4 +551,16 @@ func slicesIndex(rows []apikey.ReportRow, id string) int {
 	return -1
 }
 
-var _ = iam.Decision{}
+// TestServiceAccountUnderSoD: a service account is held to conflict rules
+// like a person; its grants go through the same policy writer.
+func TestServiceAccountUnderSoD(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.authz.Apply(f.ctx, rbac.Change{PutConflicts: []rbac.ConflictRule{{ID: "read-vs-post",
+		Description: "no integration both reads permits and posts journals", Roles: [2]rbac.RoleID{"permit-reader", "gl-poster"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.authz.Assign(f.ctx, rbac.Grant{Subject: "svc:permits-sync", Role: "gl-poster", Scope: "dept:finance"})
+	if !errors.Is(err, iam.ErrConflict) {
+		t.Fatalf("conflicting grant to a service account: %v", err)
+	}
+}

@@ -59,13 +59,15 @@ func Parse(key string) (Parts, error) {
 	if len(key) != KeyLen || key[:len(Prefix)] != Prefix || key[secretStart-1] != '_' {
 		return Parts{}, errMalformed
 	}
-	for i := idStart; i < len(key); i++ {
-		if i == secretStart-1 {
-			continue
-		}
-		if !alphabet[key[i]] {
-			return Parts{}, errMalformed
-		}
+	var bad bool
+	for _, c := range []byte(key[idStart : secretStart-1]) {
+		bad = bad || !alphabet[c]
+	}
+	for _, c := range []byte(key[secretStart:]) {
+		bad = bad || !alphabet[c]
+	}
+	if bad {
+		return Parts{}, errMalformed
 	}
 	if sum := checksum(key[:sumStart]); string(sum[:]) != key[sumStart:] {
 		return Parts{}, errChecksum
