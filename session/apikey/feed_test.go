@@ -111,3 +111,48 @@ func TestRevokeDuringMissIsNotUndone(t *testing.T) {
 		t.Fatalf("after the revocation: %v", err)
 	}
 }
+
+// countingStore counts key reads.
+type countingStore struct {
+	*apikey.MemoryStore
+	reads int
+}
+
+func (s *countingStore) Key(ctx context.Context, id string) (apikey.Key, apikey.Account, error) {
+	s.reads++
+	return s.MemoryStore.Key(ctx, id)
+}
+
+// TestWarmVerifyReadsNoStore: a miss reads the store once; warm
+// verifications read nothing; a last use survives its entry's eviction.
+func TestWarmVerifyReadsNoStore(t *testing.T) {
+	f := newFixture(t)
+	a := f.create(t, "permits-sync", apikey.KeySpec{})
+	b := f.create(t, "gl-export", apikey.KeySpec{})
+	cs := &countingStore{MemoryStore: f.store}
+	m, err := apikey.New(cs, f.authz, f.key, apikey.WithClock(f.clk.now), apikey.WithCache(1), apikey.WithFlushInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for range 100 {
+		if _, err := m.Verify(f.ctx, a.Secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs.reads != 1 {
+		t.Fatalf("%d store reads for 100 verifications, want 1", cs.reads)
+	}
+	f.clk.add(time.Second)
+	if _, err := m.Verify(f.ctx, b.Secret); err != nil { // evicts a
+		t.Fatal(err)
+	}
+	if err := m.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ka, _, _ := f.store.Key(f.ctx, a.Key.ID)
+	kb, _, _ := f.store.Key(f.ctx, b.Key.ID)
+	if !ka.LastUsed.Equal(t0) || !kb.LastUsed.Equal(t0.Add(time.Second)) {
+		t.Fatalf("last uses %v, %v", ka.LastUsed, kb.LastUsed)
+	}
+}
