@@ -99,7 +99,11 @@
 // permission and that record, copied as it was before any of its fields
 // was masked; answers are remembered per record. Fields of an embedded
 // struct belong to the enclosing record. iam's RecordMasker uses this to
-// decide each record at the scope its own fields place it in.
+// decide each record at the scope its own fields place it in. A part that
+// two records share (through a pointer, slice or map whose type can form a
+// cycle, so the walk visits it once) is shown only if every record that
+// reaches it may show it; a record the part holds is still decided for
+// itself.
 //
 // # Robustness
 //

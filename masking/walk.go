@@ -30,9 +30,12 @@ type walker struct {
 	mayRec  func(perm string, rec any) bool // decides per record; set instead of may
 	viewed  func(View)
 	reveal  bool                 // a JSON copy: mark the SINs the caller may see
-	seen    map[seenKey]struct{} // reference values already walked; made on first use
+	seen    map[seenKey]int32    // reference values already walked, with the record walked for; made on first use
 	decided [decisionCache]uint8 // by rule.permID: 0 not asked, 1 denied, 2 held
 	rec     any                  // mayRec: the enclosing record, as it was on entry
+	recID   int32                // mayRec: a number for the enclosing record, unique in the walk; 0 for none
+	recs    int32                // mayRec: records entered so far
+	forAll  bool                 // masking a shared part for every record: records in it decide for themselves
 	inRec   bool                 // the next struct walked is embedded in the current record
 	depth   int
 	deep    error // a *ValueError: part of the value lay deeper than MaxDepth and was cut off
@@ -46,16 +49,52 @@ type seenKey struct {
 	typ reflect.Type
 }
 
-// visit reports whether the reference was walked already, and records it.
-func (w *walker) visit(ptr uintptr, n int, t reflect.Type) bool {
-	k := seenKey{ptr: ptr, n: n, typ: t}
+// Values of seen besides record numbers.
+const (
+	seenForAll  int32 = -1 // walked with nothing held: masked for every record
+	seenOwnSelf int32 = -2 // holds records, which decide their own fields
+)
+
+// visit reports whether the reference v of plan p was walked already, and
+// records it. With per-record decisions, a reference reached again from
+// another record than the one it was walked for, and holding fields that
+// record decides (not records of their own), is masked again with nothing
+// held: what two records share is shown only if both may show it, so that
+// neither the order of the records nor the sharing can leak the fields of
+// the record the caller may not see.
+func (w *walker) visit(v reflect.Value, n int, p *typePlan, path []seg, key reflect.Value) bool {
+	k := seenKey{ptr: v.Pointer(), n: n, typ: p.typ}
+	by := w.recID
+	if w.mayRec != nil && p.elem != nil && p.elem.op == opStruct && p.elem.record {
+		by = seenOwnSelf
+	}
 	if w.seen == nil {
-		w.seen = make(map[seenKey]struct{})
-	} else if _, ok := w.seen[k]; ok {
+		w.seen = make(map[seenKey]int32)
+	} else if was, ok := w.seen[k]; ok {
+		if w.mayRec == nil || was == by || was == seenForAll || was == seenOwnSelf {
+			return true
+		}
+		w.seen[k] = seenForAll
+		w.maskForAll(v, p, path, key)
 		return true
 	}
-	w.seen[k] = struct{}{}
+	w.seen[k] = by
 	return false
+}
+
+// maskForAll masks v, a value of plan p, as if the caller held nothing.
+// The records it holds are left as they are: the walk that first reached
+// v decided each of them for itself.
+func (w *walker) maskForAll(v reflect.Value, p *typePlan, path []seg, key reflect.Value) {
+	d := walker{e: w.e, method: w.method, depth: w.depth, forAll: true}
+	if err := d.walk1(v, p, path, key); err != nil || d.deep != nil {
+		if w.deep == nil {
+			w.deep = d.deep
+		}
+		if err != nil && v.CanSet() {
+			v.SetZero() // not left half-masked
+		}
+	}
 }
 
 // allowed reports whether the caller holds r's permission (for the
@@ -131,33 +170,37 @@ func (w *walker) walk1(v reflect.Value, p *typePlan, path []seg, key reflect.Val
 		}
 		embedded := w.inRec
 		w.inRec = false
+		if w.forAll && p.record && !embedded {
+			return nil
+		}
 		if p.record && w.mayRec != nil && !embedded {
 			// A record of its own: its fields are decided for it, on the
 			// record as it is before any of them is masked.
-			outer, decided := w.rec, w.decided
-			w.rec, w.decided = nil, [decisionCache]uint8{}
+			outer, outerID, decided := w.rec, w.recID, w.decided
+			w.recs++
+			w.rec, w.recID, w.decided = nil, w.recs, [decisionCache]uint8{}
 			if v.CanInterface() {
 				w.rec = v.Interface()
 			}
 			err := w.fields(v, p, path, key)
-			w.rec, w.decided = outer, decided
+			w.rec, w.recID, w.decided = outer, outerID, decided
 			return err
 		}
 		return w.fields(v, p, path, key)
 	case opPtr:
-		if v.IsNil() || (p.track && w.visit(v.Pointer(), 0, p.typ)) {
+		if v.IsNil() || (p.track && w.visit(v, 0, p, path, key)) {
 			return nil
 		}
 		return w.walk(v.Elem(), p.elem, path, key)
 	case opSlice:
-		if v.Len() == 0 || (p.track && w.visit(v.Pointer(), v.Len(), p.typ)) {
+		if v.Len() == 0 || (p.track && w.visit(v, v.Len(), p, path, key)) {
 			return nil
 		}
 		return w.walkElems(v, p.elem, path, key)
 	case opArray:
 		return w.walkElems(v, p.elem, path, key)
 	case opMap:
-		if v.Len() == 0 || (p.track && w.visit(v.Pointer(), 0, p.typ)) {
+		if v.Len() == 0 || (p.track && w.visit(v, 0, p, path, key)) {
 			return nil
 		}
 		return w.walkMap(v, p, path, key)
