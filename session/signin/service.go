@@ -294,11 +294,12 @@ func (s *Service) SignIn(ctx context.Context, a Attempt) (Result, error) {
 		}
 	}
 	if err := s.lock.reserve(ctx, s.store, ak, "account", s.lock.AccountLimit, now); err != nil {
-		if errors.Is(err, ErrLocked) {
-			s.emit(ctx, "login.failed", u.ID, map[string]string{"reason": "locked", "scope": "account", "client": a.Client})
-			if cerr := s.clientFailed(ctx, ck, now); cerr != nil {
-				return Result{}, cerr
-			}
+		if !errors.Is(err, ErrLocked) { // no verdict: give the client's slot back
+			return Result{}, s.abort(ctx, err, ck)
+		}
+		s.emit(ctx, "login.failed", u.ID, map[string]string{"reason": "locked", "scope": "account", "client": a.Client})
+		if cerr := s.clientFailed(ctx, ck, now); cerr != nil {
+			return Result{}, cerr
 		}
 		return Result{}, err // the client's slot stays used
 	}
@@ -657,13 +658,14 @@ func (s *Service) prepareFactor(ctx context.Context, uid string, a MFAAttempt, n
 		ak = deviceKey + id
 	}
 	if err := s.lock.reserve(ctx, s.store, ak, "account", s.lock.AccountLimit, now); err != nil {
-		s.emit(ctx, "mfa.failed", u.ID, map[string]string{"reason": "locked", "client": a.Client})
-		if errors.Is(err, ErrLocked) {
-			if cerr := s.clientFailed(ctx, ck, now); cerr != nil {
-				return fail(cerr)
-			}
+		if !errors.Is(err, ErrLocked) { // no verdict: give the client's slot back
+			return fail(s.abort(ctx, err, ck))
 		}
-		return fail(err)
+		s.emit(ctx, "mfa.failed", u.ID, map[string]string{"reason": "locked", "client": a.Client})
+		if cerr := s.clientFailed(ctx, ck, now); cerr != nil {
+			return fail(cerr)
+		}
+		return fail(err) // the client's slot stays used
 	}
 	return u, rec, ck, ak, nil
 }
