@@ -52,7 +52,7 @@ func TestPolicyLooksThroughInvisibleAndRepeated(t *testing.T) {
 // characters, no control character, at least MinLength visible ones, and
 // is not common once whitespace and invisible characters are removed.
 func FuzzPolicyAccepts(f *testing.F) {
-	for _, s := range []string{"correct horse battery staple", "pass\u200bword1234", "            ", "aaaaaaaaaaaa", "p a s s w o r d 1", "abcabcabcabc1"} {
+	for _, s := range []string{"correct horse battery staple", "pass\u200bword1234", "            ", "aaaaaaaaaaaa", "p a s s w o r d 1", "abcabcabcabc1", "abcdefghijklm", "1qaz2wsx3edc4rfv", "mnbvcxzlkjhg"} {
 		f.Add(s)
 	}
 	var p password.Policy
@@ -82,6 +82,15 @@ func FuzzPolicyAccepts(f *testing.F) {
 		}
 		if utf8.ValidString(core.String()) && password.IsCommon(core.String()) {
 			t.Fatalf("accepted %q, common once stripped", pw)
+		}
+		// Not one run of consecutive letters or digits, up or down.
+		rs := []rune(core.String())
+		run := true
+		for i := 2; i < len(rs) && run; i++ {
+			run = rs[i]-rs[i-1] == rs[1]-rs[0] && (rs[1]-rs[0] == 1 || rs[1]-rs[0] == -1)
+		}
+		if run {
+			t.Fatalf("accepted a run: %q", pw)
 		}
 	})
 }
@@ -133,6 +142,23 @@ func TestLongestPasswordVerifiesInEverySpelling(t *testing.T) {
 	for _, form := range []norm.Form{norm.NFD, norm.NFKD} {
 		if _, err := h.Verify(ctx, form.String(pw), enc); err != nil {
 			t.Fatalf("decomposed spelling (%d bytes): %v", len(form.String(pw)), err)
+		}
+	}
+}
+
+// Common passwords in other cases, and passwords made of runs of
+// consecutive characters and keyboard walks (QWERTY and AZERTY, with
+// digits and their shifted symbols), are refused.
+func TestPolicyRefusesCommonCasesRunsAndWalks(t *testing.T) {
+	for _, pw := range []string{
+		"password1234", "Password123!", "PASSWORD1234", "PaSsWoRd1234", "qwerty123456", "QWERTY123456",
+		"123456789012", "iloveyou1234", "welcome12345", "Welcome2024!", "Changeme123!", "Admin@123456",
+		"abc123456789", "1q2w3e4r5t6y", "zaq12wsxcde3", "1234567890qwerty", "abcdefghijkl", "abcdefghijklmnop",
+		"0123456789ab", "1qaz2wsx3edc", "qazwsxedcrfv", "asdfghjkl123", "zyxwvutsrqpo", "!@#$%^&*()qw",
+		"azertyuiop12", "AZERTYqsdfgh", "9876543210zz", "aabbccddeeff", "Qwerty Qwerty",
+	} {
+		if err := (password.Policy{}).Check(pw); !errors.Is(err, password.ErrWeak) {
+			t.Errorf("%q: %v, want ErrWeak", pw, err)
 		}
 	}
 }

@@ -46,7 +46,10 @@
 // characters (zero-width space, soft hyphen, direction marks) count toward
 // no length; a password with control characters, or with fewer than four
 // distinct characters once case, whitespace and invisible characters are
-// set aside (a run of spaces, "aaaaaaaaaaaa"), is refused; and the common
+// set aside (a run of spaces, "aaaaaaaaaaaa"), or with fewer than six
+// characters that do not merely continue a run of consecutive letters or
+// digits or a walk along a QWERTY or AZERTY keyboard ("abcdefghijkl",
+// "1234567890qwerty", "1qaz2wsx3edc"), is refused; and the common
 // list and the account words are also matched with whitespace and
 // invisible characters removed. It returns a
 // [PolicyError] wrapping [ErrWeak] that names the reason, never the

@@ -76,7 +76,7 @@ type Policy struct {
 // PolicyError says why a password was refused. errors.Is(err, ErrWeak)
 // reports true for it. It never holds the password.
 type PolicyError struct {
-	Reason string // too short, too long, too few distinct characters, a control character, common, contains account name
+	Reason string // too short, too long, too few distinct characters, a keyboard pattern or run, a control character, common, contains account name
 }
 
 func (e *PolicyError) Error() string { return "password: too weak: " + e.Reason }
@@ -113,6 +113,9 @@ func (p Policy) Check(pw string, context ...string) error {
 	if distinct(core) < minDistinct {
 		return &PolicyError{Reason: fmt.Sprintf("too few distinct characters (minimum %d, not counting spaces)", minDistinct)}
 	}
+	if surprise(core) < minSurprise {
+		return &PolicyError{Reason: "a keyboard pattern or a run of consecutive characters"}
+	}
 	switch l := utf8.RuneCountInString(shown); {
 	case l < minLen:
 		return &PolicyError{Reason: fmt.Sprintf("too short (minimum %d characters)", minLen)}
@@ -136,6 +139,79 @@ func (p Policy) Check(pw string, context ...string) error {
 // invisible characters aside and case ignored, that a password must hold:
 // "aaaaaaaaaaaa", "abababababab" and a run of spaces are refused.
 const minDistinct = 4
+
+// minSurprise is the fewest characters, case, whitespace and invisible
+// characters aside, that must not merely continue a pattern from the
+// character before them (see surprise): "abcdefghijkl",
+// "1234567890qwerty", "1qaz2wsx3edc" and "zaq12wsxcde3" are refused.
+const minSurprise = 6
+
+// keyboards are the rows of the QWERTY and AZERTY layouts, shifted
+// symbols folded onto their digits (see unshift).
+var keyboards = [...][4]string{
+	{"1234567890-=", "qwertyuiop[]", "asdfghjkl;'", "zxcvbnm,./"},
+	{"1234567890", "azertyuiop", "qsdfghjklm", "wxcvbn,;:!"},
+}
+
+var unshift = strings.NewReplacer("!", "1", "@", "2", "#", "3", "$", "4", "%", "5", "^", "6", "&", "7", "*", "8", "(", "9", ")", "0")
+
+type keyPos struct{ row, col int }
+
+// keyPositions maps each key to its positions, one per layout.
+var keyPositions = sync.OnceValue(func() [len(keyboards)]map[rune]keyPos {
+	var out [len(keyboards)]map[rune]keyPos
+	for i, kb := range keyboards {
+		out[i] = map[rune]keyPos{}
+		for r, row := range kb {
+			for c, k := range []rune(row) {
+				out[i][k] = keyPos{r, c}
+			}
+		}
+	}
+	return out
+})
+
+// adjacentKeys reports whether a and b neighbour each other on one of the
+// layouts: beside each other in a row, or touching across rows (each row
+// sits half a key to the right of the one above).
+func adjacentKeys(a, b rune) bool {
+	for _, pos := range keyPositions() {
+		p, ok1 := pos[a]
+		q, ok2 := pos[b]
+		if !ok1 || !ok2 {
+			continue
+		}
+		dr, dc := q.row-p.row, q.col-p.col
+		switch {
+		case dr == 0 && (dc == 1 || dc == -1),
+			dr == -1 && (dc == 0 || dc == 1),
+			dr == 1 && (dc == 0 || dc == -1):
+			return true
+		}
+	}
+	return false
+}
+
+// surprise counts the characters of s (lower-cased) that do not continue
+// a pattern from the one before: a repeat, the next or previous letter or
+// digit, or a neighbouring key. The first character always counts.
+func surprise(s string) int {
+	n := 0
+	var prev rune = -1
+	for _, r := range unshift.Replace(s) {
+		d := r - prev
+		switch {
+		case prev >= 0 && (d >= -1 && d <= 1) && (isASCIIAlnum(r) && isASCIIAlnum(prev) || r == prev):
+		case prev >= 0 && adjacentKeys(prev, r):
+		default:
+			n++
+		}
+		prev = r
+	}
+	return n
+}
+
+func isASCIIAlnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }
 
 // isInvisible reports whether r is a format character (Unicode category
 // Cf: zero-width space and joiners, soft hyphen, direction marks, BOM),
