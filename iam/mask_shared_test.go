@@ -1,11 +1,13 @@
 package iam_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/masking"
 )
 
@@ -106,6 +108,50 @@ func TestRecordMaskerSharedParts(t *testing.T) {
 				if s, _ := json.Marshal(p); strings.Contains(string(s), "jane@") || strings.Contains(string(s), "046454286") || strings.Contains(string(s), "555-0199") {
 					t.Errorf("Marshal (allowed record first = %v): p4 in ward 3 is %s", first, s)
 				}
+			}
+		}
+	}
+}
+
+// TestRecordJSONRevealEveryEntryPoint checks that every JSON entry point
+// that decides per record (Masker.MarshalRecords, Masker.WriteJSONRecords,
+// RecordMasker.Marshal, RecordMasker.WriteJSON) writes the digits of
+// exactly the SINs the subject may see on their records, and the mask for
+// the others.
+func TestRecordJSONRevealEveryEntryPoint(t *testing.T) {
+	t.Parallel()
+	a, rm, sc, _ := newRecordMasker(t)
+	mk, err := a.Masker(iam.MaskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for sub, shown := range map[iam.Subject]int{"user:ann": 6, "user:wes": 2, "user:eve": 2, "user:bob": 0, "user:nobody": 0} {
+		outs := map[string]string{}
+		b, err := mk.MarshalRecords(ctx, sub, sc, permits(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs["Masker.MarshalRecords"] = string(b)
+		var w1, w2 bytes.Buffer
+		if err := mk.WriteJSONRecords(ctx, &w1, sub, sc, permits(t)); err != nil {
+			t.Fatal(err)
+		}
+		outs["Masker.WriteJSONRecords"] = w1.String()
+		if b, err = rm.Marshal(ctx, sub, permits(t)); err != nil {
+			t.Fatal(err)
+		}
+		outs["RecordMasker.Marshal"] = string(b)
+		if err := rm.WriteJSON(ctx, &w2, sub, permits(t)); err != nil {
+			t.Fatal(err)
+		}
+		outs["RecordMasker.WriteJSON"] = w2.String()
+		for name, out := range outs {
+			if got := strings.Count(out, `"SIN":"046454286"`); got != shown {
+				t.Errorf("%s for %s shows %d SINs, want %d: %s", name, sub, got, shown, out)
+			}
+			if got := strings.Count(out, `"SIN":"`+masking.SINMask+`"`); got != 6-shown {
+				t.Errorf("%s for %s masks %d SINs, want %d", name, sub, got, 6-shown)
 			}
 		}
 	}
