@@ -251,7 +251,9 @@ func (m *Manager) checkNarrowing(ctx context.Context, sub rbac.Subject, n Narrow
 		for _, s := range scopes {
 			d, err := m.policy.Check(ctx, sub, p, s)
 			if err != nil {
-				return fmt.Errorf("%w: %s at %s: %w", ErrNarrowingExceeds, p, s, err)
+				// The policy could not decide (stale, closed, malformed):
+				// refuse, with the policy's own error.
+				return fmt.Errorf("apikey: check narrowing %s at %s: %w", p, s, err)
 			}
 			if d.Allowed {
 				held = true

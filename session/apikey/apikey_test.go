@@ -564,3 +564,18 @@ func TestServiceAccountUnderSoD(t *testing.T) {
 		t.Fatalf("conflicting grant to a service account: %v", err)
 	}
 }
+
+// TestNarrowingUndecidableIsRefused: when the policy cannot answer, a
+// narrowed key is not created, and the policy's error is visible.
+func TestNarrowingUndecidableIsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.authz.Close()
+	_, err := f.m.CreateKey(f.ctx, "permits-sync", apikey.KeySpec{Name: "n",
+		Narrowing: apikey.Narrowing{Permissions: []rbac.Permission{"permits.application.read"}, Scopes: []rbac.Scope{"dept:building"}}})
+	if !errors.Is(err, iam.ErrClosed) || errors.Is(err, apikey.ErrNarrowingExceeds) {
+		t.Fatalf("CreateKey with a closed policy: %v", err)
+	}
+	if ks, _ := f.m.Keys(f.ctx, ""); len(ks) != 0 {
+		t.Fatal("a key was written")
+	}
+}
