@@ -542,6 +542,23 @@ func TestReportCSVNeutralisesFormulas(t *testing.T) {
 	}
 }
 
+func TestReportFrenchHeaders(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, "permits-sync", apikey.KeySpec{})
+	r, err := f.m.Report(f.ctx, apikey.ReportOptions{Language: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	r.WriteCSV(&b)
+	if !strings.HasPrefix(b.String(), strings.Join(apikey.CSVHeaderFR, ",")+"\n") || len(apikey.CSVHeaderFR) != len(apikey.CSVHeader) {
+		t.Fatalf("French CSV:\n%s", b.String())
+	}
+	if _, err := f.m.Report(f.ctx, apikey.ReportOptions{Language: "de"}); !errors.Is(err, apikey.ErrInvalidInput) {
+		t.Fatalf("unknown language: %v", err)
+	}
+}
+
 func slicesIndex(rows []apikey.ReportRow, id string) int {
 	for i, r := range rows {
 		if r.Key == id {

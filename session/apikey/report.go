@@ -38,6 +38,9 @@ type ReportOptions struct {
 	// NearDeadline flags a retiring key still used this close to its
 	// overlap deadline (default 48 hours).
 	NearDeadline time.Duration
+	// Language of the CSV column headers: "en" (default) or "fr". Values
+	// and the JSON field names are the same in both.
+	Language string
 }
 
 func (o ReportOptions) withDefaults() ReportOptions {
@@ -143,6 +146,9 @@ type Report struct {
 // last uses first, so the report sees this process's recent uses.
 func (m *Manager) Report(ctx context.Context, ro ReportOptions) (Report, error) {
 	ro = ro.withDefaults()
+	if ro.Language != "" && ro.Language != "en" && ro.Language != "fr" {
+		return Report{}, fmt.Errorf("%w: report language %q (en or fr)", ErrInvalidInput, ro.Language)
+	}
 	if !m.closed.Load() {
 		if err := m.Flush(ctx); err != nil {
 			return Report{}, fmt.Errorf("apikey: report: flush last uses: %w", err)
@@ -293,6 +299,11 @@ var CSVHeader = []string{"key", "name", "account", "owner", "department", "accou
 	"created", "last_rotated", "age_days", "rotation_due", "rotation", "last_used", "unused",
 	"overlap", "overlap_deadline", "replacement_adopted", "old_used_near_deadline", "narrowed", "may"}
 
+// CSVHeaderFR is the header row of the CSV report in French.
+var CSVHeaderFR = []string{"clé", "nom", "compte", "responsable", "service", "compte_actif", "état",
+	"créée", "dernière_rotation", "âge_jours", "rotation_due", "rotation", "dernière_utilisation", "inutilisée",
+	"chevauchement", "fin_chevauchement", "remplaçante_adoptée", "ancienne_utilisée_près_échéance", "restreinte", "peut"}
+
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -304,7 +315,11 @@ func fmtTime(t time.Time) string {
 // be read as a formula): a header, one row per key, then the summary as
 // "summary,<name>,<value>" rows and the controls as "control,<text>".
 func (r Report) WriteCSV(w io.Writer) error {
-	rows := [][]string{CSVHeader}
+	header := CSVHeader
+	if r.Options.Language == "fr" {
+		header = CSVHeaderFR
+	}
+	rows := [][]string{header}
 	for _, x := range r.Rows {
 		rows = append(rows, []string{x.Key, x.Name, x.Account, x.Owner, x.Department, strconv.FormatBool(x.AccountOK),
 			string(x.State), fmtTime(x.Created), fmtTime(x.LastRotated), strconv.Itoa(x.AgeDays), fmtTime(x.RotationDue),
