@@ -91,7 +91,8 @@
 // live policy, within the narrowing). Its summary counts active keys,
 // accounts, keys due soon, overdue and unused, and names the controls it
 // evidences (SOC 2 CC6.1/CC6.2, NIST CSF PR.AA-01/PR.AA-05, ISO 27001
-// A.5.17/A.5.18). Report.WriteCSV writes through internal/csvsafe;
+// A.5.17/A.5.18). Report.WriteCSV writes through internal/csvsafe, with
+// English or French column headers (ReportOptions.Language);
 // Report.WriteJSON writes JSON.
 //
 // # Events
