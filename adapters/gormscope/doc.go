@@ -25,6 +25,13 @@
 // would bypass this, so the scope fails the query with
 // [ErrWhereOverridden] there instead.
 //
+// Statements that do not go through the WHERE clause cannot be restricted,
+// so under the scope they fail with [ErrNotApplicable] and run nothing:
+// Raw and Exec, and upserts — Save of a row the filter does not admit
+// (gorm then tries INSERT ... ON CONFLICT DO UPDATE, which would overwrite
+// it) and Create with an updating clause.OnConflict. Create, and Create with
+// OnConflict{DoNothing: true}, insert as usual.
+//
 // Scope functions hold no state beyond their arguments and are safe for
 // concurrent use; do not modify the filter or the allow-list after passing
 // them in.

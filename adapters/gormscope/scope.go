@@ -31,7 +31,8 @@ import (
 // however the caller's conditions were added — Where, Or, Not, map and
 // struct conditions, before or after the scope in the chain, by other
 // scopes, or by callbacks such as soft delete — so no Or of the caller's
-// can widen what f admits.
+// can widen what f admits. Raw SQL and upserts, which do not go through
+// WHERE, fail with [ErrNotApplicable].
 func Scope(f abac.Filter, cols map[string]string) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
 		if f.MatchesAll() {
@@ -57,6 +58,14 @@ func Scope(f abac.Filter, cols map[string]string) func(*gorm.DB) *gorm.DB {
 // condition: the query fails rather than run unrestricted.
 var ErrWhereOverridden = errors.New("gormscope: the dialect builds WHERE clauses itself; the scope cannot apply")
 
+// ErrNotApplicable is added to a statement the scope cannot restrict
+// because it does not select or change rows through its WHERE clause: raw
+// SQL (Raw, Exec) and upserts (Save of a row the filter does not admit,
+// which gorm turns into INSERT ... ON CONFLICT DO UPDATE, or Create with an
+// updating OnConflict clause), which would read or overwrite rows the
+// filter does not admit. The statement fails and runs nothing.
+var ErrNotApplicable = errors.New("gormscope: the statement does not go through a WHERE clause (raw SQL or an upsert); the scope cannot apply")
+
 // predicate is rendered SQL that is already parenthesised. It is not a
 // clause.Expr, so gorm does not guess whether to add parentheses.
 type predicate clause.Expr
@@ -73,6 +82,15 @@ func restrict(db *gorm.DB, p predicate) *gorm.DB {
 	stmt := db.Statement
 	if _, ok := db.ClauseBuilders["WHERE"]; ok {
 		db.AddError(ErrWhereOverridden)
+	}
+	if stmt.SQL.Len() > 0 || updates(stmt.Clauses["ON CONFLICT"]) {
+		db.AddError(ErrNotApplicable)
+	}
+	if c, ok := stmt.Clauses["ON CONFLICT"]; ok || stmt.SQL.Len() == 0 {
+		// An upsert clause added after the scope ran fails at build time.
+		c.Name = "ON CONFLICT"
+		c.Builder = buildOnConflict
+		stmt.Clauses["ON CONFLICT"] = c
 	}
 	var preds []predicate
 	if v, ok := stmt.Settings.Load(settingsKey{}); ok {
@@ -116,6 +134,28 @@ func buildWhere(c clause.Clause, b clause.Builder) {
 		}
 		p.Build(b)
 	}
+}
+
+// updates reports whether c is an ON CONFLICT clause that updates the
+// conflicting row.
+func updates(c clause.Clause) bool {
+	oc, ok := c.Expression.(clause.OnConflict)
+	return ok && (oc.UpdateAll || len(oc.DoUpdates) > 0)
+}
+
+// buildOnConflict writes an ON CONFLICT clause that does not update, and
+// fails the statement for one that does.
+func buildOnConflict(c clause.Clause, b clause.Builder) {
+	if updates(c) {
+		if stmt, ok := b.(*gorm.Statement); ok {
+			stmt.AddError(ErrNotApplicable)
+		}
+		// Without a statement to fail, a clause that cannot be parsed.
+		b.WriteString("ON CONFLICT DO UPDATE")
+		return
+	}
+	c.Builder = nil
+	c.Build(b)
 }
 
 // hasConditions reports whether e renders any condition.
