@@ -390,3 +390,58 @@ func TestFixation(t *testing.T) {
 		t.Fatalf("pre-MFA id still known: %v", err)
 	}
 }
+
+// silent is a store whose feed, like Redis's, keeps running while the
+// store is unreachable: it reports Down instead of Alive, and its reads
+// fail.
+type silent struct{ failing }
+
+func (f *silent) Watch(ctx context.Context, interval time.Duration, changed func(session.Change)) error {
+	return f.Store.Watch(ctx, interval, func(c session.Change) {
+		if c.Alive && f.isDown() {
+			changed(session.Change{Down: errDown})
+			return
+		}
+		changed(c)
+	})
+}
+
+// TestUnreachableStoreFrozenClock: the staleness bound is real time. A
+// Manager whose injected clock does not move (a test clock, a clock that
+// is stepped back) still stops serving its cache once the store has not
+// confirmed for the bound, and Health says so.
+func TestUnreachableStoreFrozenClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := &silent{failing: failing{Store: session.NewMemoryStore()}}
+	key, _ := session.GenerateKey(session.EdDSA, "k1")
+	keys, _ := session.NewKeyring(key)
+	clk := newClock()
+	const bound = 200 * time.Millisecond
+	m, err := session.New(f, keys, session.WithMaxStaleness(bound), session.WithClock(clk.Now), session.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	waitHealthy(t, m)
+	_, tok, err := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.set(true)
+	time.Sleep(bound + 100*time.Millisecond)
+	if _, err := m.Verify(ctx, tok); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("cached session served past the bound while the store is down: %v", err)
+	}
+	if h := m.Health(); h.Connected || h.Err == nil {
+		t.Errorf("Health: %+v", h)
+	}
+	f.set(false)
+	waitHealthy(t, m)
+	if _, err := m.Verify(ctx, tok); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}

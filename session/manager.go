@@ -34,7 +34,13 @@ type Manager struct {
 	// confirmed is when (Manager clock, Unix ns) the change feed last said
 	// nothing was missed; 0 while it is down.
 	confirmed atomic.Int64
-	feedErr   atomic.Pointer[error]
+	// confirmedMono is the same moment on the monotonic clock (ns since
+	// born, 0 while down): the bound is real time too, so a Manager whose
+	// injected clock stands still or is stepped back still stops serving
+	// its cache when the feed goes quiet.
+	confirmedMono atomic.Int64
+	born          time.Time
+	feedErr       atomic.Pointer[error]
 
 	epochMu    sync.Mutex
 	epochCache map[string]epochEntry
@@ -77,7 +83,7 @@ func New(store Store, keys *Keyring, opts ...Option) (*Manager, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	m := &Manager{store: store, o: o, epochs: o.epochs, epochCache: map[string]epochEntry{}}
+	m := &Manager{store: store, o: o, epochs: o.epochs, epochCache: map[string]epochEntry{}, born: time.Now()}
 	if m.epochs == nil {
 		m.epochs = NewMemoryEpochs()
 	}
@@ -120,6 +126,7 @@ func (m *Manager) follow(ctx context.Context) {
 	for {
 		err := m.store.Watch(ctx, interval, m.apply)
 		m.confirmed.Store(0)
+		m.confirmedMono.Store(0)
 		m.purge()
 		if ctx.Err() != nil {
 			return
@@ -157,6 +164,7 @@ func (m *Manager) apply(c Change) {
 		}
 	case c.Alive:
 		m.confirmed.Store(m.o.now().UnixNano())
+		m.confirmedMono.Store(int64(time.Since(m.born)) + 1)
 		m.feedErr.Store(nil)
 	case c.Down != nil:
 		err := c.Down
@@ -182,8 +190,9 @@ func (m *Manager) purge() {
 
 // fresh reports whether cached sessions may be served at now.
 func (m *Manager) fresh(now time.Time) bool {
-	c := m.confirmed.Load()
-	return c != 0 && now.UnixNano()-c <= int64(m.o.staleness)
+	c, mono := m.confirmed.Load(), m.confirmedMono.Load()
+	return c != 0 && mono != 0 && now.UnixNano()-c <= int64(m.o.staleness) &&
+		int64(time.Since(m.born))-mono <= int64(m.o.staleness)
 }
 
 // Health describes the Manager's view of its store.

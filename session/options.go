@@ -104,7 +104,9 @@ func WithCache(n int) Option { return func(o *options) { o.cacheSize = n } }
 // WithMaxStaleness bounds how long cached sessions are served while the
 // store's change feed is not confirmed (the store is unreachable): past d
 // since the last confirmation, Verify reads the store and, if it cannot,
-// refuses with ErrUnavailable (5 s by default).
+// refuses with ErrUnavailable (5 s by default). The bound runs both on the
+// clock of [WithClock] and on the process's monotonic clock: whichever
+// says it has passed ends the serving.
 func WithMaxStaleness(d time.Duration) Option { return func(o *options) { o.staleness = d } }
 
 // WithEpochs sets where revocation epochs persist (an in-memory store by
