@@ -445,3 +445,29 @@ func TestUnreachableStoreFrozenClock(t *testing.T) {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
+
+// TestSubjectMustBeStorable: a subject is valid UTF-8 without control
+// characters (C0, DEL or C1), so that every store (PostgreSQL text
+// included) can hold it; anything else is ErrInvalidInput for Create and
+// LogoutEverywhere, and leaves nothing behind.
+func TestSubjectMustBeStorable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	for _, sub := range []string{"user:\xff", "user:a\xc3", "user:\xed\xa0\x80", "user:a\u0085b", "user:a\u009fb", "user:a\x7fb", "user:\tx"} {
+		if _, _, err := e.m.Create(ctx, session.Start{Subject: sub, Method: session.MethodPassword}); !errors.Is(err, session.ErrInvalidInput) {
+			t.Errorf("Create(%q) = %v", sub, err)
+		}
+		if _, err := e.m.LogoutEverywhere(ctx, sub); !errors.Is(err, session.ErrInvalidInput) {
+			t.Errorf("LogoutEverywhere(%q) = %v", sub, err)
+		}
+	}
+	if n := len(e.rec.events()); n != 0 {
+		t.Errorf("%d events", n)
+	}
+	for _, sub := range []string{"user:élodie", "user:李", "svc:permits-api", "user:a b"} {
+		if _, _, err := e.m.Create(ctx, session.Start{Subject: sub, Method: session.MethodPassword}); err != nil {
+			t.Errorf("Create(%q) = %v", sub, err)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
@@ -15,7 +17,7 @@ import (
 // Start describes a successful authentication, for [Manager.Create].
 type Start struct {
 	// Subject is who authenticated: "user:alice". Required, at most 256
-	// bytes, no control characters.
+	// bytes of valid UTF-8, no control characters (C0, DEL, C1).
 	Subject string
 	// Method is how they authenticated. Required.
 	Method Method
@@ -35,8 +37,11 @@ func (st Start) check() error {
 	if st.Subject == "" || len(st.Subject) > maxSubject {
 		return fmt.Errorf("%w: subject must be 1-%d bytes", ErrInvalidInput, maxSubject)
 	}
-	for i := 0; i < len(st.Subject); i++ {
-		if c := st.Subject[i]; c < 0x20 || c == 0x7f {
+	if !utf8.ValidString(st.Subject) {
+		return fmt.Errorf("%w: subject is not valid UTF-8", ErrInvalidInput)
+	}
+	for _, r := range st.Subject {
+		if unicode.IsControl(r) {
 			return fmt.Errorf("%w: subject holds a control character", ErrInvalidInput)
 		}
 	}
