@@ -18,7 +18,7 @@ var disguisedStarts = []string{
 	"\u00a0=", " \u00a0+", "\u3000@", "\u2003-", "\v=", "\f+", "\u200b=", "\ufeff=", "\u2060@",
 	"\"=", " \"+", "\u201c=", "\uff02@",
 	"\ufe66", "\u207c", "\u208c", "\ufe62", "\u207a", "\ufe63", "\u2212", "\u2010", "\u2013", "\u2014", "\ufe6b", "\uff0d", "\uff1d",
-	" \t", "\u00a0\r", "\u200b\n",
+	" \t", "\u00a0\r", "\u200b\n", "\x00=", "\x1b@", "\x7f+",
 }
 
 // TestCSVExportsNeutraliseDisguisedFormulas checks every CSV export of the

@@ -10,8 +10,8 @@
 // ＋ ﹢ － ﹣ ＠ ﹫ and the like), any dash (‐ – — ...) or the minus sign −.
 // Characters before it that a reader does not see, or may strip, are not
 // significant: Unicode white space (including no-break and ideographic
-// spaces), invisible format characters (zero-width spaces, the byte-order
-// mark) and quotation marks other than the apostrophe, which already makes
+// spaces), control characters (NUL, ESC, ...), invisible format characters
+// (zero-width spaces, the byte-order mark) and quotation marks other than the apostrophe, which already makes
 // a spreadsheet read the cell as text. Every other cell is written
 // unchanged.
 package csvsafe
@@ -42,7 +42,7 @@ func FormulaStart(s string) bool {
 		switch {
 		case r == '\t' || r == '\r' || r == '\n':
 			return true
-		case unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || isQuote(r):
+		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || isQuote(r):
 			continue
 		}
 		return isTrigger(r)

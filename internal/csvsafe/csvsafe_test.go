@@ -21,7 +21,7 @@ import (
 func dangerous(cell string) bool {
 	t := strings.TrimLeftFunc(cell, func(r rune) bool {
 		return r != '\t' && r != '\r' && r != '\n' &&
-			(unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || strings.ContainsRune("\"`\uff02\uff07\u201a\u201e", r) || unicode.In(r, unicode.Pi, unicode.Pf))
+			(unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || strings.ContainsRune("\"`\uff02\uff07\u201a\u201e", r) || unicode.In(r, unicode.Pi, unicode.Pf))
 	})
 	if t == "" {
 		return false
@@ -82,7 +82,7 @@ func TestWrite(t *testing.T) {
 // FuzzCell checks that no cell comes out able to start a formula, that a
 // cell is changed only by one leading quote, and only when it had to be.
 func FuzzCell(f *testing.F) {
-	for _, s := range []string{"", "=1", "+", "-", "@", "\t", "\r", "\n", " =x", "＝", "plain", "'x", "\u00a0=", "\u200b+", "\"@", "﹦", "−", "\u3000", "\u201a+"} {
+	for _, s := range []string{"", "=1", "+", "-", "@", "\t", "\r", "\n", " =x", "＝", "plain", "'x", "\u00a0=", "\u200b+", "\"@", "﹦", "−", "\u3000", "\u201a+", "\x00=", "\x1b+"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
