@@ -343,7 +343,10 @@ func TestGrantWritesRefuseEndedWindowsAndUndeclaredScopes(t *testing.T) {
 	ctx := context.Background()
 	write := map[string]func(a *iam.Authorizer, g iam.Grant) error{
 		"assign": func(a *iam.Authorizer, g iam.Grant) error { _, err := a.Assign(ctx, g); return err },
-		"apply":  func(a *iam.Authorizer, g iam.Grant) error { _, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{g}}); return err },
+		"apply": func(a *iam.Authorizer, g iam.Grant) error {
+			_, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{g}})
+			return err
+		},
 		"apply with other work": func(a *iam.Authorizer, g iam.Grant) error {
 			_, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{g, {Subject: "user:zed", Role: "reader", Scope: "org"}},
 				Join: []rbac.Membership{{Member: "user:zed", Group: "group:icu"}}})
