@@ -408,3 +408,73 @@ func TestGrantWritesRefuseEndedWindowsAndUndeclaredScopes(t *testing.T) {
 		t.Errorf("implicit scopes on, activation: %v", err)
 	}
 }
+
+// TestEveryEmergencyGrantIsAnActivation: a grant of an emergency role made
+// through Assign or Apply, not only ActivateEmergency, is an activation:
+// it needs its own reason and emits emergency.activated, so that going
+// past the cap by a second grant once the first has ended always leaves a
+// reason and an event.
+func TestEveryEmergencyGrantIsAnActivation(t *testing.T) {
+	t.Parallel()
+	ctx := iam.ContextWithActor(context.Background(), "user:cmo")
+	for _, role := range erEmergencyRoles {
+		for _, sub := range []iam.Subject{"user:ann", "group:icu", "unit:er"} {
+			t.Run(string(role)+"/"+string(sub), func(t *testing.T) {
+				t.Parallel()
+				c := newLCClock(erNoon)
+				a, rec := newLifecycle(t, erCity(), c)
+				g := iam.Grant{Subject: sub, Role: role, Scope: "dept:health", NotBefore: erNoon, NotAfter: erNoon.Add(24 * time.Hour)}
+				for _, reason := range []string{"", "   ", "\t\n"} {
+					g.Reason = reason
+					if _, err := a.Assign(ctx, g); !errors.Is(err, rbac.ErrEmergency) || !errors.Is(err, iam.ErrInvalidInput) {
+						t.Errorf("Assign with reason %q: %v, want ErrEmergency", reason, err)
+					}
+					if _, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{g}}); !errors.Is(err, rbac.ErrEmergency) {
+						t.Errorf("Apply with reason %q: %v, want ErrEmergency", reason, err)
+					}
+				}
+				if n := len(eventsOf(rec, iam.EventEmergencyActivated)); n != 0 {
+					t.Fatalf("%d emergency.activated for refused grants", n)
+				}
+				g.Reason = "mass casualty"
+				if _, err := a.Assign(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+				// The next one, once the first has ended, is a new
+				// activation with its own reason and event.
+				c.Set(erNoon.Add(24 * time.Hour))
+				next := iam.Grant{Subject: sub, Role: role, Scope: "facility:clinic", NotBefore: c.Now(), NotAfter: c.Now().Add(24 * time.Hour), Reason: "second wave"}
+				if _, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{next}}); err != nil {
+					t.Fatal(err)
+				}
+				evs := eventsOf(rec, iam.EventEmergencyActivated)
+				if len(evs) != 2 {
+					t.Fatalf("emergency.activated = %+v, want 2", evs)
+				}
+				for i, want := range []iam.Grant{g, next} {
+					e := evs[i]
+					if e.ID == "" || e.Subject != sub || e.Actor != "user:cmo" || e.Detail["role"] != string(role) || e.Detail["scope"] != string(want.Scope) ||
+						e.Detail["reason"] != want.Reason || e.Detail["window"] != "24h0m0s" {
+						t.Errorf("emergency.activated %d = %+v", i, e)
+					}
+				}
+			})
+		}
+	}
+	// Ordinary grants announce no activation; ActivateEmergency announces
+	// exactly one; a role made emergency in the change that grants it does.
+	a, rec := newLifecycle(t, erCity(), newLCClock(erNoon))
+	if _, err := a.Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: "org"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ActivateEmergency(ctx, "user:ann", "comp2", "org", time.Hour, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Apply(ctx, iam.Change{PutRoles: []iam.Role{{ID: "clerk", Inherits: []rbac.RoleID{"mid"}}},
+		Grant: []iam.Grant{{Subject: "user:cy", Role: "clerk", Scope: "org", NotBefore: erNoon, NotAfter: erNoon.Add(time.Hour), Reason: "y"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if evs := eventsOf(rec, iam.EventEmergencyActivated); len(evs) != 2 || evs[0].Subject != "user:ann" || evs[1].Subject != "user:cy" {
+		t.Errorf("emergency.activated = %+v", evs)
+	}
+}

@@ -75,7 +75,10 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 	c.At = a.opts.clock()
 	actor := actorOf(ctx)
 	if events == nil {
-		events = func(rev int64) []Event { return changeEvents(c, rev, actor) }
+		activated := a.activatedBy(c)
+		events = func(rev int64) []Event {
+			return append(activationEvents(activated, rev, actor), changeEvents(c, rev, actor)...)
+		}
 	}
 	made := func(rev int64) []Event {
 		es := events(rev)
@@ -128,6 +131,12 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 // naming the rule and both paths, and role.assignment_blocked is emitted.
 // A role that does not exist, or a subject that already holds the role at
 // that scope, is refused as invalid input.
+//
+// A grant of an emergency role, through Assign or [Authorizer.Apply], is an
+// activation like one made with [Authorizer.ActivateEmergency]: it needs a
+// window of at most [MaxEmergencyWindow] and its own reason (g.Reason),
+// is held to the cap on continuous emergency access, and emits
+// emergency.activated (before role.assigned).
 func (a *Authorizer) Assign(ctx context.Context, g Grant) (int64, error) {
 	if err := g.Subject.Validate(); err != nil {
 		return 0, fmt.Errorf("iam: assign: %w", err)
@@ -409,3 +418,45 @@ func (r *Reaper) Run(ctx context.Context, every time.Duration) error {
 
 // pathText joins paths for a CSV cell.
 func pathText(p Path) string { return strings.TrimSpace(p.String()) }
+
+// activatedBy returns the grants of c that are of emergency roles, judged
+// on the current snapshot with c's role changes applied: each is an
+// activation of emergency access, announced as emergency.activated
+// whichever write path made it. The store enforces the rules on what it
+// holds; this only decides which events describe the change.
+func (a *Authorizer) activatedBy(c Change) []Grant {
+	s := a.snap.Load()
+	if s == nil || len(c.Grant) == 0 {
+		return nil
+	}
+	isEmergency := s.policy.IsEmergency
+	if len(c.PutRoles)+len(c.DeleteRoles) > 0 {
+		roles := make([]Role, 0, len(s.model.Roles)+len(c.PutRoles))
+		for _, r := range s.model.Roles {
+			if !slices.Contains(c.DeleteRoles, r.ID) && !slices.ContainsFunc(c.PutRoles, func(p Role) bool { return p.ID == r.ID }) {
+				roles = append(roles, r)
+			}
+		}
+		em := rbac.EmergencyRoles(rbac.Model{Roles: append(roles, c.PutRoles...)})
+		isEmergency = func(r RoleID) bool { return em[r] }
+	}
+	var out []Grant
+	for _, g := range c.Grant {
+		if isEmergency(g.Role) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// activationEvents returns the emergency.activated events of grants made
+// outside [Authorizer.ActivateEmergency].
+func activationEvents(gs []Grant, rev int64, actor Subject) []Event {
+	var out []Event
+	for _, g := range gs {
+		d := grantDetail(g)
+		d["window"] = g.NotAfter.Sub(g.NotBefore).String()
+		out = append(out, Event{Type: EventEmergencyActivated, Actor: actor, Subject: g.Subject, Revision: rev, Detail: d})
+	}
+	return out
+}

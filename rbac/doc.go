@@ -48,7 +48,9 @@
 // MaxEmergencyWindow, or that makes emergency access in force end later.
 // The rule holds however the access is assembled (own grants, groups, org
 // units, nested scopes, one change or several); past the cap, a person
-// needs a new activation once the access in force has ended.
+// needs a new activation once the access in force has ended. Every new
+// grant of an emergency role is such an activation and must give its own
+// reason.
 //
 // # Queries
 //
