@@ -449,7 +449,7 @@ func TestRecordsAgreement(t *testing.T) {
 						}
 						var oracle, viaMatch []int64
 						for i, rec := range recs {
-							if checkOracle(t, a, compiled, sub, perm, rec, dsNoon) {
+							if checkOracle(t, a, compiled, sub, perm, rec, dsNoon, "") {
 								oracle = append(oracle, rows[i].ID)
 							}
 							if f.Match(rec) {
