@@ -219,3 +219,45 @@ func TestEndsReachEveryManager(t *testing.T) {
 		}
 	}
 }
+
+// TestLogoutEverywhereSameInstantOnRedis: with records on Redis and
+// epochs in SQLite (both keep nanoseconds), two Managers on one frozen
+// clock: log out everywhere refuses what was created before it and
+// accepts what is created after it, in both Managers.
+func TestLogoutEverywhereSameInstantOnRedis(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, prefix := sharedRedis(t)
+	keys := newKeys(t)
+	epochs := sqliteEpochs(t)
+	frozen := time.Now()
+	clock := func() time.Time { return frozen }
+	a := newManager(t, newStore(t, addr, prefix), keys, session.WithEpochs(epochs), session.WithClock(clock))
+	b := newManager(t, newStore(t, addr, prefix), keys, session.WithEpochs(epochs), session.WithClock(clock))
+	st := session.Start{Subject: "user:alice", Method: session.MethodPassword}
+	_, before, err := a.Create(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*session.Manager{a, b} {
+		if _, err := m.Verify(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := b.LogoutEverywhere(ctx, "user:alice"); err != nil || n != 1 {
+		t.Fatalf("LogoutEverywhere = %d, %v", n, err)
+	}
+	_, after, err := a.Create(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []*session.Manager{a, b} {
+		eventually(t, time.Second, fmt.Sprintf("manager %d, session from before", i), refused(m, before, session.ErrNoSession))
+		if _, err := m.Verify(ctx, after); err != nil {
+			t.Errorf("manager %d, session from after: %v", i, err)
+		}
+		if l, err := m.List(ctx, "user:alice"); err != nil || len(l) != 1 {
+			t.Errorf("manager %d: List = %d, %v", i, len(l), err)
+		}
+	}
+}
