@@ -471,3 +471,48 @@ func TestSubjectMustBeStorable(t *testing.T) {
 		}
 	}
 }
+
+// listDown is a store whose List fails, as when Redis goes away between
+// two calls.
+type listDown struct{ *session.MemoryStore }
+
+func (listDown) List(context.Context, string) ([]session.Session, error) { return nil, errDown }
+
+// TestLogoutEverywhereStoreDown: when the session store cannot list the
+// subject's sessions, log out everywhere still raises the durable epoch,
+// reports ErrUnavailable, and this Manager refuses the subject's cached
+// sessions at once.
+func TestLogoutEverywhereStoreDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	key, _ := session.GenerateKey(session.EdDSA, "k1")
+	keys, _ := session.NewKeyring(key)
+	epochs := session.NewMemoryEpochs()
+	clk := newClock()
+	m, err := session.New(listDown{session.NewMemoryStore()}, keys, session.WithEpochs(epochs), session.WithClock(clk.Now),
+		session.WithLogger(quiet), session.WithMaxStaleness(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	waitHealthy(t, m)
+	_, alice, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	_, bob, _ := m.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword})
+	for _, tok := range []string{alice, bob} {
+		if _, err := m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.LogoutEverywhere(ctx, "user:alice"); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("LogoutEverywhere with the store down = %v", err)
+	}
+	if r, _ := epochs.Revocations(ctx, "user:alice", clk.Now()); r.Epoch.IsZero() {
+		t.Fatal("the epoch was not raised")
+	}
+	if _, err := m.Verify(ctx, alice); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("alice's cached session after log out everywhere: %v", err)
+	}
+	if _, err := m.Verify(ctx, bob); err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+}

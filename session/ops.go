@@ -278,7 +278,9 @@ func (m *Manager) end(ctx context.Context, s Session, reason string) error {
 // even if the session store loses or rolls back data), then deletes the
 // records (reason logout-everywhere). A session created after it returns
 // is accepted, even within the same clock tick. It returns how many
-// records it deleted.
+// records it deleted. If the session store cannot be reached, the epoch is
+// raised all the same (the sessions are refused wherever the epoch is
+// read) and the error wraps ErrUnavailable.
 func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, error) {
 	if m.closed.Load() {
 		return 0, ErrClosed
@@ -288,20 +290,15 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 	}
 	// The epoch must pass every session created so far: one created in
 	// this clock tick, one created at the previous epoch (see startTime),
-	// one created by a process whose clock is ahead of ours.
+	// one created by a process whose clock is ahead of ours. If the
+	// current epoch or the sessions cannot be read, the epoch is raised
+	// all the same: the revocation must not depend on the session store.
 	now := m.o.now()
 	at := now
-	cur, err := m.epochs.Revocations(ctx, subject, now)
-	if err != nil {
-		return 0, fmt.Errorf("%w: revocations: %w", ErrUnavailable, err)
-	}
-	if cur.Epoch.After(at) {
+	if cur, err := m.epochs.Revocations(ctx, subject, now); err == nil && cur.Epoch.After(at) {
 		at = cur.Epoch
 	}
-	list, err := m.store.List(ctx, subject)
-	if err != nil {
-		return 0, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
-	}
+	list, lerr := m.store.List(ctx, subject)
 	for _, s := range list {
 		if s.Subject == subject && s.Created.After(at) && s.Created.Sub(now) <= m.o.leeway {
 			at = s.Created
@@ -312,13 +309,21 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 		return 0, fmt.Errorf("%w: raise revocation epoch: %w", ErrUnavailable, err)
 	}
 	m.forget(subject)
+	// Whatever happens to the records, this process refuses the subject's
+	// cached sessions from now on.
+	m.byID.Range(func(id, v any) bool {
+		if e := v.(*entry); e.s.Subject == subject && e.s.Created.Before(epoch) {
+			m.apply(Change{SessionID: id.(string)})
+		}
+		return true
+	})
 	n := 0
 	// Twice: a session being created concurrently (before the epoch) may
 	// be stored after the first listing.
 	for i := range 2 {
-		if i > 0 {
-			if list, err = m.store.List(ctx, subject); err != nil {
-				return n, fmt.Errorf("%w: list: %w", ErrUnavailable, err)
+		if i > 0 || lerr != nil {
+			if list, lerr = m.store.List(ctx, subject); lerr != nil {
+				return n, fmt.Errorf("%w: list (the revocation epoch is raised): %w", ErrUnavailable, lerr)
 			}
 		}
 		for _, s := range list {
