@@ -516,3 +516,32 @@ func TestLogoutEverywhereStoreDown(t *testing.T) {
 		t.Fatalf("bob: %v", err)
 	}
 }
+
+// TestRetirementIsFinal: a key's retirement can be brought forward, never
+// postponed or cleared, so a retired key cannot be brought back to accept
+// tokens again.
+func TestRetirementIsFinal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	_, tok := e.signIn(t, "user:alice")
+	k2, _ := session.GenerateKey(session.ES256, "k2")
+	if err := e.keys.Rotate(k2, noon.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.keys.Retire("k1", noon.Add(time.Minute)); err != nil {
+		t.Fatalf("bringing a retirement forward: %v", err)
+	}
+	e.clk.Advance(time.Minute)
+	if _, err := e.m.Verify(ctx, tok); !errors.Is(err, session.ErrUnknownKey) {
+		t.Fatalf("after retirement: %v", err)
+	}
+	for _, at := range []time.Time{{}, noon.Add(2 * time.Minute), noon.Add(24 * time.Hour)} {
+		if err := e.keys.Retire("k1", at); !errors.Is(err, session.ErrInvalidInput) {
+			t.Errorf("Retire(k1, %v) = %v, want ErrInvalidInput", at, err)
+		}
+	}
+	if _, err := e.m.Verify(ctx, tok); !errors.Is(err, session.ErrUnknownKey) {
+		t.Fatalf("a retired key came back: %v", err)
+	}
+}

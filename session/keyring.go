@@ -158,7 +158,8 @@ func NewKeyring(keys ...SigningKey) (*Keyring, error) {
 }
 
 // Rotate makes next the signing key and schedules the previous signing key
-// to retire at retireOld (zero leaves its retirement as it was). Tokens
+// to retire at retireOld (zero, or a time after a retirement already
+// scheduled, leaves its retirement as it was). Tokens
 // signed with the old key verify until then, so sessions survive the
 // rotation; set retireOld no earlier than now plus the longest session
 // lifetime for that.
@@ -177,7 +178,7 @@ func (r *Keyring) Rotate(next SigningKey, retireOld time.Time) error {
 		return fmt.Errorf("%w: key id %s already in the keyring", ErrInvalidInput, next.ID)
 	}
 	s := cur.clone()
-	if old, ok := s.keys[s.signer]; ok && !retireOld.IsZero() {
+	if old, ok := s.keys[s.signer]; ok && !retireOld.IsZero() && (old.Retires.IsZero() || retireOld.Before(old.Retires)) {
 		old.Retires = retireOld
 		s.keys[old.ID] = old
 	}
@@ -187,9 +188,14 @@ func (r *Keyring) Rotate(next SigningKey, retireOld time.Time) error {
 	return nil
 }
 
-// Retire sets when key id stops verifying. Retiring the signing key is
-// refused: rotate first.
+// Retire sets when key id stops verifying. A retirement can be brought
+// forward but never cleared (a zero at) or postponed, so that a key once
+// retired never accepts tokens again. Retiring the signing key is refused:
+// rotate first.
 func (r *Keyring) Retire(id string, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("%w: a retirement needs a time", ErrInvalidInput)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := r.set.Load()
@@ -199,6 +205,9 @@ func (r *Keyring) Retire(id string, at time.Time) error {
 	}
 	if id == cur.signer {
 		return fmt.Errorf("%w: key %s is the signing key; rotate first", ErrInvalidInput, id)
+	}
+	if !k.Retires.IsZero() && at.After(k.Retires) {
+		return fmt.Errorf("%w: key %s: a retirement can only be brought forward", ErrInvalidInput, id)
 	}
 	s := cur.clone()
 	k.Retires = at
