@@ -162,3 +162,41 @@ func TestLapsedWaiverPermitsNothingNew(t *testing.T) {
 		}
 	}
 }
+
+// TestConflictWindowsAtTheNanosecond checks that windows are half-open:
+// holding one side until the instant the other begins is no violation,
+// and one nanosecond of overlap is, through Update, CheckReplace and the
+// report.
+func TestConflictWindowsAtTheNanosecond(t *testing.T) {
+	t.Parallel()
+	t1, t2 := noon.Add(time.Hour), noon.Add(2*time.Hour)
+	for _, tt := range []struct {
+		name     string
+		end      time.Time // end of po-creator, which starts at noon
+		conflict bool
+	}{
+		{"adjacent", t1, false},
+		{"one nanosecond of overlap", t1.Add(time.Nanosecond), true},
+		{"one nanosecond apart", t1.Add(-time.Nanosecond), false},
+	} {
+		m := finance()
+		m.Grants = []rbac.Grant{{Subject: "user:zed", Role: "po-approver", Scope: "dept:finance", NotBefore: t1, NotAfter: t2}}
+		g := rbac.Grant{Subject: "user:zed", Role: "po-creator", Scope: "dept:parks", NotBefore: noon, NotAfter: tt.end}
+		_, err := update(t, m, rbac.Change{At: noon, Grant: []rbac.Grant{g}})
+		if errors.Is(err, rbac.ErrConflict) != tt.conflict || (err != nil && !tt.conflict) {
+			t.Errorf("%s: Update: %v, want conflict = %v", tt.name, err, tt.conflict)
+		}
+		after := m.Clone()
+		after.Grants = append(after.Grants, g)
+		p, err := rbac.Compile(after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := errors.Is(rbac.CheckReplace(m, p, noon), rbac.ErrConflict); got != tt.conflict {
+			t.Errorf("%s: CheckReplace conflict = %v, want %v", tt.name, got, tt.conflict)
+		}
+		if got := len(p.ViolationsOf("user:zed", noon)) > 0; got != tt.conflict {
+			t.Errorf("%s: report shows a violation = %v, want %v", tt.name, got, tt.conflict)
+		}
+	}
+}
