@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -60,7 +61,10 @@ type Activation struct {
 // the path that decided it. Access ends by itself at the end of the window
 // — the check compares with the clock — and [Reaper.Reap] then removes the
 // grant and emits emergency.ended; [Authorizer.EndEmergency] ends it early.
-// An ended activation that the reaper has not removed yet is replaced.
+// An ended activation of the same subject, role and scope that the reaper
+// has not removed yet is replaced, only if it is still stored as read (in
+// the store's write transaction): an activation someone made in between
+// is never revoked, and this one is then refused.
 func (a *Authorizer) ActivateEmergency(ctx context.Context, sub Subject, role RoleID, scope Scope, window time.Duration, reason string) (Activation, error) {
 	if window <= 0 || window > MaxEmergencyWindow {
 		return Activation{}, fmt.Errorf("iam: activate emergency: %w", &rbac.InvalidError{Kind: "emergency window", Value: window.String(),
@@ -83,33 +87,41 @@ func (a *Authorizer) ActivateEmergency(ctx context.Context, sub Subject, role Ro
 	if !r.Emergency && !s.policy.IsEmergency(role) {
 		return Activation{}, fmt.Errorf("iam: activate emergency: %w", &rbac.InvalidError{Kind: "role", Value: string(role), Reason: "not an emergency role"})
 	}
-	m, _, err := a.src.LoadPolicy(ctx)
-	if err != nil {
-		return Activation{}, fmt.Errorf("iam: activate emergency: %w", err)
-	}
-	now := a.opts.clock()
-	g := Grant{Subject: sub, Role: role, Scope: scope, NotBefore: now, NotAfter: now.Add(window), Reason: reason}
-	c := Change{At: now, Grant: []Grant{g}}
-	for _, old := range m.Grants {
-		if old.Key() == g.Key() && !old.NotAfter.IsZero() && !now.Before(old.NotAfter) {
-			c.Revoke = append(c.Revoke, old.Key())
-		}
-	}
 	actor := actorOf(ctx)
-	act := Activation{Subject: sub, Role: role, Scope: scope, From: now, Until: g.NotAfter, Reason: reason}
-	rev, err := a.applyChange(ctx, c, func(rev int64) []Event {
-		d := grantDetail(g)
-		d["window"] = window.String()
-		e := Event{Type: EventEmergencyActivated, Actor: actor, Subject: sub, Revision: rev, Detail: d}
-		a.complete(&e)
-		act.ID = e.ID
-		return append([]Event{e}, changeEvents(Change{Grant: c.Grant}, rev, actor)...)
-	})
-	if err != nil {
-		return Activation{}, err
+	for attempt := 0; ; attempt++ {
+		m, _, err := a.src.LoadPolicy(ctx)
+		if err != nil {
+			return Activation{}, fmt.Errorf("iam: activate emergency: %w", err)
+		}
+		now := a.opts.clock()
+		g := Grant{Subject: sub, Role: role, Scope: scope, NotBefore: now, NotAfter: now.Add(window), Reason: reason}
+		c := Change{At: now, Grant: []Grant{g}}
+		for _, old := range m.Grants {
+			if old.Key() == g.Key() && !old.NotAfter.IsZero() && !now.Before(old.NotAfter) {
+				// Replace the ended activation only if it is still stored
+				// as read: one made meanwhile is not revoked.
+				c.Revoke = append(c.Revoke, old.Key())
+				c.ExpectGrants = append(c.ExpectGrants, old)
+			}
+		}
+		act := Activation{Subject: sub, Role: role, Scope: scope, From: now, Until: g.NotAfter, Reason: reason}
+		rev, err := a.applyChange(ctx, c, func(rev int64) []Event {
+			d := grantDetail(g)
+			d["window"] = window.String()
+			e := Event{Type: EventEmergencyActivated, Actor: actor, Subject: sub, Revision: rev, Detail: d}
+			a.complete(&e)
+			act.ID = e.ID
+			return append([]Event{e}, changeEvents(Change{Grant: c.Grant}, rev, actor)...)
+		})
+		if len(c.Revoke) > 0 && (errors.Is(err, rbac.ErrChanged) || errors.Is(err, ErrNotFound)) && attempt < 3 {
+			continue // changed or removed since read: read again
+		}
+		if err != nil {
+			return Activation{}, err
+		}
+		act.Revision = rev
+		return act, nil
 	}
-	act.Revision = rev
-	return act, nil
 }
 
 // EndEmergency ends an activation before its window does: it revokes the

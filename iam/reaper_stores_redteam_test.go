@@ -82,6 +82,41 @@ func seededWith(t *testing.T, s replacer, m rbac.Model) writableStore {
 	return s
 }
 
+// redteamStores opens each store kind, seeded with m.
+var redteamStores = map[string]func(t *testing.T, m rbac.Model) writableStore{
+	"memory": func(t *testing.T, m rbac.Model) writableStore { return iamtest.NewStore(m) },
+	"sqlite": func(t *testing.T, m rbac.Model) writableStore {
+		db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "reap.db")), &gorm.Config{Logger: logger.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if s, err := db.DB(); err == nil {
+				s.Close()
+			}
+		})
+		if err := sqlitestore.Migrate(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlitestore.New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seededWith(t, s, m)
+	},
+	"postgres": func(t *testing.T, m rbac.Model) writableStore {
+		db := testdb.Postgres(t)
+		if err := pgstore.Migrate(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+		s, err := pgstore.New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seededWith(t, s, m)
+	},
+}
+
 // TestReaperSparesRenewedGrantsInEveryStore: grants extended, or revoked
 // and granted again, between the reaper's read and its write survive the
 // reaper, in memory, SQLite and PostgreSQL, through Apply and through
@@ -89,39 +124,7 @@ func seededWith(t *testing.T, s replacer, m rbac.Model) writableStore {
 func TestReaperSparesRenewedGrantsInEveryStore(t *testing.T) {
 	t.Parallel()
 	noonR := erNoon
-	stores := map[string]func(t *testing.T, m rbac.Model) writableStore{
-		"memory": func(t *testing.T, m rbac.Model) writableStore { return iamtest.NewStore(m) },
-		"sqlite": func(t *testing.T, m rbac.Model) writableStore {
-			db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "reap.db")), &gorm.Config{Logger: logger.Discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if s, err := db.DB(); err == nil {
-					s.Close()
-				}
-			})
-			if err := sqlitestore.Migrate(context.Background(), db); err != nil {
-				t.Fatal(err)
-			}
-			s, err := sqlitestore.New(db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return seededWith(t, s, m)
-		},
-		"postgres": func(t *testing.T, m rbac.Model) writableStore {
-			db := testdb.Postgres(t)
-			if err := pgstore.Migrate(context.Background(), db); err != nil {
-				t.Fatal(err)
-			}
-			s, err := pgstore.New(db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return seededWith(t, s, m)
-		},
-	}
+	stores := redteamStores
 	ivy := rbac.Grant{Subject: "user:ivy", Role: "reader", Scope: "dept:health", NotBefore: noonR.Add(-48 * time.Hour), NotAfter: noonR.Add(-time.Hour), Reason: "acting"}
 	kim := rbac.Grant{Subject: "user:kim", Role: "reader", Scope: "ward:7", NotBefore: noonR.Add(-48 * time.Hour), NotAfter: noonR.Add(-time.Hour), Reason: "acting"}
 	ann := rbac.Grant{Subject: "user:ann", Role: "deep", Scope: "dept:health", NotBefore: noonR.Add(-3 * time.Hour), NotAfter: noonR.Add(-time.Hour), Reason: "night incident"}
@@ -199,5 +202,60 @@ func TestReaperSparesRenewedGrantsInEveryStore(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestActivateEmergencyReplacesOnlyTheEndedGrantItRead: ActivateEmergency
+// replaces an ended, unreaped activation of the same key; if someone made
+// a new activation of that key in between, it is not revoked: the
+// activation is refused, in every store.
+func TestActivateEmergencyReplacesOnlyTheEndedGrantItRead(t *testing.T) {
+	t.Parallel()
+	ended := rbac.Grant{Subject: "user:ann", Role: "deep", Scope: "dept:health", NotBefore: erNoon.Add(-3 * time.Hour), NotAfter: erNoon.Add(-time.Hour), Reason: "night"}
+	theirs := ended
+	theirs.NotBefore, theirs.NotAfter, theirs.Reason = erNoon, erNoon.Add(time.Hour), "their activation"
+	for name, open := range redteamStores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m := erCity()
+			m.Grants = append(m.Grants, ended)
+			st := open(t, m)
+			rs := &raceStore{store: st, ahead: []rbac.Change{{At: erNoon, Revoke: []rbac.GrantKey{ended.Key()}, Grant: []rbac.Grant{theirs}}}}
+			var src iam.PolicySource = rs
+			if _, ok := st.(iam.EventWriter); ok {
+				src = raceEventStore{rs}
+			}
+			a, err := iam.New(context.Background(), src, iam.WithClock(iamtest.Clock(erNoon)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Close() })
+			if _, err := a.ActivateEmergency(context.Background(), "user:ann", "deep", "dept:health", 30*time.Minute, "mine"); err == nil {
+				t.Error("an activation replaced one made after it read the store")
+			}
+			if rs.err != nil {
+				t.Fatal(rs.err)
+			}
+			got, _, err := st.LoadPolicy(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := false
+			for _, g := range got.Grants {
+				if g.Key() == theirs.Key() {
+					kept = g.Reason == theirs.Reason && g.NotAfter.Equal(theirs.NotAfter)
+				}
+			}
+			if !kept {
+				t.Errorf("their activation was replaced: %+v", got.Grants)
+			}
+		})
+	}
+	// Without a writer in between, the ended activation is replaced.
+	m := erCity()
+	m.Grants = append(m.Grants, ended)
+	a, _ := newLifecycle(t, m, newLCClock(erNoon))
+	if _, err := a.ActivateEmergency(context.Background(), "user:ann", "deep", "dept:health", 30*time.Minute, "mine"); err != nil {
+		t.Errorf("replacing an ended activation: %v", err)
 	}
 }
