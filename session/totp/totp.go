@@ -37,20 +37,25 @@ type Config struct {
 	// Issuer names the service in the authenticator app ("City of
 	// Lakeview"). Required for Enrol.
 	Issuer string
-	// Period is the length of a time step; 0 means 30 s.
+	// Period is the length of a time step in whole seconds; 0 (or
+	// anything under a second) means 30 s.
 	Period time.Duration
-	// Digits per code: 6 (default) or 8.
+	// Digits per code: 6 (default) or 8; any other value means 6.
 	Digits int
 	// Skew is how many steps before and after the current one a code is
-	// accepted; 0 means 1. Use NoSkew for none.
+	// accepted; 0 means 1, more than MaxSkew means MaxSkew. Use NoSkew for
+	// none.
 	Skew int
 }
+
+// MaxSkew is the widest skew a Config accepts: 10 steps either side.
+const MaxSkew = 10
 
 // NoSkew as Config.Skew accepts only the current step.
 const NoSkew = -1
 
 func (c Config) period() uint {
-	if c.Period <= 0 {
+	if c.Period < time.Second {
 		return 30
 	}
 	return uint(c.Period / time.Second)
@@ -70,7 +75,7 @@ func (c Config) skew() int64 {
 	case c.Skew < 0:
 		return 0
 	}
-	return int64(c.Skew)
+	return int64(min(c.Skew, MaxSkew))
 }
 
 // Enrolment is what a user needs to add an account to an authenticator
