@@ -65,3 +65,18 @@ func TestAdversarialStoreErrorReleasesAndEmitsNothing(t *testing.T) {
 		t.Fatalf("after the store recovers: %v", err)
 	}
 }
+
+// With only the account limit configured, however low, one client still
+// cannot lock the account: the default client limit stays below it.
+func TestAdversarialDefaultClientLimitBelowAccountLimit(t *testing.T) {
+	for _, limit := range []int{2, 3, 5, 6} {
+		ctx := context.Background()
+		e := newEnv(t, signin.WithLockout(signin.Lockout{AccountLimit: limit}))
+		for range 3 * limit {
+			_, _ = e.Service.SignIn(ctx, signin.Attempt{Email: email, Password: "wrong password", Client: "attacker"})
+		}
+		if _, err := e.Service.SignIn(ctx, signin.Attempt{Email: email, Password: good, Client: "owner"}); err != nil {
+			t.Errorf("AccountLimit %d: one client locked the account: %v", limit, err)
+		}
+	}
+}

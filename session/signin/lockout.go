@@ -29,7 +29,8 @@ import (
 // under attack from elsewhere.
 type Lockout struct {
 	// ClientLimit is how many failures one client may make in a window;
-	// 0 means 5.
+	// 0 means 5, or one less than AccountLimit when that is 5 or lower.
+	// Keep it below AccountLimit: otherwise one client can lock an account.
 	ClientLimit int
 	// AccountLimit is how many failures an account (or a device) may
 	// take in a window before it locks; 0 means 10.
@@ -43,11 +44,13 @@ type Lockout struct {
 }
 
 func (l Lockout) withDefaults() Lockout {
-	if l.ClientLimit <= 0 {
-		l.ClientLimit = 5
-	}
 	if l.AccountLimit <= 0 {
 		l.AccountLimit = 10
+	}
+	if l.ClientLimit <= 0 {
+		// Below the account limit, so that one client alone cannot lock
+		// the account (an account limit of 1 leaves no room: 1).
+		l.ClientLimit = max(1, min(5, l.AccountLimit-1))
 	}
 	if l.Window <= 0 {
 		l.Window = 15 * time.Minute
