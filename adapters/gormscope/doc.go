@@ -21,7 +21,9 @@
 // the scope in the chain, by scopes that run after it, or by callbacks such
 // as soft delete. db.Where(a).Scopes(scope).Or(b) means (a OR b) AND scope,
 // never a OR b OR scope. Several gormscope scopes on one statement are all
-// ANDed. A dialect that builds WHERE clauses itself (gorm's ClauseBuilders)
+// ANDed. A scoped statement used as a group condition of another
+// (db.Where(scoped)) or as a subquery carries the filter with it:
+// (its conditions) AND (the filter). A dialect that builds WHERE clauses itself (gorm's ClauseBuilders)
 // would bypass this, so the scope fails the query with
 // [ErrWhereOverridden] there instead.
 //

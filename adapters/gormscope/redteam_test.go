@@ -157,6 +157,17 @@ func TestScopeStatementsThatBypassWhere(t *testing.T) {
 					err := db.Where("id IN (?)", sub).Find(&cs).Error
 					return caseIDs(cs), err
 				},
+				"as a group condition": func(db *gorm.DB) ([]int64, error) {
+					var cs []Case
+					inner := db.Session(&gorm.Session{NewDB: true}).Scopes(roads).Where("kind = ?", "bylaw").Or("kind = ?", "fire")
+					err := db.Where(inner).Find(&cs).Error
+					return caseIDs(cs), err
+				},
+				"as a group condition with a later where": func(db *gorm.DB) ([]int64, error) {
+					var cs []Case
+					err := db.Where(db.Session(&gorm.Session{NewDB: true}).Scopes(roads)).Where("kind <> ?", "x").Find(&cs).Error
+					return caseIDs(cs), err
+				},
 				"first or init": func(db *gorm.DB) ([]int64, error) {
 					var c Case
 					err := db.Scopes(roads).Where(Case{ID: 3}).FirstOrInit(&c).Error

@@ -100,9 +100,15 @@ func restrict(db *gorm.DB, p predicate) *gorm.DB {
 	stmt.Settings.Store(settingsKey{}, append(slices.Clip(preds), p))
 	c := stmt.Clauses["WHERE"]
 	c.Name = "WHERE"
-	if c.Expression == nil {
-		c.Expression = clause.Where{}
+	w, _ := c.Expression.(clause.Where)
+	if c.Expression != nil && !isWhere(c.Expression) {
+		w = clause.Where{Exprs: []clause.Expression{c.Expression}}
 	}
+	// The statement's conditions so far are wrapped with the predicate, so
+	// that a statement used as a group condition (db.Where(scoped)), whose
+	// WHERE conditions gorm copies, carries it; buildWhere unwraps them and
+	// writes the predicates once, ANDed.
+	c.Expression = clause.Where{Exprs: []clause.Expression{guard{prev: w.Exprs, p: p}}}
 	c.Builder = buildWhere
 	stmt.Clauses["WHERE"] = c
 	return db
@@ -123,9 +129,13 @@ func buildWhere(c clause.Clause, b clause.Builder) {
 		preds = []predicate{{SQL: "(1 = 0)"}}
 	}
 	b.WriteString("WHERE ")
-	if c.Expression != nil && hasConditions(c.Expression) {
+	expr := c.Expression
+	if w, ok := expr.(clause.Where); ok {
+		expr = clause.Where{Exprs: unwrap(nil, w.Exprs)}
+	}
+	if expr != nil && hasConditions(expr) {
 		b.WriteByte('(')
-		c.Expression.Build(b)
+		expr.Build(b)
 		b.WriteString(") AND ")
 	}
 	for i, p := range preds {
@@ -134,6 +144,42 @@ func buildWhere(c clause.Clause, b clause.Builder) {
 		}
 		p.Build(b)
 	}
+}
+
+// guard holds the WHERE conditions a statement had when a scope applied to
+// it, and the scope's predicate.
+type guard struct {
+	prev []clause.Expression
+	p    predicate
+}
+
+// Build writes "(prev) AND p", for gorm rendering the statement's
+// conditions elsewhere (as a group condition of another statement).
+func (g guard) Build(b clause.Builder) {
+	if w := (clause.Where{Exprs: g.prev}); hasConditions(w) {
+		b.WriteByte('(')
+		w.Build(b)
+		b.WriteString(") AND ")
+	}
+	g.p.Build(b)
+}
+
+// unwrap appends exprs to dst with every guard replaced by the conditions
+// it holds.
+func unwrap(dst, exprs []clause.Expression) []clause.Expression {
+	for _, e := range exprs {
+		if g, ok := e.(guard); ok {
+			dst = unwrap(dst, g.prev)
+			continue
+		}
+		dst = append(dst, e)
+	}
+	return dst
+}
+
+func isWhere(e clause.Expression) bool {
+	_, ok := e.(clause.Where)
+	return ok
 }
 
 // updates reports whether c is an ON CONFLICT clause that updates the
