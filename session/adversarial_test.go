@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,9 +212,21 @@ func TestHeaderVariants(t *testing.T) {
 	s, _ := e.signIn(t, "user:alice")
 	priv := privateOf(e.key)
 	attacker, _ := session.GenerateKey(session.ES256, "k1")
+	var fetched atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	defer func() {
+		if n := fetched.Load(); n != 0 {
+			t.Errorf("a header URL was fetched %d times", n)
+		}
+	}()
 	refused := map[string]map[string]any{
-		"jku to the attacker":     {"kid": "k1", "jku": "http://127.0.0.1:1/jwks.json"},
-		"x5u to the attacker":     {"kid": "k1", "x5u": "http://127.0.0.1:1/cert.pem"},
+		"jku, no kid":             {"jku": srv.URL + "/jwks.json"},
+		"jku to the attacker":     {"kid": "k1", "jku": srv.URL + "/jwks.json"},
+		"x5u to the attacker":     {"kid": "k1", "x5u": srv.URL + "/cert.pem"},
 		"jwk of the attacker":     {"kid": "k1", "jwk": map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}},
 		"no kid, jwk":             {"jwk": map[string]any{"kty": "EC"}},
 		"kid path traversal":      {"kid": "../../../../dev/null"},
@@ -248,7 +263,7 @@ func TestHeaderVariants(t *testing.T) {
 		"typ JWT":     {"kid": "k1", "typ": "JWT"},
 		"typ jwt":     {"kid": "k1", "typ": "jwt"},
 		"no typ":      {"kid": "k1", "typ": nil},
-		"jku ignored": {"kid": "k1", "jku": "http://127.0.0.1:1/jwks.json"},
+		"jku ignored": {"kid": "k1", "jku": srv.URL + "/jwks.json"},
 	} {
 		tok := forge(t, jwt.SigningMethodES256, priv, h, goodClaims(s))
 		if h["typ"] == nil {
