@@ -545,3 +545,27 @@ func TestRetirementIsFinal(t *testing.T) {
 		t.Fatalf("a retired key came back: %v", err)
 	}
 }
+
+// TestCachedSessionRechecked: a cached verification is checked against
+// the store and the EpochStore again at least every minute, so a
+// revocation the Manager was not told about (an epoch raised directly in
+// the EpochStore by another tool, a lost invalidation) takes effect within
+// that minute.
+func TestCachedSessionRechecked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	epochs := session.NewMemoryEpochs()
+	e := newEnv(t, session.WithEpochs(epochs))
+	_, tok := e.signIn(t, "user:alice")
+	if _, err := e.m.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Second)
+	if _, err := epochs.RaiseEpoch(ctx, "user:alice", e.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	if _, err := e.m.Verify(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("a minute after the epoch was raised: %v", err)
+	}
+}

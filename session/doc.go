@@ -30,7 +30,8 @@
 //
 // A [Manager] verifies a token's signature once per process and then
 // answers from an in-process LRU cache keyed by a SHA-256 digest of the
-// token. The store's change feed ([Store.Watch]) drops cached sessions
+// token, re-checking the record and the revocations at least once a
+// minute. The store's change feed ([Store.Watch]) drops cached sessions
 // that change or end in any process; it also confirms periodically that it
 // is connected. While it is not confirmed (the store is unreachable),
 // cached sessions are served for at most the staleness bound

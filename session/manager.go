@@ -56,6 +56,7 @@ type entry struct {
 	s        Session
 	kid      string    // the signing key, which must still verify
 	until    time.Time // the token's exp plus the leeway, or the record's expiry if earlier
+	checked  time.Time // when the record and revocations were read; re-read after epochTTL
 	lastSeen atomic.Int64
 	dead     atomic.Bool
 	key      [32]byte
@@ -66,9 +67,11 @@ type epochEntry struct {
 	fetched time.Time
 }
 
-// epochTTL is how long revocations read from the EpochStore are trusted
-// before they are read again. A change to one of the subject's sessions,
-// a flush or a reconnection of the session store drops them sooner.
+// epochTTL is how long revocations read from the EpochStore, and a cached
+// verification, are trusted before they are read again. A change to one of
+// the subject's sessions, a flush or a reconnection of the session store
+// drops them sooner; the bound covers what no feed reports (an epoch
+// raised directly in the EpochStore, a lost invalidation).
 const epochTTL = time.Minute
 
 // New returns a Manager keeping records in store and signing with keys.
@@ -258,7 +261,8 @@ func (m *Manager) Verify(ctx context.Context, token string) (Session, error) {
 			if !now.Before(e.until) {
 				return Session{}, tokenErr(ErrExpired, nil)
 			}
-			if now.Before(s.IdleDeadline()) && !now.Add(m.o.leeway).Before(s.Created) {
+			if now.Before(s.IdleDeadline()) && !now.Add(m.o.leeway).Before(s.Created) &&
+				now.Sub(e.checked) < epochTTL && !now.Before(e.checked) {
 				return s, nil
 			}
 			// Idle here; perhaps refreshed in another process: ask the store.
@@ -290,7 +294,7 @@ func (m *Manager) load(ctx context.Context, token string, key [32]byte, now time
 	if m.cache == nil || !fresh || m.seq.Load() != seq {
 		return s, nil, nil
 	}
-	e := &entry{s: s, key: key, kid: p.kid, until: s.Expires}
+	e := &entry{s: s, key: key, kid: p.kid, until: s.Expires, checked: now}
 	if u := p.expires.Add(m.o.leeway); u.Before(e.until) {
 		e.until = u
 	}
