@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ type emergencyUse struct {
 type emergencyPath struct {
 	path   string
 	grants string // the emergency grants the subject acted under, "; "-separated
+	// from and until (Unix ns) bound the instants the entry describes: the
+	// subject's grants in force do not change between them, so a grant
+	// that begins or ends later on the same snapshot is never missed.
+	from, until int64
 }
 
 // pathKey identifies an explained decision within one snapshot.
@@ -53,7 +58,8 @@ type pathKey struct {
 // "subject role@scope", "; "-separated. A grant made to a group or org unit
 // names the group, so that the review of a group activation lists every
 // member's actions. The path and grants are computed once per snapshot,
-// subject, permission, scope and deciding grant.
+// subject, permission, scope and deciding grant, for as long as the
+// subject's grants in force stay the same.
 func (a *Authorizer) recordEmergency(ctx context.Context, s *snapshot, u emergencyUse) {
 	when := time.Unix(0, u.at).UTC()
 	var ep emergencyPath
@@ -61,8 +67,10 @@ func (a *Authorizer) recordEmergency(ctx context.Context, s *snapshot, u emergen
 	cached := false
 	if u.path == nil && u.kind == "check" {
 		ep, cached = s.paths.Get(key)
+		cached = cached && u.at >= ep.from && u.at < ep.until
 	}
 	if !cached {
+		ep = emergencyPath{}
 		if u.path != nil {
 			ep.path = u.path.path
 		} else if u.scope != "" {
@@ -77,6 +85,11 @@ func (a *Authorizer) recordEmergency(ctx context.Context, s *snapshot, u emergen
 		}
 		ep.grants = strings.Join(names, "; ")
 		if u.path == nil && u.kind == "check" {
+			ep.from, ep.until = u.at, math.MaxInt64
+			ps := s.policy.Effective(u.sub, u.at)
+			if end := ps.Until(); !end.IsZero() {
+				ep.until = end.UnixNano()
+			}
 			s.paths.Add(key, ep)
 		}
 	}

@@ -478,3 +478,39 @@ func TestEveryEmergencyGrantIsAnActivation(t *testing.T) {
 		t.Errorf("emergency.activated = %+v", evs)
 	}
 }
+
+// TestEmergencyEventNamesGrantsInForceAtTheDecision: the grants a
+// decision.emergency event names are those in force at that decision,
+// also when another emergency grant begins later on the same policy
+// revision, so that its review finds the decision.
+func TestEmergencyEventNamesGrantsInForceAtTheDecision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newLCClock(erNoon.Add(-time.Hour))
+	a, rec := newLifecycle(t, erCity(), c)
+	if _, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{
+		{Subject: "user:ann", Role: "base", Scope: "org", NotBefore: erNoon, NotAfter: erNoon.Add(10 * time.Hour), Reason: "own"},
+		{Subject: "group:icu", Role: "mid", Scope: "org", NotBefore: erNoon.Add(2 * time.Hour), NotAfter: erNoon.Add(4 * time.Hour), Reason: "icu surge"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Duration{time.Hour, 3 * time.Hour, 5 * time.Hour} {
+		c.Set(erNoon.Add(at))
+		if d, err := a.Check(ctx, "user:ann", "health.record.read", "ward:7"); err != nil || !d.Allowed {
+			t.Fatalf("check at +%v: %v, %v", at, d, err)
+		}
+	}
+	evs := eventsOf(rec, iam.EventEmergency)
+	if len(evs) != 3 {
+		t.Fatalf("%d decision.emergency events, want 3", len(evs))
+	}
+	for i, want := range []bool{false, true, false} {
+		if got := strings.Contains(evs[i].Detail["grants"], "group:icu mid@org"); got != want {
+			t.Errorf("event %d names the group grant: %v, want %v (%q)", i, got, want, evs[i].Detail["grants"])
+		}
+	}
+	rv := iam.EmergencyReview(rec.Events(), iam.Activation{Subject: "group:icu", Role: "mid", Scope: "org", From: erNoon.Add(2 * time.Hour), Until: erNoon.Add(4 * time.Hour)})
+	if len(rv.Actions) != 1 || rv.Actions[0].Subject != "user:ann" {
+		t.Errorf("group review actions = %+v, want ann's one", rv.Actions)
+	}
+}
