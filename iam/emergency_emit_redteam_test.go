@@ -64,6 +64,10 @@ func TestEmergencyDecisionEmittedOncePerAllowedDecision(t *testing.T) {
 			ex, _ := a.Explain(ctx, sub, "crm.citizen.read", scope)
 			return b2i(ex.Allowed)
 		},
+		"filter": func(t *testing.T, a *iam.Authorizer, sc *iam.Scoper, sub iam.Subject, scope iam.Scope) int {
+			f, _ := a.Filter(ctx, sub, "crm.citizen.read", sc)
+			return b2i(!f.MatchesNone())
+		},
 		"check record": func(t *testing.T, a *iam.Authorizer, sc *iam.Scoper, sub iam.Subject, scope iam.Scope) int {
 			rec := abac.Map{"ward": "7"}
 			if scope != "ward:7" {
@@ -107,6 +111,9 @@ func TestEmergencyDecisionEmittedOncePerAllowedDecision(t *testing.T) {
 		}{{"user:eoc", "ward:7"}, {"user:una", "ward:7"}, {"user:una", "dept:social"}, {"user:eoc", "ward:3"}, {"user:wes", "ward:7"}} {
 			t.Run(name+"/"+string(x.sub)+"@"+string(x.scope), func(t *testing.T) {
 				t.Parallel()
+				if name == "filter" && x.scope == "ward:3" {
+					t.Skip("a filter decides over records at every scope: eoc@ward:7 covers it")
+				}
 				rec := &iamtest.Recorder{}
 				a, sc := newScoped(t, floodCity(), iam.DataScopes{}, iam.WithAuditSink(rec))
 				allowed := call(t, a, sc, x.sub, x.scope)
