@@ -224,25 +224,28 @@ func (s *IdentityStore) UserByEmail(ctx context.Context, email string) (signin.U
 	return s.userWhere(ctx, "email", email)
 }
 
-func userExists(tx *gorm.DB, id string) (bool, error) {
-	var n int64
-	err := tx.Raw("SELECT count(*) FROM "+UsersTable+" WHERE id = ?", id).Scan(&n).Error
-	return n > 0, err
+// lockUser takes the write lock on user id's row (a no-op UPDATE: a row
+// lock in PostgreSQL, the database write lock in SQLite) and reports
+// whether the user exists. Every transaction that reads and then writes a
+// user's credential rows takes it first, so that parallel ones run one
+// after the other instead of interleaving their DELETEs and INSERTs.
+func lockUser(tx *gorm.DB, id string) (bool, error) {
+	res := tx.Exec("UPDATE "+UsersTable+" SET created_at = created_at WHERE id = ?", id)
+	return res.RowsAffected > 0, res.Error
 }
 
 // SetPasswordHash implements signin.Credentials.
 func (s *IdentityStore) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		// Write first, so that SQLite takes its write lock at once.
-		res := tx.Exec("UPDATE "+PasswordsTable+" SET hash = ? WHERE user_id = ?", hash, userID)
-		if res.Error != nil || res.RowsAffected > 0 {
-			return res.Error
-		}
-		if ok, err := userExists(tx, userID); err != nil || !ok {
+		if ok, err := lockUser(tx, userID); err != nil || !ok {
 			if err == nil {
 				err = signin.ErrNotFound
 			}
 			return err
+		}
+		res := tx.Exec("UPDATE "+PasswordsTable+" SET hash = ? WHERE user_id = ?", hash, userID)
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
 		}
 		return tx.Exec("INSERT INTO "+PasswordsTable+" (user_id, hash) VALUES (?, ?)", userID, hash).Error
 	})
@@ -273,6 +276,12 @@ func (s *IdentityStore) ReplacePasswordHash(ctx context.Context, userID, prev, n
 // PutTOTP implements signin.Credentials.
 func (s *IdentityStore) PutTOTP(ctx context.Context, userID, sealed string) error {
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		if ok, err := lockUser(tx, userID); err != nil || !ok {
+			if err == nil {
+				err = signin.ErrNotFound
+			}
+			return err
+		}
 		res := tx.Exec("UPDATE "+TOTPTable+" SET secret = ?, last_step = 0 WHERE user_id = ? AND confirmed = 0", sealed, userID)
 		if res.Error != nil || res.RowsAffected > 0 {
 			return res.Error
@@ -283,12 +292,6 @@ func (s *IdentityStore) PutTOTP(ctx context.Context, userID, sealed string) erro
 		}
 		if len(confirmed) > 0 {
 			return signin.ErrAlreadyEnrolled
-		}
-		if ok, err := userExists(tx, userID); err != nil || !ok {
-			if err == nil {
-				err = signin.ErrNotFound
-			}
-			return err
 		}
 		return tx.Exec("INSERT INTO "+TOTPTable+" (user_id, secret, confirmed, last_step) VALUES (?, ?, 0, 0)", userID, sealed).Error
 	})
@@ -343,13 +346,13 @@ func (s *IdentityStore) DeleteTOTP(ctx context.Context, userID string) error {
 // ReplaceRecoveryCodes implements signin.Credentials in one transaction.
 func (s *IdentityStore) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string) error {
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM "+RecoveryTable+" WHERE user_id = ?", userID).Error; err != nil {
-			return err
-		}
-		if ok, err := userExists(tx, userID); err != nil || !ok {
+		if ok, err := lockUser(tx, userID); err != nil || !ok {
 			if err == nil {
 				err = signin.ErrNotFound
 			}
+			return err
+		}
+		if err := tx.Exec("DELETE FROM "+RecoveryTable+" WHERE user_id = ?", userID).Error; err != nil {
 			return err
 		}
 		for _, h := range hashes {

@@ -21,6 +21,52 @@ func RunAdversarial(t *testing.T, newStore func(t testing.TB) signin.Store) {
 	t.Run("ParallelRecoveryCode", func(t *testing.T) { testParallelRecovery(t, newStore(t)) })
 	t.Run("ParallelCompleteMFA", func(t *testing.T) { testParallelCompleteMFA(t, newStore(t)) })
 	t.Run("MalformedInput", func(t *testing.T) { testMalformedInput(t, newStore(t)) })
+	t.Run("ParallelRegenerate", func(t *testing.T) { testParallelRegenerate(t, newStore(t)) })
+	t.Run("ParallelFirstWrites", func(t *testing.T) { testParallelFirstWrites(t, newStore(t)) })
+}
+
+// A user's first password hash and first TOTP enrolment, written by ten
+// callers at once, all succeed (no spurious ErrExists) and leave one row.
+func testParallelFirstWrites(t *testing.T, s signin.Store) {
+	ctx := context.Background()
+	mkUser(t, s, "u1")
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if err := s.SetPasswordHash(ctx, "u1", fmt.Sprint("h", i)); err != nil {
+				t.Errorf("SetPasswordHash: %v", err)
+			}
+			if err := s.PutTOTP(ctx, "u1", fmt.Sprint("sealed", i)); err != nil {
+				t.Errorf("PutTOTP: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if h, err := s.PasswordHash(ctx, "u1"); err != nil || !strings.HasPrefix(h, "h") {
+		t.Fatalf("hash %q, %v", h, err)
+	}
+	if r, err := s.TOTP(ctx, "u1"); err != nil || r.Confirmed || !strings.HasPrefix(r.Sealed, "sealed") {
+		t.Fatalf("TOTP %+v, %v", r, err)
+	}
+}
+
+// Ten parallel regenerations of recovery codes leave exactly one set of
+// ten: the codes of every call but the last to commit stop working.
+func testParallelRegenerate(t *testing.T, s signin.Store) {
+	ctx := context.Background()
+	e, _, _ := enrolledEnv(t, s)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := e.Service.RegenerateRecoveryCodes(ctx, "u1"); err != nil {
+				t.Errorf("regenerate: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := s.RecoveryCodesLeft(ctx, "u1"); err != nil || n != 10 {
+		t.Fatalf("%d recovery codes valid after parallel regenerations (%v), want 10", n, err)
+	}
 }
 
 // 100 attempts at once, each from its own client, against one account
