@@ -23,6 +23,53 @@ func RunAdversarial(t *testing.T, newStore func(t testing.TB) signin.Store) {
 	t.Run("MalformedInput", func(t *testing.T) { testMalformedInput(t, newStore(t)) })
 	t.Run("ParallelRegenerate", func(t *testing.T) { testParallelRegenerate(t, newStore(t)) })
 	t.Run("ParallelFirstWrites", func(t *testing.T) { testParallelFirstWrites(t, newStore(t)) })
+	t.Run("UnlockBoundary", func(t *testing.T) { testUnlockBoundary(t, newStore(t)) })
+}
+
+// A lock ends exactly at LockedError.Until (refused 1 ns before, accepted
+// at it), holds against clients never seen, and an administrator's
+// Unlock, given the email in any case, ends it early.
+func testUnlockBoundary(t *testing.T, s signin.Store) {
+	ctx := context.Background()
+	e := NewEnv(t, s, signin.WithLockout(signin.Lockout{AccountLimit: 2, ClientLimit: 1}))
+	e.AddUser(t, "u1", "clerk@lakeview.ca", "correct horse battery staple")
+	good := signin.Attempt{Email: "clerk@lakeview.ca", Password: "correct horse battery staple"}
+	lock := func() *signin.LockedError {
+		for i := range 2 {
+			_, _ = e.Service.SignIn(ctx, signin.Attempt{Email: "clerk@lakeview.ca", Password: "wrong password", Client: fmt.Sprint("w", i, e.Clock.Now().UnixNano())})
+		}
+		a := good
+		a.Client = fmt.Sprint("fresh", e.Clock.Now().UnixNano())
+		_, err := e.Service.SignIn(ctx, a)
+		var le *signin.LockedError
+		if !errors.As(err, &le) || le.Scope != "account" {
+			t.Fatalf("not locked: %v", err)
+		}
+		return le
+	}
+	le := lock()
+	e.Clock.Advance(le.Until.Sub(e.Clock.Now()) - time.Nanosecond)
+	a := good
+	a.Client = "other"
+	if _, err := e.Service.SignIn(ctx, a); !errors.Is(err, signin.ErrLocked) {
+		t.Fatalf("1 ns before the end: %v", err)
+	}
+	e.Clock.Advance(time.Nanosecond)
+	a.Client = "third"
+	if _, err := e.Service.SignIn(ctx, a); err != nil {
+		t.Fatalf("at the end: %v", err)
+	}
+	lock()
+	if err := e.Service.Unlock(ctx, " CLERK@LakeView.ca "); err != nil {
+		t.Fatal(err)
+	}
+	a.Client = "fourth"
+	if _, err := e.Service.SignIn(ctx, a); err != nil {
+		t.Fatalf("after Unlock: %v", err)
+	}
+	if e.Events.Count("account.unlocked", "") != 1 {
+		t.Fatal("no account.unlocked event")
+	}
 }
 
 // A user's first password hash and first TOTP enrolment, written by ten
