@@ -313,6 +313,17 @@ func (g *gate) arm(n int) {
 }
 
 func (g *gate) Create(ctx context.Context, s session.Session) error {
+	g.wait()
+	return g.MemoryStore.Create(ctx, s)
+}
+
+func (g *gate) Delete(ctx context.Context, id string) (session.Session, error) {
+	g.wait()
+	return g.MemoryStore.Delete(ctx, id)
+}
+
+// wait blocks, while the gate is armed, until n calls have arrived.
+func (g *gate) wait() {
 	g.mu.Lock()
 	all := g.all
 	if g.n > 0 {
@@ -329,7 +340,6 @@ func (g *gate) Create(ctx context.Context, s session.Session) error {
 		case <-time.After(5 * time.Second):
 		}
 	}
-	return g.MemoryStore.Create(ctx, s)
 }
 
 // TestCompleteMFARace: two CompleteMFA calls that both verified the
@@ -384,5 +394,31 @@ func TestCompleteMFARace(t *testing.T) {
 	}
 	if l, _ := m.List(ctx, "user:alice"); len(l) != 1 {
 		t.Fatalf("%d sessions after, want 1", len(l))
+	}
+
+	_, tok, err := m.Create(ctx, session.Start{Subject: "user:bob", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, tok); err != nil { // cached: both logouts pass Verify
+		t.Fatal(err)
+	}
+	g.arm(2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.Logout(ctx, tok)
+		}()
+	}
+	wg.Wait()
+	g.arm(0)
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("overlapping logouts: %v", errs)
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, session.ErrNoSession) {
+			t.Errorf("the losing logout: %v, want ErrNoSession", err)
+		}
 	}
 }
