@@ -134,9 +134,9 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 //
 // A grant of an emergency role, through Assign or [Authorizer.Apply], is an
 // activation like one made with [Authorizer.ActivateEmergency]: it needs a
-// window of at most [MaxEmergencyWindow] and its own reason (g.Reason),
-// is held to the cap on continuous emergency access, and emits
-// emergency.activated (before role.assigned).
+// window of at most [MaxEmergencyWindow], is held to the cap on continuous
+// emergency access, and emits emergency.activated with g.Reason (before
+// role.assigned).
 func (a *Authorizer) Assign(ctx context.Context, g Grant) (int64, error) {
 	if err := g.Subject.Validate(); err != nil {
 		return 0, fmt.Errorf("iam: assign: %w", err)

@@ -49,8 +49,7 @@
 // The rule holds however the access is assembled (own grants, groups, org
 // units, nested scopes, one change or several); past the cap, a person
 // needs a new activation once the access in force has ended. Every new
-// grant of an emergency role is such an activation and must give its own
-// reason.
+// grant of an emergency role is such an activation.
 //
 // # Queries
 //

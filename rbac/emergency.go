@@ -251,31 +251,7 @@ func checkWrite(before, after Model, c Change) error {
 			}
 		}
 	}
-	if err := checkActivationReasons(after, c.Grant); err != nil {
-		return err
-	}
 	return checkEmergency(before, after, at, fresh)
-}
-
-// checkActivationReasons refuses a new grant of an emergency role of
-// after that gives no reason: every such grant is an activation of
-// emergency access, whichever write path makes it, and an activation
-// carries its own reason.
-func checkActivationReasons(after Model, grants []Grant) error {
-	var emergency map[RoleID]bool
-	for _, g := range grants {
-		if strings.TrimSpace(g.Reason) != "" {
-			continue
-		}
-		if emergency == nil {
-			emergency = EmergencyRoles(after)
-		}
-		if emergency[g.Role] {
-			return &EmergencyError{Subject: g.Subject, Role: g.Role,
-				Reason: "grant " + g.Key().String() + ": a grant of an emergency role is an activation and needs its own reason"}
-		}
-	}
-	return nil
 }
 
 // CheckEmergencyReplace applies the emergency-access rules of [Update] to

@@ -315,9 +315,6 @@ func (m Model) Apply(c Change) (Model, error) {
 //   - a new grant whose window has already ended is refused;
 //   - a new grant at a scope the tree does not declare is refused, unless
 //     the model opts into [Model.ImplicitScopes];
-//   - a new grant of an emergency role is an activation of emergency
-//     access and must give its own reason (Grant.Reason not blank), else
-//     it is refused with an [*EmergencyError];
 //   - a change that turns a role into an emergency role, or one out of
 //     it (the Emergency flag, or an inherited role that is or stops being
 //     one), while grants of it made before the change have not ended is
