@@ -569,3 +569,15 @@ func TestCachedSessionRechecked(t *testing.T) {
 		t.Fatalf("a minute after the epoch was raised: %v", err)
 	}
 }
+
+// TestListRefusesBadSubject: List takes the same subjects as Create and
+// LogoutEverywhere; anything else is ErrInvalidInput, not an empty list.
+func TestListRefusesBadSubject(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, sub := range []string{"", "user:\xff", "user:a\x00", strings.Repeat("a", 257)} {
+		if l, err := e.m.List(context.Background(), sub); !errors.Is(err, session.ErrInvalidInput) || l != nil {
+			t.Errorf("List(%.20q) = %v, %v", sub, l, err)
+		}
+	}
+}

@@ -342,9 +342,13 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, subject string) (int, er
 }
 
 // List returns the subject's sessions that are in force now, oldest first.
+// A subject Create would refuse wraps ErrInvalidInput.
 func (m *Manager) List(ctx context.Context, subject string) ([]Session, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
+	}
+	if err := (Start{Subject: subject, Method: MethodPassword}).check(); err != nil {
+		return nil, err
 	}
 	all, err := m.store.List(ctx, subject)
 	if err != nil {
