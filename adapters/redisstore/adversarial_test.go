@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civic-platform/security/internal/testdb"
 	"github.com/civic-platform/security/session"
 )
 
@@ -258,6 +259,55 @@ func TestLogoutEverywhereSameInstantOnRedis(t *testing.T) {
 		}
 		if l, err := m.List(ctx, "user:alice"); err != nil || len(l) != 1 {
 			t.Errorf("manager %d: List = %d, %v", i, len(l), err)
+		}
+	}
+}
+
+// TestRedisUnreachableFrozenClock: the staleness bound holds in real time
+// even when the Manager's injected clock stands still: with Redis cut off,
+// a cached session is refused with ErrUnavailable once the bound has
+// passed, and Health says so; two Managers sharing the Store both.
+func TestRedisUnreachableFrozenClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, prefix := sharedRedis(t)
+	proxied, sever, restore := testdb.Proxy(t, addr)
+	keys := newKeys(t)
+	frozen := time.Now()
+	clock := func() time.Time { return frozen }
+	const bound = 300 * time.Millisecond
+	store := newStore(t, proxied, prefix)
+	ms := []*session.Manager{
+		newManager(t, store, keys, session.WithClock(clock), session.WithMaxStaleness(bound)),
+		newManager(t, store, keys, session.WithClock(clock), session.WithMaxStaleness(bound)),
+	}
+	_, tok, err := ms[0].Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if _, err := m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sever()
+	time.Sleep(bound + 200*time.Millisecond)
+	for i, m := range ms {
+		vctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := m.Verify(vctx, tok)
+		cancel()
+		if !errors.Is(err, session.ErrUnavailable) {
+			t.Errorf("manager %d past the bound: %v", i, err)
+		}
+		if h := m.Health(); h.Connected || h.Err == nil {
+			t.Errorf("manager %d Health: %+v", i, h)
+		}
+	}
+	restore()
+	for i, m := range ms {
+		waitHealthy(t, m)
+		if _, err := m.Verify(ctx, tok); err != nil {
+			t.Errorf("manager %d after the restore: %v", i, err)
 		}
 	}
 }
