@@ -124,7 +124,10 @@ func TestRedisUnreachable(t *testing.T) {
 	addr, prefix := sharedRedis(t)
 	proxied, sever, restore := testdb.Proxy(t, addr)
 	keys := newKeys(t)
-	const bound = 400 * time.Millisecond
+	// A bound well above the feed's heartbeat, so that a loaded machine (the
+	// race detector, parallel packages) still has a recent confirmation at
+	// the cut and the cache is seen serving before the bound ends it.
+	const bound = 1500 * time.Millisecond
 	m := newManager(t, newStore(t, proxied, prefix), keys, session.WithMaxStaleness(bound))
 	direct := newManager(t, newStore(t, addr, prefix), keys)
 	_, cached, err := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
@@ -162,7 +165,7 @@ func TestRedisUnreachable(t *testing.T) {
 	// The refusal itself waits for the store call to fail; what the bound
 	// promises is that nothing is served from the cache after it.
 	t.Logf("served %d verifications from the cache, the last %s after the cut; refused %s after (bound %s)", served, lastServed, time.Since(cut), bound)
-	if served == 0 || lastServed > bound+50*time.Millisecond {
+	if served == 0 || lastServed > bound+100*time.Millisecond {
 		t.Errorf("served %d times, the last %s after the cut (bound %s)", served, lastServed, bound)
 	}
 	if h := m.Health(); h.Connected || h.Err == nil {
