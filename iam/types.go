@@ -62,14 +62,14 @@ var (
 // Decision is the answer to a check. The zero Decision denies.
 type Decision struct {
 	Allowed bool
-	// Reason says why, in words fit for a log line.
-	Reason string
-	// Revision is the policy revision the decision was made on.
-	Revision int64
 	// StepUp is set, with Allowed false, by [Authorizer.CheckSession] when
 	// the policy allows but the permission requires multi-factor
 	// authentication ([WithMFARequired]) that the session has not done.
 	StepUp bool
+	// Reason says why, in words fit for a log line.
+	Reason string
+	// Revision is the policy revision the decision was made on.
+	Revision int64
 }
 
 // DeniedError explains a denial. errors.Is(err, ErrDenied) reports true for it.

@@ -160,7 +160,7 @@ func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
 		return Result{Reason: ReasonUnknownPermission}
 	}
 	s := &p.subjects[si]
-	if s.blocked {
+	if p.blocked != nil && p.blocked[si] {
 		return Result{Reason: ReasonQuarantined}
 	}
 	var allow, deny int32
@@ -296,7 +296,7 @@ func (p *Policy) EffectiveIndex(i int, at int64) Perms {
 func (p *Policy) effective(si int32, at int64) Perms {
 	ps := Perms{from: 0, until: math.MaxInt64, known: true}
 	s := &p.subjects[si]
-	if s.blocked {
+	if p.blocked != nil && p.blocked[si] {
 		ps.known, ps.blocked = false, true
 		return ps
 	}

@@ -60,6 +60,11 @@ type Policy struct {
 	sod *sodIndex // conflict rules and waivers (conflict.go)
 
 	quarantine []QuarantinedRow // quarantine.go
+	// blocked[si] reports that a quarantined row blocks subject si, or a
+	// container it belongs to, so every check for it denies; nil when no
+	// row blocks anyone. Kept apart from subjInfo so that the subject
+	// table a check reads stays 32 bytes an entry.
+	blocked []bool
 }
 
 type scopeInfo struct {
@@ -78,9 +83,6 @@ type subjInfo struct {
 	name         Subject
 	start, end   uint32 // flat[start:end]: own grants, then the grants of each container
 	mstart, mend uint32 // members[mstart:mend]: containers this subject belongs to
-	// blocked: a quarantined row blocks this subject or a container it
-	// belongs to, and every check for it denies.
-	blocked bool
 }
 
 // hotGrant is a grant as a check reads it, in the subject's run of hot:

@@ -47,7 +47,7 @@ func (p *Policy) Quarantine() []QuarantinedRow {
 // quarantined row blocks it, or a group or unit it belongs to.
 func (p *Policy) Quarantined(sub Subject) bool {
 	if si, ok := p.subject(sub); ok {
-		return p.subjects[si].blocked
+		return p.blocked != nil && p.blocked[si]
 	}
 	for _, q := range p.quarantine {
 		if slices.Contains(q.Blocks, sub) {
@@ -71,15 +71,16 @@ func (p *Policy) markBlocked(rows []QuarantinedRow) {
 	if len(blocked) == 0 {
 		return
 	}
+	p.blocked = make([]bool, len(p.subjects))
 	for i := range p.subjects {
 		s := &p.subjects[i]
 		if blocked[s.name] {
-			s.blocked = true
+			p.blocked[i] = true
 			continue
 		}
 		for _, c := range p.members[s.mstart:s.mend] {
 			if blocked[p.subjects[c].name] {
-				s.blocked = true
+				p.blocked[i] = true
 				break
 			}
 		}

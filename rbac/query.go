@@ -59,7 +59,7 @@ func (p *Policy) GrantsInForce(sub Subject, x Permission, at int64) (InForce, er
 	}
 	out := InForce{from: math.MinInt64, until: math.MaxInt64}
 	si, ok := p.subject(sub)
-	if !ok || p.subjects[si].blocked { // a quarantined row blocks sub: nothing bears
+	if !ok || (p.blocked != nil && p.blocked[si]) { // a quarantined row blocks sub: nothing bears
 		return out, nil
 	}
 	s := &p.subjects[si]
