@@ -203,7 +203,7 @@ func TestConfirmationPoll(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := &revSource{m: freshModel(false), rev: 1}
-	const bound = 200 * time.Millisecond
+	const bound = 500 * time.Millisecond // well above scheduling delays under the race detector
 	a, err := iam.New(ctx, src, quiet, iam.WithMaxStaleness(bound))
 	if err != nil {
 		t.Fatal(err)
