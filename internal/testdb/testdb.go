@@ -102,14 +102,23 @@ func PostgresSchemaDSN(t testing.TB) (dsn, schema string) {
 	return u.String(), schema
 }
 
-// Postgres opens a gorm handle on a fresh schema (see [PostgresSchemaDSN]).
-// The handle is closed when the test ends.
+// MaxOpenConns caps each test handle's pool, so that tests running in
+// parallel across packages (100 goroutines each, in some) cannot exhaust
+// the server's connections: callers past the cap wait for a connection.
+const MaxOpenConns = 8
+
+// Postgres opens a gorm handle on a fresh schema (see [PostgresSchemaDSN]),
+// with at most [MaxOpenConns] connections. The handle is closed when the
+// test ends.
 func Postgres(t testing.TB) *gorm.DB {
 	t.Helper()
 	dsn, _ := PostgresSchemaDSN(t)
 	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatalf("testdb: open: %v", err)
+	}
+	if s, err := db.DB(); err == nil {
+		s.SetMaxOpenConns(MaxOpenConns)
 	}
 	t.Cleanup(func() {
 		if s, err := db.DB(); err == nil {
