@@ -2,11 +2,8 @@ package iamtest
 
 import (
 	"context"
-	"sync"
-	"time"
 
 	"github.com/civic-platform/security/adapters/memstore"
-	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -48,29 +45,4 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 		return 0, s.err
 	}
 	return s.mem.Apply(ctx, c)
-}
-
-// Clock returns a clock fixed at t, for [iam.WithClock].
-func Clock(t time.Time) func() time.Time { return func() time.Time { return t } }
-
-// Recorder is an [iam.AuditSink] that keeps every event. It is safe for
-// concurrent use.
-type Recorder struct {
-	mu     sync.Mutex
-	events []iam.Event
-}
-
-// Record keeps e.
-func (r *Recorder) Record(_ context.Context, e iam.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-// Events returns a copy of the events recorded so far.
-func (r *Recorder) Events() []iam.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]iam.Event(nil), r.events...)
 }
