@@ -40,6 +40,7 @@ type Set struct {
 	byID    map[rbac.RoleID]Template
 	catalog []rbac.Permission
 	known   map[rbac.Permission]struct{}
+	pii     map[rbac.Permission]bool // registered with PII set (Extend)
 }
 
 // ErrUnknownTemplate is wrapped by the error [Set.Instantiate] returns for
@@ -87,7 +88,7 @@ func Load(fsys fs.FS) (*Set, error) {
 	if err := decode(raw, &cat); err != nil {
 		return nil, fmt.Errorf("templates: catalog.json: %w", err)
 	}
-	s := &Set{byID: map[rbac.RoleID]Template{}, known: map[rbac.Permission]struct{}{}}
+	s := &Set{byID: map[rbac.RoleID]Template{}, known: map[rbac.Permission]struct{}{}, pii: map[rbac.Permission]bool{}}
 	for _, x := range cat.Permissions {
 		if err := x.Validate(); err != nil {
 			return nil, fmt.Errorf("templates: catalog.json: %w", err)
