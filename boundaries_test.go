@@ -23,6 +23,10 @@ func TestImportBoundaries(t *testing.T) {
 			pkgs:   []string{"./session"},
 			banned: []string{"gorm.io/", "github.com/redis/", "github.com/jackc/", "github.com/casbin/", mod + "adapters", mod + "iam", mod + "internal/casbinx", mod + "internal/gormstore"},
 		},
+		{ // HTTP middleware: net/http and the OpenTelemetry API, never a store, Casbin or an OTel SDK
+			pkgs:   []string{"./iam/iamhttp"},
+			banned: []string{"gorm.io/", "github.com/redis/", "github.com/jackc/", "github.com/casbin/", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters", mod + "adapters", mod + "internal/casbinx", mod + "internal/gormstore"},
+		},
 		{ // the pure packages use the standard library and internal/ only
 			pkgs:   []string{"./rbac", "./abac", "./masking"},
 			banned: []string{"gorm.io/", "github.com/", mod + "iam", mod + "adapters", mod + "internal/casbinx", mod + "session"},
