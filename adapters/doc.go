@@ -16,6 +16,12 @@
 // casbin_rule table (the same lines in memory for memstore), with a
 // revision counter beside it, segregation-of-duties rules and waivers in a
 // JSON document (iam_policy_extras), and an event outbox (iam_outbox).
+// They declare casbin_rule's row themselves rather than import
+// gorm-adapter, which would link every database driver: a service on
+// pgstore (with pgnotify and pgoutbox) links no MySQL, SQL Server or
+// SQLite driver, and one on sqlitestore no PostgreSQL, MySQL or SQL Server
+// driver (deps_test.go at the module root asserts both). Compatibility
+// with gorm-adapter is proven by the stores' tests, which import it.
 //
 // Adapters implement the small interfaces the core declares (for example
 // iam.PolicySource and iam.PolicyWriter) structurally, and import only the

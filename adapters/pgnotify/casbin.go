@@ -10,7 +10,7 @@ import (
 	"github.com/casbin/casbin/v3/persist"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/civic-platform/security/internal/gormstore"
+	"github.com/civic-platform/security/internal/policytables"
 )
 
 var _ persist.Watcher = (*CasbinWatcher)(nil)
@@ -102,7 +102,7 @@ func (w *CasbinWatcher) Update() error {
 		conn.Close(cctx)
 	}()
 	var rev int64
-	if err := conn.QueryRow(ctx, "UPDATE "+gormstore.RevisionTable+" SET revision = revision + 1 WHERE id = 1 RETURNING revision").Scan(&rev); err != nil {
+	if err := conn.QueryRow(ctx, "UPDATE "+policytables.RevisionTable+" SET revision = revision + 1 WHERE id = 1 RETURNING revision").Scan(&rev); err != nil {
 		return fmt.Errorf("pgnotify: update: %w", err)
 	}
 	w.l.seen(rev)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/civic-platform/security/internal/gormstore"
+	"github.com/civic-platform/security/internal/policytables"
 )
 
 var channelName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -195,7 +195,7 @@ func (l *Listener) poll(ctx context.Context, conn *pgx.Conn) (int64, error) {
 	qctx, cancel := context.WithTimeout(ctx, l.cfg.queryTimeout)
 	defer cancel()
 	var rev int64
-	err := conn.QueryRow(qctx, "SELECT revision FROM "+gormstore.RevisionTable+" WHERE id = 1").Scan(&rev)
+	err := conn.QueryRow(qctx, "SELECT revision FROM "+policytables.RevisionTable+" WHERE id = 1").Scan(&rev)
 	if err != nil {
 		return 0, fmt.Errorf("read revision: %w", err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/civic-platform/security/internal/gormstore"
+	"github.com/civic-platform/security/internal/policytables"
 )
 
 // Names of what [Migrate] installs.
@@ -42,11 +42,11 @@ func Migrate(ctx context.Context, db *gorm.DB, channel string) error {
 	}
 	err := db.Session(&gorm.Session{NewDB: true, Context: ctx}).Transaction(func(tx *gorm.DB) error {
 		var r struct{ N int64 }
-		if err := tx.Raw("SELECT CASE WHEN to_regclass(?) IS NULL THEN 0 ELSE 1 END AS n", gormstore.RevisionTable).Scan(&r).Error; err != nil {
+		if err := tx.Raw("SELECT CASE WHEN to_regclass(?) IS NULL THEN 0 ELSE 1 END AS n", policytables.RevisionTable).Scan(&r).Error; err != nil {
 			return err
 		}
 		if r.N == 0 {
-			return fmt.Errorf("%w: table %s does not exist; run pgstore.Migrate first", gormstore.ErrNotMigrated, gormstore.RevisionTable)
+			return fmt.Errorf("%w: table %s does not exist; run pgstore.Migrate first", policytables.ErrNotMigrated, policytables.RevisionTable)
 		}
 		for _, stmt := range []string{
 			`CREATE OR REPLACE FUNCTION ` + TriggerFunction + `() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -55,9 +55,9 @@ BEGIN
 	RETURN NULL;
 END
 $$`,
-			`DROP TRIGGER IF EXISTS ` + Trigger + ` ON ` + gormstore.RevisionTable,
+			`DROP TRIGGER IF EXISTS ` + Trigger + ` ON ` + policytables.RevisionTable,
 			// channel is checked against [a-z0-9_]: safe inside quotes.
-			`CREATE TRIGGER ` + Trigger + ` AFTER UPDATE OF revision ON ` + gormstore.RevisionTable +
+			`CREATE TRIGGER ` + Trigger + ` AFTER UPDATE OF revision ON ` + policytables.RevisionTable +
 				` FOR EACH ROW EXECUTE FUNCTION ` + TriggerFunction + `('` + channel + `')`,
 		} {
 			if err := tx.Exec(stmt).Error; err != nil {

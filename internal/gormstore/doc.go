@@ -5,11 +5,19 @@
 //
 // # Tables
 //
-// casbin_rule is exactly the table gorm-adapter creates (its CasbinRule
-// struct: id, ptype, v0..v5, each value at most 100 characters, and the
-// unique index idx_casbin_rule over ptype and v0..v5), so a plain Casbin
-// enforcer with gorm-adapter can load what this store writes. The lines are
-// those of internal/casbinx.
+// casbin_rule is exactly the table gorm-adapter creates (id, ptype, v0..v5,
+// each value at most 100 characters, and the unique index idx_casbin_rule
+// over ptype and v0..v5), so a plain Casbin enforcer with gorm-adapter can
+// load what this store writes. The row is declared here ([Rule], a copy of
+// gorm-adapter's CasbinRule) instead of imported, because gorm-adapter
+// links the MySQL, SQL Server, SQLite and PostgreSQL drivers together and a
+// store must link only its own: the package takes a *gorm.DB that the
+// store package opened with its driver and imports no driver itself. The
+// conformance suite (storetest, imported only by tests) proves the
+// compatibility: it compares the table Migrate creates with the one
+// gorm-adapter creates, loads the stored rows into a plain Casbin enforcer
+// through gorm-adapter, and loads rows that such an enforcer wrote. The
+// lines are those of internal/casbinx.
 //
 //	CREATE TABLE iam_policy_revision (
 //		id       integer PRIMARY KEY CHECK (id = 1),

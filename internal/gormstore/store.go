@@ -9,26 +9,26 @@ import (
 	"sync/atomic"
 	"time"
 
-	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"gorm.io/gorm"
 
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/internal/perm"
+	"github.com/civic-platform/security/internal/policytables"
 	"github.com/civic-platform/security/rbac"
 )
 
-// Table names.
+// Table names (see package policytables).
 const (
 	// RuleTable is gorm-adapter's table of Casbin policy lines.
-	RuleTable = "casbin_rule"
+	RuleTable = policytables.RuleTable
 	// RuleIndex is the unique index gorm-adapter creates on RuleTable.
-	RuleIndex = "idx_casbin_rule"
+	RuleIndex = policytables.RuleIndex
 	// RevisionTable holds the one-row revision counter.
-	RevisionTable = "iam_policy_revision"
+	RevisionTable = policytables.RevisionTable
 	// ExtrasTable holds, in one row, the model parts that have no Casbin
 	// lines (conflict rules and waivers) as casbinx's extras document.
-	ExtrasTable = "iam_policy_extras"
+	ExtrasTable = policytables.ExtrasTable
 )
 
 // MaxValueLen is the longest value a line may hold, in bytes: the width of
@@ -42,7 +42,30 @@ const maxValues = 6
 
 // ErrNotMigrated is wrapped by the error a store returns when its tables or
 // its revision row do not exist: the database needs Migrate.
-var ErrNotMigrated = errors.New("policy tables not migrated")
+var ErrNotMigrated = policytables.ErrNotMigrated
+
+// Rule is one row of casbin_rule, declared exactly as gorm-adapter
+// declares its CasbinRule (same table, column names, types, sizes and
+// primary key), so that the table [Migrate] creates is the one
+// gorm-adapter creates and either can read what the other wrote. It is
+// declared here rather than imported so that a store links gorm and its
+// own driver only: importing gorm-adapter links the MySQL, SQL Server,
+// SQLite and PostgreSQL drivers together. The conformance suite
+// (storetest) checks the two declarations against each other on every
+// database the stores run on.
+type Rule struct {
+	ID    uint   `gorm:"primaryKey;autoIncrement"`
+	Ptype string `gorm:"size:100"`
+	V0    string `gorm:"size:100"`
+	V1    string `gorm:"size:100"`
+	V2    string `gorm:"size:100"`
+	V3    string `gorm:"size:100"`
+	V4    string `gorm:"size:100"`
+	V5    string `gorm:"size:100"`
+}
+
+// TableName is [RuleTable].
+func (Rule) TableName() string { return RuleTable }
 
 // Dialect is what differs between the databases a Store runs on.
 type Dialect struct {
@@ -101,8 +124,8 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 	}
 	err := db.Session(&gorm.Session{NewDB: true, Context: ctx}).Transaction(func(tx *gorm.DB) error {
 		m := tx.Migrator()
-		if !m.HasTable(&gormadapter.CasbinRule{}) {
-			if err := m.CreateTable(&gormadapter.CasbinRule{}); err != nil {
+		if !m.HasTable(&Rule{}) {
+			if err := m.CreateTable(&Rule{}); err != nil {
 				return err
 			}
 		}
@@ -227,7 +250,7 @@ func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(
 	if events != nil {
 		after = func(tx *gorm.DB, rev int64) error { return insertOutbox(tx, events(rev)) }
 	}
-	return s.write(ctx, "apply", func(cur []gormadapter.CasbinRule, extras string) ([]casbinx.Line, string, map[int64]bool, error) {
+	return s.write(ctx, "apply", func(cur []Rule, extras string) ([]casbinx.Line, string, map[int64]bool, error) {
 		m, err := modelOf(cur, extras)
 		if err != nil {
 			return nil, "", nil, err
@@ -272,7 +295,7 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: replace: %w", s.d.Name, err)
 	}
-	return s.write(ctx, "replace", func(cur []gormadapter.CasbinRule, curExtras string) ([]casbinx.Line, string, map[int64]bool, error) {
+	return s.write(ctx, "replace", func(cur []Rule, curExtras string) ([]casbinx.Line, string, map[int64]bool, error) {
 		before, err := modelOf(cur, curExtras)
 		if err != nil {
 			before = rbac.Model{} // unreadable: nothing in it has standing
@@ -291,7 +314,7 @@ func (s *Store) Replace(ctx context.Context, m rbac.Model) (int64, error) {
 // current rows and extras, compute the wanted lines and extras with next
 // (and the ids of quarantined rows to keep as they are), write the
 // difference, then run after (the outbox) if set.
-func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.CasbinRule, string) ([]casbinx.Line, string, map[int64]bool, error),
+func (s *Store) write(ctx context.Context, op string, next func([]Rule, string) ([]casbinx.Line, string, map[int64]bool, error),
 	after func(tx *gorm.DB, rev int64) error) (int64, error) {
 	var rev int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -306,7 +329,7 @@ func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.Ca
 		if res.RowsAffected == 0 {
 			return errNoRevisionRow
 		}
-		var cur []gormadapter.CasbinRule
+		var cur []Rule
 		if err := tx.Order("id").Find(&cur).Error; err != nil {
 			return err
 		}
@@ -343,7 +366,7 @@ func (s *Store) write(ctx context.Context, op string, next func([]gormadapter.Ca
 // writeDiff deletes the rows of cur that want does not hold (and duplicate
 // rows), except the rows keep names, and inserts the lines of want that cur
 // does not hold.
-func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line, keep map[int64]bool) error {
+func writeDiff(tx *gorm.DB, cur []Rule, want []casbinx.Line, keep map[int64]bool) error {
 	wanted := make(map[string]bool, len(want))
 	for _, l := range want {
 		wanted[lineKey(l)] = false // false: not yet found in cur
@@ -362,12 +385,12 @@ func writeDiff(tx *gorm.DB, cur []gormadapter.CasbinRule, want []casbinx.Line, k
 	const batch = 500
 	for len(drop) > 0 {
 		n := min(batch, len(drop))
-		if err := tx.Delete(&gormadapter.CasbinRule{}, drop[:n]).Error; err != nil {
+		if err := tx.Delete(&Rule{}, drop[:n]).Error; err != nil {
 			return err
 		}
 		drop = drop[n:]
 	}
-	var add []gormadapter.CasbinRule
+	var add []Rule
 	for _, l := range want {
 		if !wanted[lineKey(l)] {
 			add = append(add, toRule(l))
@@ -409,7 +432,7 @@ func encoded(m rbac.Model) ([]casbinx.Line, string, error) {
 // modelOf rebuilds the model from its rows and extras document for a
 // write, as a load does: rows that do not load are in its Quarantine, and
 // the write leaves them in place unless the change deletes them.
-func modelOf(rows []gormadapter.CasbinRule, extras string) (rbac.Model, error) {
+func modelOf(rows []Rule, extras string) (rbac.Model, error) {
 	rs := make([]casbinx.Row, len(rows))
 	for i, r := range rows {
 		rs[i] = casbinx.Row{ID: int64(r.ID), Line: toLine(r)}
@@ -492,7 +515,7 @@ func readExtras(tx *gorm.DB) (string, error) {
 
 // toLine converts a row as gorm-adapter does: trailing empty values are
 // not part of the line.
-func toLine(r gormadapter.CasbinRule) casbinx.Line {
+func toLine(r Rule) casbinx.Line {
 	v := []string{r.V0, r.V1, r.V2, r.V3, r.V4, r.V5}
 	for len(v) > 0 && v[len(v)-1] == "" {
 		v = v[:len(v)-1]
@@ -500,10 +523,10 @@ func toLine(r gormadapter.CasbinRule) casbinx.Line {
 	return casbinx.Line{PType: r.Ptype, Values: v}
 }
 
-func toRule(l casbinx.Line) gormadapter.CasbinRule {
+func toRule(l casbinx.Line) Rule {
 	var v [maxValues]string
 	copy(v[:], l.Values)
-	return gormadapter.CasbinRule{Ptype: l.PType, V0: v[0], V1: v[1], V2: v[2], V3: v[3], V4: v[4], V5: v[5]}
+	return Rule{Ptype: l.PType, V0: v[0], V1: v[1], V2: v[2], V3: v[3], V4: v[4], V5: v[5]}
 }
 
 func lineKey(l casbinx.Line) string {

@@ -256,6 +256,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("RowsWrittenByCasbin", func(t *testing.T) { t.Parallel(); testCasbinWrites(t, h) })
 	if h.Unmigrated != nil {
 		t.Run("Unmigrated", func(t *testing.T) { t.Parallel(); testUnmigrated(t, h) })
+		t.Run("SchemaIsGormAdapters", func(t *testing.T) { t.Parallel(); testSchema(t, h) })
 	}
 }
 
@@ -282,7 +283,7 @@ func countRows(t testing.TB, db *gorm.DB) int64 {
 		return -1
 	}
 	var n int64
-	if err := db.Model(&gormadapter.CasbinRule{}).Count(&n).Error; err != nil {
+	if err := db.Model(&gormstore.Rule{}).Count(&n).Error; err != nil {
 		t.Fatalf("count rows: %v", err)
 	}
 	return n
@@ -1009,7 +1010,7 @@ func testConflictReplace(t *testing.T, h Harness) {
 	for _, l := range casbinx.Encode(rbac.Model{Grants: []rbac.Grant{{Subject: "user:erin", Role: "finance-manager", Scope: "dept:finance"}}}) {
 		var v [6]string
 		copy(v[:], l.Values)
-		row := gormadapter.CasbinRule{Ptype: l.PType, V0: v[0], V1: v[1], V2: v[2], V3: v[3], V4: v[4], V5: v[5]}
+		row := gormstore.Rule{Ptype: l.PType, V0: v[0], V1: v[1], V2: v[2], V3: v[3], V4: v[4], V5: v[5]}
 		if err := f.DB.Create(&row).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -1090,7 +1091,7 @@ func testCasbin(t *testing.T, h Harness) {
 // write it into casbin_rule, with what loading it must do.
 type BadRow struct {
 	Name string
-	Rows []gormadapter.CasbinRule
+	Rows []gormstore.Rule
 	// Blocked are the subjects the rows must block (every check denies).
 	Blocked []rbac.Subject
 }
@@ -1099,11 +1100,11 @@ type BadRow struct {
 // quarantined, grant nothing, and block only what it could make Casbin
 // deny.
 func BadRows() []BadRow {
-	open := func(sub, role, scope, eft string) gormadapter.CasbinRule {
-		return gormadapter.CasbinRule{Ptype: "p", V0: sub, V1: role, V2: scope, V3: "00000000000000000000", V4: "99999999999999999999", V5: eft}
+	open := func(sub, role, scope, eft string) gormstore.Rule {
+		return gormstore.Rule{Ptype: "p", V0: sub, V1: role, V2: scope, V3: "00000000000000000000", V4: "99999999999999999999", V5: eft}
 	}
-	pair := func(sub, role, scope, from, until string) []gormadapter.CasbinRule {
-		return []gormadapter.CasbinRule{
+	pair := func(sub, role, scope, from, until string) []gormstore.Rule {
+		return []gormstore.Rule{
 			{Ptype: "p", V0: sub, V1: role, V2: scope, V3: from, V4: until, V5: "allow"},
 			{Ptype: "p", V0: sub, V1: role, V2: scope, V3: from, V4: until, V5: "deny"},
 		}
@@ -1124,33 +1125,33 @@ func BadRows() []BadRow {
 		{Name: "window that ends before it starts", Rows: pair("user:mallory", "role:cbo", "org", "01741953600000000000", "01741950000000000000")},
 		{Name: "grant stored twice with another window", Rows: pair("user:alice", "role:cbo", "facility:hall-1", "01741946400000000000", "01741953600000000000"),
 			Blocked: []rbac.Subject{"user:alice"}},
-		{Name: "allow line without its deny twin", Rows: []gormadapter.CasbinRule{open("user:mallory", "role:cbo", "org", "allow")}},
-		{Name: "deny line without its allow twin", Rows: []gormadapter.CasbinRule{open("user:alice", "role:clerk", "org", "deny")},
+		{Name: "allow line without its deny twin", Rows: []gormstore.Rule{open("user:mallory", "role:cbo", "org", "allow")}},
+		{Name: "deny line without its allow twin", Rows: []gormstore.Rule{open("user:alice", "role:clerk", "org", "deny")},
 			Blocked: []rbac.Subject{"user:alice"}},
-		{Name: "deny line of a group without its twin", Rows: []gormadapter.CasbinRule{open("group:clerks", "role:ap", "org", "deny")},
+		{Name: "deny line of a group without its twin", Rows: []gormstore.Rule{open("group:clerks", "role:ap", "org", "deny")},
 			Blocked: []rbac.Subject{"group:clerks", "user:bob", "user:dana"}},
-		{Name: "deny line naming a deny node", Rows: []gormadapter.CasbinRule{open("user:carol", "deny:finance.budget.approve", "org", "deny")},
+		{Name: "deny line naming a deny node", Rows: []gormstore.Rule{open("user:carol", "deny:finance.budget.approve", "org", "deny")},
 			Blocked: []rbac.Subject{"user:carol"}},
-		{Name: "deny line of a role that denies nothing", Rows: []gormadapter.CasbinRule{open("user:carol", "role:ar", "org", "deny")}},
-		{Name: "p line with an unknown effect", Rows: []gormadapter.CasbinRule{open("user:mallory", "role:cbo", "org", "permit")}},
-		{Name: "p line with five values", Rows: []gormadapter.CasbinRule{{Ptype: "p", V0: "user:erin", V1: "role:cbo", V2: "org", V3: openFrom, V4: openUntil}},
+		{Name: "deny line of a role that denies nothing", Rows: []gormstore.Rule{open("user:carol", "role:ar", "org", "deny")}},
+		{Name: "p line with an unknown effect", Rows: []gormstore.Rule{open("user:mallory", "role:cbo", "org", "permit")}},
+		{Name: "p line with five values", Rows: []gormstore.Rule{{Ptype: "p", V0: "user:erin", V1: "role:cbo", V2: "org", V3: openFrom, V4: openUntil}},
 			Blocked: []rbac.Subject{"user:erin"}},
-		{Name: "membership with a bad group", Rows: []gormadapter.CasbinRule{{Ptype: "g", V0: "user:mallory", V1: "group:Clerks"}},
+		{Name: "membership with a bad group", Rows: []gormstore.Rule{{Ptype: "g", V0: "user:mallory", V1: "group:Clerks"}},
 			Blocked: []rbac.Subject{"user:mallory"}},
-		{Name: "group inside a group", Rows: []gormadapter.CasbinRule{{Ptype: "g", V0: "unit:it", V1: "group:clerks"}},
+		{Name: "group inside a group", Rows: []gormstore.Rule{{Ptype: "g", V0: "unit:it", V1: "group:clerks"}},
 			Blocked: []rbac.Subject{"unit:it", "svc:permits-api"}},
-		{Name: "rule with a bad permission", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:cbo", V1: "allow:Permits.application.approve"}}},
-		{Name: "deny rule with a bad permission", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:ar", V1: "deny:finance..x"}},
+		{Name: "rule with a bad permission", Rows: []gormstore.Rule{{Ptype: "g2", V0: "role:cbo", V1: "allow:Permits.application.approve"}}},
+		{Name: "deny rule with a bad permission", Rows: []gormstore.Rule{{Ptype: "g2", V0: "role:ar", V1: "deny:finance..x"}},
 			Blocked: []rbac.Subject{"user:carol"}},
-		{Name: "inheritance of a role with no lines", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:ar", V1: "role:ghost"}}},
-		{Name: "inheritance cycle", Rows: []gormadapter.CasbinRule{{Ptype: "g2", V0: "role:permit-reader", V1: "role:cbo"}},
+		{Name: "inheritance of a role with no lines", Rows: []gormstore.Rule{{Ptype: "g2", V0: "role:ar", V1: "role:ghost"}}},
+		{Name: "inheritance cycle", Rows: []gormstore.Rule{{Ptype: "g2", V0: "role:permit-reader", V1: "role:cbo"}},
 			Blocked: []rbac.Subject{"group:clerks", "user:bob", "user:dana", "user:alice", "unit:it", "svc:permits-api"}},
-		{Name: "second parent of a scope", Rows: []gormadapter.CasbinRule{{Ptype: "g3", V0: "facility:hall-1", V1: "dept:finance"}},
+		{Name: "second parent of a scope", Rows: []gormstore.Rule{{Ptype: "g3", V0: "facility:hall-1", V1: "dept:finance"}},
 			Blocked: []rbac.Subject{"user:bob"}},
-		{Name: "scope with a bad name", Rows: []gormadapter.CasbinRule{{Ptype: "g3", V0: "ward:7", V1: "dept:Building"}}},
-		{Name: "org under a scope", Rows: []gormadapter.CasbinRule{{Ptype: "g3", V0: "org", V1: "dept:building"}},
+		{Name: "scope with a bad name", Rows: []gormstore.Rule{{Ptype: "g3", V0: "ward:7", V1: "dept:Building"}}},
+		{Name: "org under a scope", Rows: []gormstore.Rule{{Ptype: "g3", V0: "org", V1: "dept:building"}},
 			Blocked: []rbac.Subject{"group:clerks", "user:bob", "user:dana"}},
-		{Name: "unknown policy type", Rows: []gormadapter.CasbinRule{{Ptype: "p2", V0: "user:mallory", V1: "role:cbo"}}},
+		{Name: "unknown policy type", Rows: []gormstore.Rule{{Ptype: "p2", V0: "user:mallory", V1: "role:cbo"}}},
 	}
 }
 
@@ -1354,12 +1355,12 @@ func testCasbinWrites(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatalf("input %d: rows written by Casbin failed the whole load: %v", n, err)
 		}
-		var stored []gormadapter.CasbinRule
+		var stored []gormstore.Rule
 		if err := f.DB.Find(&stored).Error; err != nil {
 			t.Fatal(err)
 		}
 		for _, q := range m.Quarantine {
-			i := slices.IndexFunc(stored, func(r gormadapter.CasbinRule) bool { return int64(r.ID) == q.ID })
+			i := slices.IndexFunc(stored, func(r gormstore.Rule) bool { return int64(r.ID) == q.ID })
 			if i < 0 {
 				t.Errorf("input %d: quarantined row %d is not stored", n, q.ID)
 				continue
@@ -1494,7 +1495,7 @@ func testUnmigrated(t *testing.T, h Harness) {
 	if rule, rev := hasTables(); !rule || !rev {
 		t.Fatalf("Migrate did not create both tables: %v %v", rule, rev)
 	}
-	if !db.Migrator().HasIndex(&gormadapter.CasbinRule{}, gormstore.RuleIndex) {
+	if !db.Migrator().HasIndex(&gormstore.Rule{}, gormstore.RuleIndex) {
 		t.Errorf("Migrate did not create gorm-adapter's index %s", gormstore.RuleIndex)
 	}
 	m, rev, err := s.LoadPolicy(ctx)
@@ -1732,4 +1733,71 @@ func storeWith(t *testing.T, h Harness, m rbac.Model) Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// testSchema creates casbin_rule twice on empty databases, once with the
+// store's Migrate and once with gorm-adapter's own migration, and compares
+// the two tables: every column's name, type, length, nullability, default
+// and key, and every index's name, columns and uniqueness (on SQLite, the
+// stored CREATE TABLE text too). The stores declare the row themselves
+// (gormstore.Rule) so as not to link gorm-adapter; this is what keeps the
+// declaration gorm-adapter's.
+func testSchema(t *testing.T, h Harness) {
+	ctx := context.Background()
+	_, ours := h.Unmigrated(t)
+	if err := h.Migrate(ctx, ours); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	_, theirs := h.Unmigrated(t)
+	if _, err := gormadapter.NewAdapterByDB(theirs.Session(&gorm.Session{NewDB: true})); err != nil {
+		t.Fatalf("gormadapter.NewAdapterByDB on an empty database: %v", err)
+	}
+	if got, want := describeRules(t, ours), describeRules(t, theirs); !slices.Equal(got, want) {
+		t.Errorf("casbin_rule differs from gorm-adapter's:\n ours: %q\ntheirs: %q", got, want)
+	}
+}
+
+// describeRules lists what defines casbin_rule in db, one string per
+// column and index, sorted.
+func describeRules(t *testing.T, db *gorm.DB) []string {
+	t.Helper()
+	m := db.Migrator()
+	cols, err := m.ColumnTypes(gormstore.RuleTable)
+	if err != nil {
+		t.Fatalf("column types: %v", err)
+	}
+	var out []string
+	for _, c := range cols {
+		length, _ := c.Length()
+		nullable, _ := c.Nullable()
+		pk, _ := c.PrimaryKey()
+		auto, _ := c.AutoIncrement()
+		def, _ := c.DefaultValue()
+		unique, _ := c.Unique()
+		out = append(out, fmt.Sprintf("column %s %s(%d) nullable=%v pk=%v auto=%v unique=%v default=%q",
+			c.Name(), strings.ToLower(c.DatabaseTypeName()), length, nullable, pk, auto, unique, def))
+	}
+	idx, err := m.GetIndexes(gormstore.RuleTable)
+	if err != nil {
+		t.Fatalf("indexes: %v", err)
+	}
+	for _, i := range idx {
+		unique, _ := i.Unique()
+		pk, _ := i.PrimaryKey()
+		out = append(out, fmt.Sprintf("index %s %v unique=%v pk=%v", i.Name(), i.Columns(), unique, pk))
+	}
+	if db.Dialector.Name() == "sqlite" {
+		var rows []struct{ Type, SQL string }
+		if err := db.Raw("SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND type = 'table'", gormstore.RuleTable).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out = append(out, r.Type+" "+r.SQL)
+		}
+	}
+	if len(cols) == 0 || len(idx) == 0 {
+		t.Errorf("casbin_rule has %d columns and %d indexes", len(cols), len(idx))
+	}
+	slices.Sort(out)
+	return out
 }
