@@ -11,6 +11,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/internal/perm"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -41,10 +42,6 @@ type Authorizer struct {
 	fresh    freshness // staleness bound, health, revision waits (freshness.go)
 
 	keeper keeper // saves snapshots to the WithFallback store
-
-	maskOnce sync.Once // builds masker, the default Masker behind Mask
-	masker   *Masker
-	maskErr  error
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -313,13 +310,19 @@ func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision,
 	out := make([]Decision, len(reqs))
 	var errs []error
 	for i, r := range reqs {
+		if r.Authn != nil && r.Authn.Subject != "" && r.Authn.Subject != r.Subject {
+			out[i] = Decision{Reason: "invalid input", Revision: s.revision}
+			errs = append(errs, fmt.Errorf("request %d: iam: check: %w", i, &rbac.InvalidError{Kind: "request", Value: perm.Quote(string(r.Authn.Subject)),
+				Reason: "authenticated subject differs from the request's subject"}))
+			continue
+		}
 		res, err := a.decide(s, r.Subject, r.Permission, r.Scope, at)
 		if err != nil {
 			out[i] = Decision{Reason: "invalid input", Revision: s.revision}
 			errs = append(errs, fmt.Errorf("request %d: %w", i, err))
 			continue
 		}
-		out[i] = Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}
+		out[i] = a.stepUp(Decision{Allowed: res.Allowed, Reason: res.Reason.String(), Revision: s.revision}, r.Authn, r.Permission)
 		if res.Emergency {
 			a.recordEmergency(ctx, s, emergencyUse{kind: "check", sub: r.Subject, perm: r.Permission, scope: r.Scope, decision: out[i],
 				grant: res.DecidingGrant(), at: at})
@@ -386,19 +389,6 @@ func (a *Authorizer) WhoCan(ctx context.Context, perm Permission, scope Scope) (
 		return Access{}, fmt.Errorf("iam: who can: %w", err)
 	}
 	return acc, nil
-}
-
-// Apply writes c through the source, which must also be a [PolicyWriter],
-// then reloads, so that checks made after Apply returns see the change.
-// It returns the new revision. An invalid change is refused by the store
-// with an error wrapping [ErrInvalidInput] or [ErrNotFound], and nothing is
-// written. The change is made at the Authorizer's clock ([WithClock]):
-// Apply sets c.At to it, whatever the caller put there, so that waivers
-// are judged at the real instant.
-func (a *Authorizer) Apply(ctx context.Context, c Change) (int64, error) {
-	// Conflict refusals emit role.assignment_blocked; change events go to
-	// the store's outbox when it has one (see EventWriter in lifecycle.go).
-	return a.applyChange(ctx, c, nil)
 }
 
 // emit completes e (id, schema version, time) and hands it to the audit

@@ -19,7 +19,7 @@ import (
 //	DataRule{Role: "caseworker", Permission: "social.case.read", Rule: "owner = subject.id"}
 //
 // Data rules are configuration that a city loads from files, like masking
-// rules; they are not policy rows and do not change with [Authorizer.Apply].
+// rules; they are not policy rows and do not change with [Admin.Apply].
 type DataRule struct {
 	// Role is the role the rule is attached to. It applies to grants of
 	// this role and of every role that inherits it.
@@ -127,7 +127,7 @@ func (e *DataRuleError) Is(target error) bool { return target == ErrInvalidInput
 func (e *DataRuleError) Unwrap() error { return e.Err }
 
 // A Scoper holds parsed, validated data-scope configuration. Create it once
-// with [Authorizer.NewScoper] (or [NewScoper]) and pass it to
+// with [NewScoper], check it at start-up with [Scoper.Verify], and pass it to
 // [Authorizer.Filter] and [Authorizer.CheckRecord].
 //
 // Data rules are configuration rather than policy rows, so they live here and
@@ -137,7 +137,7 @@ func (e *DataRuleError) Unwrap() error { return e.Err }
 // a new Scoper, with no change to the Authorizer.
 //
 // The rules are checked against the first policy the Scoper meets (at
-// [Authorizer.NewScoper], or else at its first use): a rule naming a role
+// [Scoper.Verify], or else at its first use): a rule naming a role
 // the policy does not declare or a permission it does not know (a typo that
 // a wildcard rule would otherwise cover, leaving the grant unrestricted) is
 // refused, and the Scoper then refuses every call with that
@@ -199,7 +199,7 @@ func kindIndex(k rbac.ScopeKind) int {
 //
 // NewScoper has no policy to check the rules' roles and permissions
 // against; the Scoper checks them when it first meets one (see [Scoper]).
-// [Authorizer.NewScoper] checks them at once.
+// [Scoper.Verify] checks them at once.
 func NewScoper(cfg DataScopes) (*Scoper, error) {
 	sc := &Scoper{byRole: map[RoleID][]int{}, attrs: cfg.Attributes}
 	seen := map[string]bool{}
@@ -282,29 +282,6 @@ func NewScoper(cfg DataScopes) (*Scoper, error) {
 		}
 	}
 	slices.Sort(sc.allFields)
-	return sc, nil
-}
-
-// NewScoper is [NewScoper] that also checks every rule against the policy
-// in use now: a rule naming a role the policy does not declare, an exact
-// permission it does not know, or a wildcard that covers no permission it
-// knows is refused with a [*DataRuleError] wrapping [ErrInvalidInput].
-func (a *Authorizer) NewScoper(cfg DataScopes) (*Scoper, error) {
-	sc, err := NewScoper(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.load()
-	if err != nil {
-		return nil, err
-	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.checked = true
-	sc.refusal = sc.check(s.policy)
-	if sc.refusal != nil {
-		return nil, sc.refusal
-	}
 	return sc, nil
 }
 

@@ -360,13 +360,13 @@ func TestFilterFollowsPolicyChanges(t *testing.T) {
 	if got := get(); got != "(department = 'social') or (facility = 'shelter')" {
 		t.Fatalf("before: %s", got)
 	}
-	if _, err := a.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:dan", Role: "case-reader", Scope: "ward:7"}}}); err != nil {
+	if _, err := iam.AdminOf(a).Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:dan", Role: "case-reader", Scope: "ward:7"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := get(); got != "(department = 'social') or (facility = 'shelter') or (ward = '7')" {
 		t.Errorf("after grant: %s", got)
 	}
-	if _, err := a.Apply(ctx, rbac.Change{PutRoles: []rbac.Role{{ID: "case-reader", Permissions: []rbac.Permission{"social.case.list"}}}}); err != nil {
+	if _, err := iam.AdminOf(a).Apply(ctx, rbac.Change{PutRoles: []rbac.Role{{ID: "case-reader", Permissions: []rbac.Permission{"social.case.list"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := get(); got != "none" {
@@ -477,10 +477,10 @@ func TestFilterDuringReloads(t *testing.T) {
 	}
 	key := rbac.GrantKey{Subject: "user:dan", Role: "case-reader", Scope: "ward:3"}
 	for range 20 {
-		if _, err := a.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: key.Subject, Role: key.Role, Scope: key.Scope}}}); err != nil {
+		if _, err := iam.AdminOf(a).Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: key.Subject, Role: key.Role, Scope: key.Scope}}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{key}}); err != nil {
+		if _, err := iam.AdminOf(a).Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{key}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -549,13 +549,13 @@ func TestScoperRefusesRulesThePolicyDoesNotSupport(t *testing.T) {
 					t.Fatalf("CheckRecord = %+v, %v", d, err)
 				}
 			}
-			if sc, err := a.NewScoper(iam.DataScopes{Rules: []iam.DataRule{tt.rule}}); sc != nil || !errors.Is(err, iam.ErrInvalidInput) {
+			if sc, err := verifiedScoper(a, iam.DataScopes{Rules: []iam.DataRule{tt.rule}}); sc != nil || !errors.Is(err, iam.ErrInvalidInput) {
 				t.Errorf("Authorizer.NewScoper = %v, %v; want ErrInvalidInput", sc, err)
 			}
 		})
 	}
 	a, _ := newScoped(t, dsCity(), iam.DataScopes{})
-	if _, err := a.NewScoper(iam.DataScopes{Rules: dsRules}); err != nil {
+	if _, err := verifiedScoper(a, iam.DataScopes{Rules: dsRules}); err != nil {
 		t.Errorf("valid rules refused: %v", err)
 	}
 	// Attributes the source does not give are refused when names are declared.
@@ -584,7 +584,7 @@ func TestDroppedRuleGrantsNothing(t *testing.T) {
 	}
 	// case-reader loses the permission; caseworker (which inherits it)
 	// gets it directly.
-	if _, err := a.Apply(ctx, rbac.Change{PutRoles: []rbac.Role{
+	if _, err := iam.AdminOf(a).Apply(ctx, rbac.Change{PutRoles: []rbac.Role{
 		{ID: "case-reader", Permissions: []rbac.Permission{"social.case.list"}},
 		{ID: "caseworker", Inherits: []rbac.RoleID{"case-reader"}, Permissions: []rbac.Permission{"social.case.update", "social.case.read"}},
 	}}); err != nil {

@@ -1,31 +1,43 @@
-// Package iam is the front door of the authorization library: a service
-// creates one [Authorizer] at start-up and asks it [Authorizer.Check],
-// [Authorizer.Require], [Authorizer.CheckMany], [Authorizer.Explain],
-// [Authorizer.Permissions] and [Authorizer.WhoCan].
+// Package iam is the front door of the authorization library. Its types
+// are split by role:
+//
+//   - [Authorizer] answers questions and manages its own lifecycle: a
+//     service creates one at start-up with [New] and asks it
+//     [Authorizer.Check], [Authorizer.Require], [Authorizer.CheckMany],
+//     [Authorizer.Explain], [Authorizer.Permissions] and
+//     [Authorizer.WhoCan]; [CheckAuthenticated] adds step-up for callers
+//     whose authentication ([Authn]) lacks a second factor.
+//   - [Admin] writes policy, built explicitly from the Authorizer and a
+//     writer: [NewAdmin] sends change events to the [AuditSink] after the
+//     write, [NewOutboxAdmin] writes them in the change's transaction.
+//   - [View] is a read-only view of the snapshot the Authorizer answers
+//     from; package iam/reports builds compliance, certification, access
+//     review, dry-run and emergency reports over it.
 //
 // Beyond checks, the Authorizer serves:
 //
 //   - data scopes: [Authorizer.Filter] turns a subject's grants and the
-//     city's [DataRule]s (configured once with [Authorizer.NewScoper]) into
+//     city's [DataRule]s (configured once with [NewScoper], checked at
+//     start-up with [Scoper.Verify]) into
 //     an abac.Filter that matches records in memory and renders to
 //     parameterised SQL or a gorm scope; [Authorizer.CheckRecord] decides
 //     one record. Both admit a record exactly when [Authorizer.Check]
 //     allows at the scopes the record is in (the declared scope tree,
 //     denies, windows); a record that cannot be placed is admitted only
 //     where org grants reach, and is denied by every deny of that kind;
-//   - field masking: [Authorizer.Mask] (or a [Masker] with custom masks)
-//     hides the fields a subject may not view and emits pii.viewed for every
+//   - field masking: a [Masker] ([Authorizer.Masker]) hides the fields a
+//     subject may not view and emits pii.viewed for every
 //     unmasked PII field; [Masker.Marshal] writes a SIN's digits for a
 //     subject who holds its permission, and a [RecordMasker] (or the
 //     Masker's *Records methods) decides each record at the scopes its own
 //     fields place it in, as [Authorizer.CheckRecord] does;
-//   - role lifecycle: [Authorizer.Apply], [Authorizer.Assign],
-//     [Authorizer.Revoke], [Authorizer.Assignments], temporary grants and a
-//     [Reaper], segregation-of-duties rules enforced on every write
-//     ([ErrConflict]) with a compliance report, emergency access
-//     ([Authorizer.ActivateEmergency]) with a post-incident [Review], and
-//     access reviews ([Authorizer.AccessReview], [Authorizer.DryRunRemove],
-//     [Authorizer.CertificationReport]);
+//   - role lifecycle, through an [Admin]: [Admin.Apply], [Admin.Assign],
+//     [Admin.Revoke], temporary grants and a [Reaper],
+//     segregation-of-duties rules enforced on every write ([ErrConflict]),
+//     and emergency access ([Admin.ActivateEmergency],
+//     [Admin.EndEmergency]); the reports on them (assignments, compliance,
+//     certification, access review, dry-run removal, the post-incident
+//     emergency review) live in package iam/reports;
 //   - freshness across processes: a [Notifier] triggers reloads,
 //     [WithMaxStaleness] makes checks fail closed with [ErrStale] when the
 //     snapshot cannot be confirmed current, [Authorizer.WaitForRevision]
@@ -34,8 +46,9 @@
 //     the copy with the store when it answers), and [Authorizer.Health]
 //     reports it all;
 //   - domain events: every change and every security-relevant decision is an
-//     [Event] sent to an [AuditSink] (or, with a store that implements
-//     [EventWriter], written to an outbox in the same transaction).
+//     [Event] sent to an [AuditSink] (or, for changes made through an Admin
+//     built with [NewOutboxAdmin], written to the store's outbox in the same
+//     transaction).
 //
 // An Authorizer is safe for concurrent use. Each decision reads one
 // immutable policy snapshot; reloads build a new snapshot off to the side

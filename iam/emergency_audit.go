@@ -111,13 +111,3 @@ func (a *Authorizer) recordEmergency(ctx context.Context, s *snapshot, u emergen
 	}
 	a.emit(ctx, Event{Type: EventEmergency, Subject: u.sub, Revision: s.revision, Detail: detail})
 }
-
-// emergencyGrantsOf returns the grant keys listed in a decision.emergency
-// event's "grants" detail.
-func emergencyGrantsOf(e Event) []string {
-	g := e.Detail["grants"]
-	if g == "" {
-		return nil
-	}
-	return strings.Split(g, "; ")
-}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/civic-platform/security/abac"
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/iamtest"
 	"github.com/civic-platform/security/masking"
 	"github.com/civic-platform/security/rbac"
@@ -73,7 +74,7 @@ func TestEmergencyDecisionsAreRecordedByEveryEntryPoint(t *testing.T) {
 				return false, err
 			}
 			c := Citizen{ID: "c-1", SIN: sin}
-			err = a.Mask(ctx, sub, "ward:7", &c)
+			err = defaultMasker(t, a).Mask(ctx, sub, "ward:7", &c)
 			return c.SIN.Plain() == "046454286", err
 		},
 	}
@@ -123,11 +124,11 @@ func TestEmergencyReviewOfAGroupActivation(t *testing.T) {
 	m.Members = append(m.Members, rbac.Membership{Member: "user:ivan", Group: "unit:procurement"})
 	a, rec := newLifecycle(t, m, c)
 	ctx := context.Background()
-	act, err := a.ActivateEmergency(ctx, "unit:procurement", "eoc", "dept:fire", 2*time.Hour, "warehouse fire")
+	act, err := iam.AdminOf(a).ActivateEmergency(ctx, "unit:procurement", "eoc", "dept:fire", 2*time.Hour, "warehouse fire")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := a.ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "flood")
+	other, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "flood")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +139,11 @@ func TestEmergencyReviewOfAGroupActivation(t *testing.T) {
 		}
 		c.Add(time.Minute)
 	}
-	rv := iam.EmergencyReview(rec.Events(), act)
+	rv := reports.EmergencyReview(rec.Events(), act)
 	if len(rv.Actions) != 2 || rv.Actions[0].Subject != "user:hank" || rv.Actions[1].Subject != "user:ivan" {
 		t.Fatalf("group review actions = %+v", rv.Actions)
 	}
-	if rv := iam.EmergencyReview(rec.Events(), other); len(rv.Actions) != 1 || rv.Actions[0].Subject != "user:eve" {
+	if rv := reports.EmergencyReview(rec.Events(), other); len(rv.Actions) != 1 || rv.Actions[0].Subject != "user:eve" {
 		t.Fatalf("user review actions = %+v", rv.Actions)
 	}
 }
@@ -155,7 +156,7 @@ func TestActivateEmergencyCap(t *testing.T) {
 	c := newLCClock(noon)
 	a, rec := newLifecycle(t, sodCity(), c)
 	ctx := context.Background()
-	if _, err := a.ActivateEmergency(ctx, "user:hank", "eoc", "org", 20*time.Hour, "flood"); err != nil {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:hank", "eoc", "org", 20*time.Hour, "flood"); err != nil {
 		t.Fatal(err)
 	}
 	c.Add(10 * time.Hour)
@@ -164,7 +165,7 @@ func TestActivateEmergencyCap(t *testing.T) {
 		scope iam.Scope
 	}{{"user:hank", "dept:fire"}, {"unit:procurement", "org"}} {
 		before := len(rec.Events())
-		_, err := a.ActivateEmergency(ctx, x.sub, "eoc", x.scope, 12*time.Hour, "still flooding")
+		_, err := iam.AdminOf(a).ActivateEmergency(ctx, x.sub, "eoc", x.scope, 12*time.Hour, "still flooding")
 		var ee *rbac.EmergencyError
 		if !errors.Is(err, rbac.ErrEmergency) || !errors.Is(err, iam.ErrInvalidInput) || !errors.As(err, &ee) || ee.Subject != "user:hank" {
 			t.Errorf("activation extending access in force via %s: %v", x.sub, err)
@@ -174,7 +175,7 @@ func TestActivateEmergencyCap(t *testing.T) {
 		}
 	}
 	c.Add(10 * time.Hour) // the first activation has ended
-	act, err := a.ActivateEmergency(ctx, "unit:procurement", "eoc", "org", 24*time.Hour, "second incident")
+	act, err := iam.AdminOf(a).ActivateEmergency(ctx, "unit:procurement", "eoc", "org", 24*time.Hour, "second incident")
 	if err != nil {
 		t.Fatalf("new activation after the access ended: %v", err)
 	}
@@ -215,7 +216,7 @@ func TestReaperSparesAGrantExtendedAfterItRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	rep, err := iam.NewReaper(a, time.Hour).Reap(context.Background())
+	rep, err := iam.NewReaper(iam.AdminOf(a), time.Hour).Reap(context.Background())
 	if err != nil || src.err != nil {
 		t.Fatalf("Reap: %v (extension: %v)", err, src.err)
 	}
@@ -269,7 +270,7 @@ func TestReaperSparesWaiversRenewedOrNotBegun(t *testing.T) {
 	}
 	t.Cleanup(func() { a.Close() })
 	src.trigger = func(c rbac.Change) bool { return len(c.DeleteWaivers) > 0 }
-	rep, err := iam.NewReaper(a, time.Hour).Reap(context.Background())
+	rep, err := iam.NewReaper(iam.AdminOf(a), time.Hour).Reap(context.Background())
 	if err != nil || src.err != nil {
 		t.Fatalf("Reap: %v (renewal: %v)", err, src.err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/iamtest"
 	"github.com/civic-platform/security/internal/fixtures"
 	"github.com/civic-platform/security/rbac"
@@ -74,9 +75,9 @@ func BenchmarkComplianceReport(b *testing.B) {
 	}
 	defer a.Close()
 	b.ReportAllocs()
-	var rep iam.ComplianceReport
+	var rep reports.ComplianceReport
 	for b.Loop() {
-		if rep, err = a.ComplianceReport(context.Background()); err != nil {
+		if rep, err = reports.Compliance(a.View()); err != nil {
 			b.Fatal(err)
 		}
 	}

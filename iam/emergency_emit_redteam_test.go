@@ -78,11 +78,11 @@ func TestEmergencyDecisionEmittedOncePerAllowedDecision(t *testing.T) {
 		},
 		"mask": func(t *testing.T, a *iam.Authorizer, _ *iam.Scoper, sub iam.Subject, scope iam.Scope) int {
 			c := Citizen{ID: "c-1", SIN: sin, Email: "a@example.ca"}
-			_ = a.Mask(ctx, sub, scope, &c)
+			_ = defaultMasker(t, a).Mask(ctx, sub, scope, &c)
 			return b2i(c.SIN.Plain() == "046454286")
 		},
 		"mask copy": func(t *testing.T, a *iam.Authorizer, _ *iam.Scoper, sub iam.Subject, scope iam.Scope) int {
-			out, _ := a.MaskCopy(ctx, sub, scope, &Citizen{ID: "c-1", SIN: sin})
+			out, _ := defaultMasker(t, a).MaskCopy(ctx, sub, scope, &Citizen{ID: "c-1", SIN: sin})
 			c, _ := out.(*Citizen)
 			return b2i(c != nil && c.SIN.Plain() == "046454286")
 		},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -82,9 +83,9 @@ func TestEmergencyGrantWindowsOfEveryEmergencyRole(t *testing.T) {
 					g := iam.Grant{Subject: "user:ann", Role: role, Scope: "dept:health", NotBefore: w.from, NotAfter: w.to, Reason: "mass casualty"}
 					var err error
 					if via == "assign" {
-						_, err = a.Assign(context.Background(), g)
+						_, err = iam.AdminOf(a).Assign(context.Background(), g)
 					} else {
-						_, err = a.Apply(context.Background(), iam.Change{Grant: []iam.Grant{g}})
+						_, err = iam.AdminOf(a).Apply(context.Background(), iam.Change{Grant: []iam.Grant{g}})
 					}
 					if w.ok {
 						if err != nil {
@@ -95,7 +96,7 @@ func TestEmergencyGrantWindowsOfEveryEmergencyRole(t *testing.T) {
 					if !errors.Is(err, iam.ErrInvalidInput) {
 						t.Fatalf("accepted or untyped: %v", err)
 					}
-					as, _ := a.Assignments(context.Background(), "user:ann")
+					as, _ := reports.Assignments(a.View(), "user:ann")
 					if len(as.Grants) != 0 {
 						t.Errorf("refused change left grants: %+v", as.Grants)
 					}
@@ -156,7 +157,7 @@ func TestEmergencyRoleFlagCannotMoveWhileGranted(t *testing.T) {
 			m.Grants = append(m.Grants, tt.before...)
 			a, _ := newLifecycle(t, m, newLCClock(erNoon.Add(time.Minute)))
 			rev := a.Revision()
-			_, err := a.Apply(context.Background(), tt.change)
+			_, err := iam.AdminOf(a).Apply(context.Background(), tt.change)
 			if !errors.Is(err, iam.ErrInvalidInput) {
 				t.Fatalf("accepted: %v", err)
 			}
@@ -172,13 +173,13 @@ func TestEmergencyRoleFlagCannotMoveWhileGranted(t *testing.T) {
 	c := newLCClock(erNoon.Add(time.Minute))
 	a, _ := newLifecycle(t, m, c)
 	c.Set(erNoon.Add(2 * time.Hour))
-	if _, err := a.Apply(context.Background(), iam.Change{PutRoles: []iam.Role{{ID: "mid"}}}); err != nil {
+	if _, err := iam.AdminOf(a).Apply(context.Background(), iam.Change{PutRoles: []iam.Role{{ID: "mid"}}}); err != nil {
 		t.Errorf("changing a role whose grants have ended: %v", err)
 	}
 	// A fresh windowed grant in the same change that makes the role
 	// emergency is an activation like any other.
 	a2, _ := newLifecycle(t, erCity(), newLCClock(erNoon))
-	if _, err := a2.Apply(context.Background(), iam.Change{PutRoles: []iam.Role{{ID: "clerk", Inherits: []rbac.RoleID{"base"}}},
+	if _, err := iam.AdminOf(a2).Apply(context.Background(), iam.Change{PutRoles: []iam.Role{{ID: "clerk", Inherits: []rbac.RoleID{"base"}}},
 		Grant: []iam.Grant{{Subject: "user:ann", Role: "clerk", Scope: "org", NotBefore: erNoon, NotAfter: erNoon.Add(24 * time.Hour), Reason: "x"}}}); err != nil {
 		t.Errorf("new emergency role granted for 24h in one change: %v", err)
 	}
@@ -256,7 +257,7 @@ func TestEmergencyCapAcrossSubjectsScopesAndChanges(t *testing.T) {
 			a, _ := newLifecycle(t, erCity(), c)
 			for i, s := range tt.steps {
 				c.Set(erNoon.Add(s.at))
-				_, err := a.Apply(context.Background(), s.change)
+				_, err := iam.AdminOf(a).Apply(context.Background(), s.change)
 				if s.ok && err != nil {
 					t.Fatalf("step %d refused: %v", i, err)
 				}
@@ -275,18 +276,18 @@ func TestActivateEmergencyAgainAfterEnd(t *testing.T) {
 	c := newLCClock(erNoon)
 	a, rec := newLifecycle(t, erCity(), c)
 	ctx := context.Background()
-	first, err := a.ActivateEmergency(ctx, "user:ann", "deep", "dept:health", 24*time.Hour, "first incident")
+	first, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:ann", "deep", "dept:health", 24*time.Hour, "first incident")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Add(23 * time.Hour)
-	if _, err := a.ActivateEmergency(ctx, "user:ann", "comp2", "facility:clinic", time.Hour+time.Minute, "extend it"); !errors.Is(err, rbac.ErrEmergency) {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:ann", "comp2", "facility:clinic", time.Hour+time.Minute, "extend it"); !errors.Is(err, rbac.ErrEmergency) {
 		t.Errorf("second activation extending the first: %v", err)
 	}
-	if _, err := a.EndEmergency(ctx, "user:ann", "deep", "dept:health", "handed over"); err != nil {
+	if _, err := iam.AdminOf(a).EndEmergency(ctx, "user:ann", "deep", "dept:health", "handed over"); err != nil {
 		t.Fatal(err)
 	}
-	second, err := a.ActivateEmergency(ctx, "user:ann", "deep", "dept:health", 24*time.Hour, "second incident")
+	second, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:ann", "deep", "dept:health", 24*time.Hour, "second incident")
 	if err != nil {
 		t.Fatalf("new activation after the end: %v", err)
 	}
@@ -325,7 +326,7 @@ func TestActivateEmergencyRefusalsAreTyped(t *testing.T) {
 			m.Grants = append(m.Grants, iam.Grant{Subject: "user:cy", Role: "base", Scope: "org", NotBefore: erNoon.Add(-20 * time.Hour), NotAfter: erNoon.Add(time.Hour), Reason: "y"})
 			a, rec := newLifecycle(t, m, newLCClock(erNoon))
 			rev := a.Revision()
-			if _, err := a.ActivateEmergency(context.Background(), tt.sub, tt.role, tt.scope, tt.window, tt.reason); !errors.Is(err, iam.ErrInvalidInput) {
+			if _, err := iam.AdminOf(a).ActivateEmergency(context.Background(), tt.sub, tt.role, tt.scope, tt.window, tt.reason); !errors.Is(err, iam.ErrInvalidInput) {
 				t.Errorf("accepted or untyped: %v", err)
 			}
 			if a.Revision() != rev || len(eventsOf(rec, iam.EventEmergencyActivated)) != 0 {
@@ -342,13 +343,13 @@ func TestGrantWritesRefuseEndedWindowsAndUndeclaredScopes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	write := map[string]func(a *iam.Authorizer, g iam.Grant) error{
-		"assign": func(a *iam.Authorizer, g iam.Grant) error { _, err := a.Assign(ctx, g); return err },
+		"assign": func(a *iam.Authorizer, g iam.Grant) error { _, err := iam.AdminOf(a).Assign(ctx, g); return err },
 		"apply": func(a *iam.Authorizer, g iam.Grant) error {
-			_, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{g}})
+			_, err := iam.AdminOf(a).Apply(ctx, iam.Change{Grant: []iam.Grant{g}})
 			return err
 		},
 		"apply with other work": func(a *iam.Authorizer, g iam.Grant) error {
-			_, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{g, {Subject: "user:zed", Role: "reader", Scope: "org"}},
+			_, err := iam.AdminOf(a).Apply(ctx, iam.Change{Grant: []iam.Grant{g, {Subject: "user:zed", Role: "reader", Scope: "org"}},
 				Join: []rbac.Membership{{Member: "user:zed", Group: "group:icu"}}})
 			return err
 		},
@@ -378,7 +379,7 @@ func TestGrantWritesRefuseEndedWindowsAndUndeclaredScopes(t *testing.T) {
 				if !strings.Contains(err.Error(), string(scope)) {
 					t.Errorf("error does not name %q: %v", scope, err)
 				}
-				if as, _ := a.Assignments(ctx, "user:ann"); len(as.Grants) != 0 {
+				if as, _ := reports.Assignments(a.View(), "user:ann"); len(as.Grants) != 0 {
 					t.Errorf("refused change wrote %+v", as.Grants)
 				}
 			})
@@ -387,24 +388,24 @@ func TestGrantWritesRefuseEndedWindowsAndUndeclaredScopes(t *testing.T) {
 	// Malformed scopes (trailing space, upper-case kind) are refused too.
 	for _, scope := range []iam.Scope{"dept:health ", "DEPT:health", " ward:7"} {
 		a, _ := newLifecycle(t, erCity(), newLCClock(erNoon))
-		if _, err := a.Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: scope}); !errors.Is(err, iam.ErrInvalidInput) {
+		if _, err := iam.AdminOf(a).Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: scope}); !errors.Is(err, iam.ErrInvalidInput) {
 			t.Errorf("scope %q accepted: %v", scope, err)
 		}
 	}
 	// Declared in the same change, or with implicit scopes, it is accepted.
 	a, _ := newLifecycle(t, erCity(), newLCClock(erNoon))
-	if _, err := a.Apply(ctx, iam.Change{PutScopes: []rbac.ScopeNode{{Scope: "dept:building"}},
+	if _, err := iam.AdminOf(a).Apply(ctx, iam.Change{PutScopes: []rbac.ScopeNode{{Scope: "dept:building"}},
 		Grant: []iam.Grant{{Subject: "user:ann", Role: "reader", Scope: "dept:building"}}}); err != nil {
 		t.Errorf("grant at a scope declared in the same change: %v", err)
 	}
 	on := true
-	if _, err := a.Apply(ctx, iam.Change{ImplicitScopes: &on}); err != nil {
+	if _, err := iam.AdminOf(a).Apply(ctx, iam.Change{ImplicitScopes: &on}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: "ward:07"}); err != nil {
+	if _, err := iam.AdminOf(a).Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: "ward:07"}); err != nil {
 		t.Errorf("implicit scopes on: %v", err)
 	}
-	if _, err := a.ActivateEmergency(ctx, "user:ann", "base", "ward:99", time.Hour, "x"); err != nil {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:ann", "base", "ward:99", time.Hour, "x"); err != nil {
 		t.Errorf("implicit scopes on, activation: %v", err)
 	}
 }
@@ -424,14 +425,14 @@ func TestEveryEmergencyGrantIsAnActivation(t *testing.T) {
 				c := newLCClock(erNoon)
 				a, rec := newLifecycle(t, erCity(), c)
 				g := iam.Grant{Subject: sub, Role: role, Scope: "dept:health", NotBefore: erNoon, NotAfter: erNoon.Add(24 * time.Hour)}
-				if _, err := a.Assign(ctx, g); err != nil {
+				if _, err := iam.AdminOf(a).Assign(ctx, g); err != nil {
 					t.Fatal(err)
 				}
 				// The next one, once the first has ended, is a new
 				// activation with its own reason and event.
 				c.Set(erNoon.Add(24 * time.Hour))
 				next := iam.Grant{Subject: sub, Role: role, Scope: "facility:clinic", NotBefore: c.Now(), NotAfter: c.Now().Add(24 * time.Hour), Reason: "second wave"}
-				if _, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{next}}); err != nil {
+				if _, err := iam.AdminOf(a).Apply(ctx, iam.Change{Grant: []iam.Grant{next}}); err != nil {
 					t.Fatal(err)
 				}
 				evs := eventsOf(rec, iam.EventEmergencyActivated)
@@ -451,13 +452,13 @@ func TestEveryEmergencyGrantIsAnActivation(t *testing.T) {
 	// Ordinary grants announce no activation; ActivateEmergency announces
 	// exactly one; a role made emergency in the change that grants it does.
 	a, rec := newLifecycle(t, erCity(), newLCClock(erNoon))
-	if _, err := a.Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: "org"}); err != nil {
+	if _, err := iam.AdminOf(a).Assign(ctx, iam.Grant{Subject: "user:ann", Role: "reader", Scope: "org"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ActivateEmergency(ctx, "user:ann", "comp2", "org", time.Hour, "x"); err != nil {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:ann", "comp2", "org", time.Hour, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Apply(ctx, iam.Change{PutRoles: []iam.Role{{ID: "clerk", Inherits: []rbac.RoleID{"mid"}}},
+	if _, err := iam.AdminOf(a).Apply(ctx, iam.Change{PutRoles: []iam.Role{{ID: "clerk", Inherits: []rbac.RoleID{"mid"}}},
 		Grant: []iam.Grant{{Subject: "user:cy", Role: "clerk", Scope: "org", NotBefore: erNoon, NotAfter: erNoon.Add(time.Hour), Reason: "y"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +476,7 @@ func TestEmergencyEventNamesGrantsInForceAtTheDecision(t *testing.T) {
 	ctx := context.Background()
 	c := newLCClock(erNoon.Add(-time.Hour))
 	a, rec := newLifecycle(t, erCity(), c)
-	if _, err := a.Apply(ctx, iam.Change{Grant: []iam.Grant{
+	if _, err := iam.AdminOf(a).Apply(ctx, iam.Change{Grant: []iam.Grant{
 		{Subject: "user:ann", Role: "base", Scope: "org", NotBefore: erNoon, NotAfter: erNoon.Add(10 * time.Hour), Reason: "own"},
 		{Subject: "group:icu", Role: "mid", Scope: "org", NotBefore: erNoon.Add(2 * time.Hour), NotAfter: erNoon.Add(4 * time.Hour), Reason: "icu surge"},
 	}}); err != nil {
@@ -496,7 +497,7 @@ func TestEmergencyEventNamesGrantsInForceAtTheDecision(t *testing.T) {
 			t.Errorf("event %d names the group grant: %v, want %v (%q)", i, got, want, evs[i].Detail["grants"])
 		}
 	}
-	rv := iam.EmergencyReview(rec.Events(), iam.Activation{Subject: "group:icu", Role: "mid", Scope: "org", From: erNoon.Add(2 * time.Hour), Until: erNoon.Add(4 * time.Hour)})
+	rv := reports.EmergencyReview(rec.Events(), iam.Activation{Subject: "group:icu", Role: "mid", Scope: "org", From: erNoon.Add(2 * time.Hour), Until: erNoon.Add(4 * time.Hour)})
 	if len(rv.Actions) != 1 || rv.Actions[0].Subject != "user:ann" {
 		t.Errorf("group review actions = %+v, want ann's one", rv.Actions)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -34,7 +35,7 @@ func TestActivateEmergencyRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			a, rec := newLifecycle(t, sodCity(), newLCClock(noon))
-			_, err := a.ActivateEmergency(context.Background(), "user:eve", tt.role, "org", tt.window, tt.reason)
+			_, err := iam.AdminOf(a).ActivateEmergency(context.Background(), "user:eve", tt.role, "org", tt.window, tt.reason)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("ActivateEmergency: %v, want %v", err, tt.want)
 			}
@@ -50,7 +51,7 @@ func TestActivateEmergencyRefusesBadInput(t *testing.T) {
 	}
 	// Exactly 24h is allowed.
 	a, _ := newLifecycle(t, sodCity(), newLCClock(noon))
-	if _, err := a.ActivateEmergency(context.Background(), "user:eve", "eoc", "org", 24*time.Hour, "flood"); err != nil {
+	if _, err := iam.AdminOf(a).ActivateEmergency(context.Background(), "user:eve", "eoc", "org", 24*time.Hour, "flood"); err != nil {
 		t.Errorf("24h window: %v", err)
 	}
 }
@@ -60,7 +61,7 @@ func TestEmergencyLifecycle(t *testing.T) {
 	c := newLCClock(noon)
 	a, rec := newLifecycle(t, sodCity(), c)
 	ctx := iam.ContextWithActor(context.Background(), "user:cao")
-	act, err := a.ActivateEmergency(ctx, "user:eve", "eoc", "org", 2*time.Hour, "spring flood, EOC level 3")
+	act, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:eve", "eoc", "org", 2*time.Hour, "spring flood, EOC level 3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestEmergencyLifecycle(t *testing.T) {
 	if d, _ := a.Check(ctx, "user:eve", "fire.apparatus.dispatch", "dept:fire"); d.Allowed {
 		t.Error("emergency access outlived its window")
 	}
-	rep, err := iam.NewReaper(a, time.Hour).Reap(ctx)
+	rep, err := iam.NewReaper(iam.AdminOf(a), time.Hour).Reap(ctx)
 	if err != nil || len(rep.Expired) != 1 {
 		t.Fatalf("reap = %+v, %v", rep, err)
 	}
@@ -98,7 +99,7 @@ func TestEmergencyLifecycle(t *testing.T) {
 		t.Errorf("emergency.ended = %+v", ended)
 	}
 
-	rv := iam.EmergencyReview(append(rec.Events(), rec.Events()...), act) // duplicates are dropped
+	rv := reports.EmergencyReview(append(rec.Events(), rec.Events()...), act) // duplicates are dropped
 	if len(rv.Actions) != 3 || rv.How != "window_elapsed" || !rv.Ended.Equal(act.Until) {
 		t.Fatalf("review = %+v", rv)
 	}
@@ -133,7 +134,7 @@ func TestEmergencyLifecycle(t *testing.T) {
 
 	// A second activation replaces nothing left behind and can end early.
 	c.Add(time.Hour)
-	act2, err := a.ActivateEmergency(ctx, "user:eve", "eoc", "org", 6*time.Hour, "aftershock")
+	act2, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:eve", "eoc", "org", 6*time.Hour, "aftershock")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,17 +143,17 @@ func TestEmergencyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Add(30 * time.Minute)
-	if _, err := a.EndEmergency(ctx, "user:eve", "eoc", "org", "situation contained"); err != nil {
+	if _, err := iam.AdminOf(a).EndEmergency(ctx, "user:eve", "eoc", "org", "situation contained"); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := a.Check(ctx, "user:eve", "transit.route.detour", "org"); d.Allowed {
 		t.Error("access survived EndEmergency")
 	}
-	rv2 := iam.EmergencyReview(rec.Events(), act2)
+	rv2 := reports.EmergencyReview(rec.Events(), act2)
 	if rv2.How != "early" || !rv2.Ended.Equal(c.Now()) || len(rv2.Actions) != 1 {
 		t.Errorf("second review = %+v", rv2)
 	}
-	if _, err := a.EndEmergency(ctx, "user:eve", "eoc", "org", "again"); !errors.Is(err, iam.ErrNotFound) {
+	if _, err := iam.AdminOf(a).EndEmergency(ctx, "user:eve", "eoc", "org", "again"); !errors.Is(err, iam.ErrNotFound) {
 		t.Errorf("ending twice: %v, want ErrNotFound", err)
 	}
 }
@@ -162,15 +163,15 @@ func TestEmergencyReplacesAnEndedActivation(t *testing.T) {
 	c := newLCClock(noon)
 	a, _ := newLifecycle(t, sodCity(), c)
 	ctx := context.Background()
-	if _, err := a.ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "drill"); err != nil {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "drill"); err != nil {
 		t.Fatal(err)
 	}
 	c.Add(2 * time.Hour) // ended, not reaped
-	if _, err := a.ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "real"); err != nil {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "real"); err != nil {
 		t.Fatalf("reactivation after the window: %v", err)
 	}
 	// While one is in force, a second is refused.
-	if _, err := a.ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "again"); !errors.Is(err, iam.ErrInvalidInput) {
+	if _, err := iam.AdminOf(a).ActivateEmergency(ctx, "user:eve", "eoc", "org", time.Hour, "again"); !errors.Is(err, iam.ErrInvalidInput) {
 		t.Errorf("overlapping activation: %v", err)
 	}
 }

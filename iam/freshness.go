@@ -127,7 +127,7 @@ type Health struct {
 	// refuses, or without the twin or declaration they need — each with
 	// its row id, type, values and the reason. Such a row grants nothing,
 	// and the subjects it could make Casbin deny (its Blocks) are denied
-	// every check while it stays. Remove one with [Authorizer.Apply] and a
+	// every check while it stays. Remove one with [Admin.Apply] and a
 	// [Change] whose DeleteRows names its id. Empty when every row loaded.
 	Quarantined []QuarantinedRow
 }
@@ -290,7 +290,7 @@ func (a *Authorizer) Health() Health {
 
 // WaitForRevision returns once the policy snapshot in use has revision n
 // or later, so that a service can read its own writes: pass the revision
-// that [Authorizer.Apply] or the store's writer returned. If the snapshot
+// that [Admin.Apply] or the store's writer returned. If the snapshot
 // is older it asks for a reload (through the refresh loop when one runs,
 // else on the calling goroutine) and waits for a newer snapshot to be
 // published, asking again with a backoff of up to a second in case the

@@ -246,7 +246,7 @@ func TestRevokeOnWarmSubject(t *testing.T) {
 			t.Fatalf("before revoke: %v", err)
 		}
 	}
-	rev, err := a.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:alice", Role: "permit-clerk", Scope: "ward:7"}}})
+	rev, err := iam.AdminOf(a).Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:alice", Role: "permit-clerk", Scope: "ward:7"}}})
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -277,7 +277,7 @@ func TestApplyRefusesBadChangeAndWritesNothing(t *testing.T) {
 		{PutRoles: []rbac.Role{{ID: "base-user", Inherits: []rbac.RoleID{"cbo"}}}}, // creates a cycle
 	}
 	for i, c := range bad {
-		if _, err := a.Apply(ctx, c); !errors.Is(err, iam.ErrInvalidInput) && !errors.Is(err, iam.ErrNotFound) {
+		if _, err := iam.AdminOf(a).Apply(ctx, c); !errors.Is(err, iam.ErrInvalidInput) && !errors.Is(err, iam.ErrNotFound) {
 			t.Errorf("change %d: err = %v, want ErrInvalidInput or ErrNotFound", i, err)
 		}
 	}
@@ -477,7 +477,7 @@ func TestChecksDuringReloads(t *testing.T) {
 		if i%2 == 1 {
 			c = rbac.Change{Revoke: []rbac.GrantKey{grant.Key()}}
 		}
-		if _, err := a.Apply(ctx, c); err != nil {
+		if _, err := iam.AdminOf(a).Apply(ctx, c); err != nil {
 			t.Fatalf("Apply %d: %v", i, err)
 		}
 	}
@@ -555,7 +555,7 @@ func TestEmergencyAccess(t *testing.T) {
 		{time.Time{}, noon.Add(time.Hour)},
 		{noon, time.Time{}},
 	} {
-		_, err := a.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:x", Role: "emergency-ops", Scope: "org", NotBefore: w.from, NotAfter: w.until}}})
+		_, err := iam.AdminOf(a).Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:x", Role: "emergency-ops", Scope: "org", NotBefore: w.from, NotAfter: w.until}}})
 		if !errors.Is(err, iam.ErrInvalidInput) {
 			t.Errorf("emergency window %v..%v: err = %v", w.from, w.until, err)
 		}
@@ -566,7 +566,7 @@ func TestApplyEmitsOneEventPerChangePart(t *testing.T) {
 	t.Parallel()
 	rec := &iamtest.Recorder{}
 	a, _ := newAuthz(t, city(), iam.WithAuditSink(rec))
-	rev, err := a.Apply(context.Background(), rbac.Change{
+	rev, err := iam.AdminOf(a).Apply(context.Background(), rbac.Change{
 		Grant:  []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "ward:3", NotAfter: noon.Add(time.Hour), Reason: "acting"}},
 		Revoke: []rbac.GrantKey{{Subject: "user:alice", Role: "permit-clerk", Scope: "ward:7"}},
 	})

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,11 +28,11 @@ type (
 // ApplyWithEvents applies c like PolicyWriter.Apply and, inside the same
 // transaction, stores the events that events returns for the revision the
 // change produces. events is called at most once, after the change has
-// been validated; if the change is refused it is not called. When the
-// source implements EventWriter, [Authorizer.Apply] and the methods built
-// on it hand change events to the store instead of the [AuditSink]: a relay
-// (package adapters/pgoutbox) delivers them from there. Events about
-// decisions and refused changes still go to the sink.
+// been validated; if the change is refused it is not called. An [Admin]
+// built with [NewOutboxAdmin] hands change events to the store this way
+// instead of to the [AuditSink]: a relay (package adapters/pgoutbox)
+// delivers them from there. Events about decisions and refused changes
+// still go to the sink.
 type EventWriter interface {
 	ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []Event) (int64, error)
 }
@@ -58,67 +56,6 @@ func actorOf(ctx context.Context) Subject {
 	return s
 }
 
-// applyChange writes c and emits its events: through the store's outbox
-// when the source is an [EventWriter], else to the sink after the write. A
-// change refused by a conflict rule emits role.assignment_blocked. events
-// nil means the standard events of c.
-func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev int64) []Event) (int64, error) {
-	if a.closed.Load() {
-		return 0, ErrClosed
-	}
-	w, ok := a.src.(PolicyWriter)
-	if !ok {
-		return 0, ErrReadOnly
-	}
-	// The facade's clock, not the caller, says when a change is made:
-	// waivers, windows and the emergency cap are judged at this instant.
-	c.At = a.opts.clock()
-	actor := actorOf(ctx)
-	if events == nil {
-		activated := a.activatedBy(c)
-		events = func(rev int64) []Event {
-			return append(activationEvents(activated, rev, actor), changeEvents(c, rev, actor)...)
-		}
-	}
-	made := func(rev int64) []Event {
-		es := events(rev)
-		for i := range es {
-			a.complete(&es[i])
-		}
-		return es
-	}
-	var (
-		rev      int64
-		err      error
-		outboxed bool
-	)
-	if ew, ok := a.src.(EventWriter); ok {
-		outboxed = true
-		rev, err = ew.ApplyWithEvents(ctx, c, made)
-	} else {
-		rev, err = w.Apply(ctx, c)
-	}
-	if err != nil {
-		for _, e := range blockedEvents(c, err, actor) {
-			a.emit(ctx, e)
-		}
-		return 0, fmt.Errorf("iam: apply: %w", err)
-	}
-	// Reload first, so that a sink reacting to an event sees the change;
-	// the events are emitted even if the reload fails, since the change
-	// is written.
-	reloadErr := a.Reload(ctx)
-	if !outboxed {
-		for _, e := range made(rev) {
-			a.emit(ctx, e)
-		}
-	}
-	if reloadErr != nil {
-		return rev, fmt.Errorf("iam: apply: revision %d written, reload failed: %w", rev, reloadErr)
-	}
-	return rev, nil
-}
-
 // Assign grants g.Role to g.Subject (a user, service account, group or org
 // unit) at g.Scope, optionally from g.NotBefore until g.NotAfter, with
 // g.Reason for reviewers, and emits role.assigned. It returns the new
@@ -132,123 +69,24 @@ func (a *Authorizer) applyChange(ctx context.Context, c Change, events func(rev 
 // A role that does not exist, or a subject that already holds the role at
 // that scope, is refused as invalid input.
 //
-// A grant of an emergency role, through Assign or [Authorizer.Apply], is an
-// activation like one made with [Authorizer.ActivateEmergency]: it needs a
+// A grant of an emergency role, through Assign or [Admin.Apply], is an
+// activation like one made with [Admin.ActivateEmergency]: it needs a
 // window of at most [MaxEmergencyWindow], is held to the cap on continuous
 // emergency access, and emits emergency.activated with g.Reason (before
 // role.assigned).
-func (a *Authorizer) Assign(ctx context.Context, g Grant) (int64, error) {
+func (ad *Admin) Assign(ctx context.Context, g Grant) (int64, error) {
 	if err := g.Subject.Validate(); err != nil {
 		return 0, fmt.Errorf("iam: assign: %w", err)
 	}
-	return a.applyChange(ctx, Change{Grant: []Grant{g}}, nil)
+	return ad.applyChange(ctx, Change{Grant: []Grant{g}}, nil)
 }
 
 // Revoke removes the grant k and emits role.revoked with reason. Revoking
 // a grant that does not exist is an error wrapping [ErrNotFound].
-func (a *Authorizer) Revoke(ctx context.Context, k GrantKey, reason string) (int64, error) {
+func (ad *Admin) Revoke(ctx context.Context, k GrantKey, reason string) (int64, error) {
 	c := Change{Revoke: []GrantKey{k}}
 	actor := actorOf(ctx)
-	return a.applyChange(ctx, c, func(rev int64) []Event { return changeEventsWhy(c, rev, actor, reason) })
-}
-
-// Assignment is one grant that reaches a subject.
-type Assignment struct {
-	Grant Grant
-	// Via is the group or org unit the grant was made to; empty when it
-	// was made to the subject itself.
-	Via Subject
-	// Active reports whether the grant is in force now.
-	Active bool
-	// Path is subject → group → grant.
-	Path Path
-}
-
-// EffectiveRole is a role a subject holds through an assignment: the
-// granted role or one it inherits, with the path from the subject to it.
-type EffectiveRole struct {
-	Role   RoleID
-	Scope  Scope
-	Active bool
-	Until  time.Time // the grant's end; zero when open
-	Path   Path      // subject → group → grant → role → … → role
-}
-
-// Assignments is what [Authorizer.Assignments] returns.
-type Assignments struct {
-	Subject Subject
-	Grants  []Assignment
-	Roles   []EffectiveRole
-}
-
-// Assignments lists the grants that reach sub — its own and those of the
-// groups and org units it belongs to — and every role it holds through
-// them, each with its path. It reads the store, so grant reasons are as
-// the store keeps them.
-func (a *Authorizer) Assignments(ctx context.Context, sub Subject) (Assignments, error) {
-	if err := sub.Validate(); err != nil {
-		return Assignments{}, fmt.Errorf("iam: assignments: %w", err)
-	}
-	m, _, err := a.src.LoadPolicy(ctx)
-	if err != nil {
-		return Assignments{}, fmt.Errorf("iam: assignments: %w", err)
-	}
-	now := a.opts.clock()
-	out := Assignments{Subject: sub}
-	holders := []Subject{sub}
-	for _, ms := range m.Members {
-		if ms.Member == sub {
-			holders = append(holders, ms.Group)
-		}
-	}
-	roles := make(map[RoleID]*rbac.Role, len(m.Roles))
-	for i := range m.Roles {
-		roles[m.Roles[i].ID] = &m.Roles[i]
-	}
-	for _, g := range m.Grants {
-		if !slices.Contains(holders, g.Subject) {
-			continue
-		}
-		path := Path{{Kind: rbac.StepSubject, Name: string(sub)}}
-		var via Subject
-		if g.Subject != sub {
-			via = g.Subject
-			path = append(path, rbac.Step{Kind: rbac.StepGroup, Name: string(g.Subject)})
-		}
-		path = append(path, rbac.Step{Kind: rbac.StepGrant, Name: string(g.Role) + " at " + string(g.Scope)})
-		as := Assignment{Grant: g, Via: via, Active: g.ActiveAt(now), Path: path}
-		out.Grants = append(out.Grants, as)
-		// Breadth first through the inherited roles, each reached once per
-		// grant by its shortest chain.
-		type hop struct {
-			id   RoleID
-			path Path
-		}
-		seen := map[RoleID]bool{g.Role: true}
-		queue := []hop{{g.Role, append(slices.Clone(path), rbac.Step{Kind: rbac.StepRole, Name: string(g.Role)})}}
-		for len(queue) > 0 {
-			h := queue[0]
-			queue = queue[1:]
-			out.Roles = append(out.Roles, EffectiveRole{Role: h.id, Scope: g.Scope, Active: as.Active, Until: g.NotAfter, Path: h.path})
-			r := roles[h.id]
-			if r == nil {
-				continue
-			}
-			for _, parent := range r.Inherits {
-				if !seen[parent] {
-					seen[parent] = true
-					queue = append(queue, hop{parent, append(slices.Clone(h.path), rbac.Step{Kind: rbac.StepRole, Name: string(parent)})})
-				}
-			}
-		}
-	}
-	sort.SliceStable(out.Roles, func(i, j int) bool {
-		if out.Roles[i].Role != out.Roles[j].Role {
-			return out.Roles[i].Role < out.Roles[j].Role
-		}
-		return out.Roles[i].Scope < out.Roles[j].Scope
-	})
-	return out, nil
+	return ad.applyChange(ctx, c, func(rev int64) []Event { return changeEventsWhy(c, rev, actor, reason) })
 }
 
 // DefaultExpiryLead is how long before a grant ends a [Reaper] announces
@@ -266,7 +104,7 @@ const DefaultExpiryLead = 72 * time.Hour
 // again. Consumers that must not notify twice dedupe on subject, role,
 // scope and valid_until.
 type Reaper struct {
-	a    *Authorizer
+	ad   *Admin
 	lead time.Duration
 
 	mu        sync.Mutex
@@ -278,14 +116,16 @@ type announceKey struct {
 	until int64
 }
 
-// NewReaper returns a reaper for a's store. lead is how long before its
-// end a grant is announced as expiring soon; lead <= 0 means
-// [DefaultExpiryLead].
-func NewReaper(a *Authorizer, lead time.Duration) *Reaper {
+// NewReaper returns a reaper that reads the store of ad's Authorizer and
+// removes grants through ad, so its events go where ad sends them (the
+// sink, or the outbox of an Admin made with [NewOutboxAdmin]). lead is how
+// long before its end a grant is announced as expiring soon; lead <= 0
+// means [DefaultExpiryLead].
+func NewReaper(ad *Admin, lead time.Duration) *Reaper {
 	if lead <= 0 {
 		lead = DefaultExpiryLead
 	}
-	return &Reaper{a: a, lead: lead, announced: map[announceKey]struct{}{}}
+	return &Reaper{ad: ad, lead: lead, announced: map[announceKey]struct{}{}}
 }
 
 // ReapReport says what one [Reaper.Reap] did.
@@ -312,15 +152,16 @@ type ReapReport struct {
 // between is kept. A waiver that has not begun yet is not lapsed. If another process reaped or changed some of the grants
 // meanwhile, Reap reads the store again and retries.
 func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
+	a := r.ad.a
 	var rep ReapReport
 	var m Model
 	for attempt := 0; ; attempt++ {
 		var err error
-		m, _, err = r.a.src.LoadPolicy(ctx)
+		m, _, err = a.src.LoadPolicy(ctx)
 		if err != nil {
 			return ReapReport{}, fmt.Errorf("iam: reap: %w", err)
 		}
-		now := r.a.opts.clock()
+		now := a.opts.clock()
 		rep.Expired, rep.ExpiredWaivers = nil, nil
 		var c Change
 		for _, g := range m.Grants {
@@ -346,7 +187,7 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 		}
 		emergency := rbac.EmergencyRoles(m)
 		expired, waivers := rep.Expired, rep.ExpiredWaivers
-		rev, err := r.a.applyChange(ctx, c, func(rev int64) []Event {
+		rev, err := r.ad.applyChange(ctx, c, func(rev int64) []Event {
 			var es []Event
 			for _, g := range expired {
 				d := map[string]string{"role": string(g.Role), "scope": string(g.Scope), "valid_until": stamp(g.NotAfter)}
@@ -371,7 +212,7 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 		rep.Revision = rev
 		break
 	}
-	now := r.a.opts.clock()
+	now := a.opts.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range m.Grants {
@@ -385,7 +226,7 @@ func (r *Reaper) Reap(ctx context.Context) (ReapReport, error) {
 		r.announced[k] = struct{}{}
 		rep.ExpiringSoon = append(rep.ExpiringSoon, g)
 		d := map[string]string{"role": string(g.Role), "scope": string(g.Scope), "valid_until": stamp(g.NotAfter), "lead": r.lead.String()}
-		r.a.emit(ctx, Event{Type: EventRoleExpiringSoon, Subject: g.Subject, Detail: d})
+		a.emit(ctx, Event{Type: EventRoleExpiringSoon, Subject: g.Subject, Detail: d})
 	}
 	for k := range r.announced { // forget grants that have ended
 		if now.UnixNano() >= k.until {
@@ -406,7 +247,7 @@ func (r *Reaper) Run(ctx context.Context, every time.Duration) error {
 	defer t.Stop()
 	for {
 		if _, err := r.Reap(ctx); err != nil && ctx.Err() == nil {
-			r.a.opts.logger.Error("iam: reaper failed", "err", err)
+			r.ad.a.opts.logger.Error("iam: reaper failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -415,9 +256,6 @@ func (r *Reaper) Run(ctx context.Context, every time.Duration) error {
 		}
 	}
 }
-
-// pathText joins paths for a CSV cell.
-func pathText(p Path) string { return strings.TrimSpace(p.String()) }
 
 // activatedBy returns the grants of c that are of emergency roles, judged
 // on the current snapshot with c's role changes applied: each is an
@@ -450,7 +288,7 @@ func (a *Authorizer) activatedBy(c Change) []Grant {
 }
 
 // activationEvents returns the emergency.activated events of grants made
-// outside [Authorizer.ActivateEmergency].
+// outside [Admin.ActivateEmergency].
 func activationEvents(gs []Grant, rev int64, actor Subject) []Event {
 	var out []Event
 	for _, g := range gs {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/civic-platform/security/iam"
@@ -25,24 +24,26 @@ func financeModel() rbac.Model {
 	}
 }
 
-func ExampleAuthorizer_Assign() {
+func ExampleAdmin_Assign() {
 	ctx := context.Background()
-	authz, err := iam.New(ctx, iamtest.NewStore(financeModel()))
+	store := iamtest.NewStore(financeModel())
+	authz, err := iam.New(ctx, store)
 	if err != nil {
 		fmt.Println("new:", err)
 		return
 	}
 	defer authz.Close()
+	admin := iam.NewAdmin(authz, store)
 
 	acting := iam.Grant{Subject: "user:pat", Role: "purchasing-agent", Scope: "dept:finance",
 		NotAfter: time.Now().Add(30 * 24 * time.Hour), Reason: "covering a secondment"}
-	if _, err := authz.Assign(ctx, acting); err != nil {
+	if _, err := admin.Assign(ctx, acting); err != nil {
 		fmt.Println("assign:", err)
 		return
 	}
 	fmt.Println("pat is an acting purchasing agent")
 
-	_, err = authz.Assign(ctx, iam.Grant{Subject: "user:fran", Role: "purchasing-agent", Scope: "dept:finance"})
+	_, err = admin.Assign(ctx, iam.Grant{Subject: "user:fran", Role: "purchasing-agent", Scope: "dept:finance"})
 	var conflict *iam.ConflictError
 	switch {
 	case errors.As(err, &conflict):
@@ -57,33 +58,4 @@ func ExampleAuthorizer_Assign() {
 	// refused by po-create-approve
 	//  first:  user:fran → grant purchasing-agent at dept:finance → role:purchasing-agent
 	//  second: user:fran → grant finance-director at dept:finance → role:finance-director
-}
-
-func ExampleAuthorizer_ComplianceReport() {
-	ctx := context.Background()
-	// Sam held both roles before the rule was written.
-	m := financeModel()
-	m.Grants = append(m.Grants,
-		rbac.Grant{Subject: "user:sam", Role: "purchasing-agent", Scope: "org"},
-		rbac.Grant{Subject: "user:sam", Role: "finance-director", Scope: "dept:parks"})
-	authz, err := iam.New(ctx, iamtest.NewStore(m), iam.WithClock(iamtest.Clock(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))))
-	if err != nil {
-		fmt.Println("new:", err)
-		return
-	}
-	defer authz.Close()
-
-	rep, err := authz.ComplianceReport(ctx)
-	if err != nil {
-		fmt.Println("report:", err)
-		return
-	}
-	fmt.Println("open violations:", rep.Open())
-	if err := rep.WriteCSV(os.Stdout); err != nil {
-		fmt.Println("csv:", err)
-	}
-	// Output:
-	// open violations: 1
-	// rule,description,subject,status,first_grant,first_path,second_grant,second_path,from,until,waiver_approved_by,waiver_reason,waiver_until
-	// po-create-approve,who raises a PO never approves it,user:sam,violation,user:sam purchasing-agent@org,user:sam → grant purchasing-agent at org → role:purchasing-agent,user:sam finance-director@dept:parks,user:sam → grant finance-director at dept:parks → role:finance-director,,,,,
 }

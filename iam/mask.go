@@ -61,7 +61,7 @@ func (m *Masker) forRecords(sc *Scoper) (*RecordMasker, error) {
 	if r, ok := m.records.Load(sc); ok {
 		return r.(*RecordMasker), nil
 	}
-	r, err := m.a.RecordMasker(sc, m.opts)
+	r, err := NewRecordMasker(m.a, sc, m.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -370,35 +370,6 @@ func (m *Masker) WriteJSON(ctx context.Context, w io.Writer, sub Subject, scope 
 	return nil
 }
 
-// defaultMasker returns the Masker with the built-in masks that
-// [Authorizer.Mask] and [Authorizer.MaskCopy] use, creating it once.
-func (a *Authorizer) defaultMasker() (*Masker, error) {
-	a.maskOnce.Do(func() { a.masker, a.maskErr = a.Masker(MaskOptions{}) })
-	return a.masker, a.maskErr
-}
-
-// Mask masks v in place for sub at scope with the built-in masks: the
-// shorthand for a [Masker] made with zero [MaskOptions] (see
-// [Masker.Mask]). v must be a non-nil pointer. Use [Authorizer.Masker] for
-// custom masks.
-func (a *Authorizer) Mask(ctx context.Context, sub Subject, scope Scope, v any) error {
-	m, err := a.defaultMasker()
-	if err != nil {
-		return err
-	}
-	return m.Mask(ctx, sub, scope, v)
-}
-
-// MaskCopy returns a masked deep copy of v for sub at scope, leaving v as it
-// was (see [Masker.MaskCopy]).
-func (a *Authorizer) MaskCopy(ctx context.Context, sub Subject, scope Scope, v any) (any, error) {
-	m, err := a.defaultMasker()
-	if err != nil {
-		return nil, err
-	}
-	return m.MaskCopy(ctx, sub, scope, v)
-}
-
 // A RecordMasker is a [Masker] that decides each field for the record it
 // belongs to, as [Authorizer.CheckRecord] decides a record: a list of
 // permits in different wards and departments is masked per permit, with no
@@ -419,19 +390,19 @@ func (a *Authorizer) MaskCopy(ctx context.Context, sub Subject, scope Scope, v a
 // Views of personal information are recorded as [EventPIIViewed] events as
 // with a Masker, with the reason of the record decision in place of the
 // scope; decisions made under emergency access are recorded by CheckRecord
-// as [EventEmergency]. Create one with [Authorizer.RecordMasker] and share
+// as [EventEmergency]. Create one with [NewRecordMasker] and share
 // it, or call the *Records methods of a [Masker] with the Scoper.
 type RecordMasker struct {
 	m  *Masker
 	sc *Scoper
 }
 
-// RecordMasker returns a [RecordMasker] that decides with a and sc and
+// NewRecordMasker returns a [RecordMasker] that decides with a and sc and
 // masks with the masks in opts. opts.Records, if set, replaces the rule that
 // says which struct types are records. It fails, wrapping [ErrInvalidInput],
 // on a nil Scoper, and wrapping [masking.ErrInvalidOptions] on an invalid
 // custom mask.
-func (a *Authorizer) RecordMasker(sc *Scoper, opts MaskOptions) (*RecordMasker, error) {
+func NewRecordMasker(a *Authorizer, sc *Scoper, opts MaskOptions) (*RecordMasker, error) {
 	if sc == nil {
 		return nil, fmt.Errorf("iam: record masker: %w", &rbac.InvalidError{Kind: "scoper", Value: "nil", Reason: "create one with NewScoper"})
 	}

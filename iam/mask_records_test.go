@@ -122,7 +122,7 @@ func newRecordMasker(t testing.TB) (*iam.Authorizer, *iam.RecordMasker, *iam.Sco
 	if err != nil {
 		t.Fatal(err)
 	}
-	rm, err := a.RecordMasker(sc, iam.MaskOptions{})
+	rm, err := iam.NewRecordMasker(a, sc, iam.MaskOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestRecordMaskerAgreesWithCheckRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc, _ := iam.NewScoper(iam.DataScopes{})
-		rm, err := a.RecordMasker(sc, iam.MaskOptions{})
+		rm, err := iam.NewRecordMasker(a, sc, iam.MaskOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +342,7 @@ func TestRecordMaskerErrors(t *testing.T) {
 	t.Parallel()
 	a, rm, sc, rec := newRecordMasker(t)
 	ctx := context.Background()
-	if _, err := a.RecordMasker(nil, iam.MaskOptions{}); !errors.Is(err, iam.ErrInvalidInput) {
+	if _, err := iam.NewRecordMasker(a, nil, iam.MaskOptions{}); !errors.Is(err, iam.ErrInvalidInput) {
 		t.Errorf("nil Scoper: %v", err)
 	}
 	mk, err := a.Masker(iam.MaskOptions{})
@@ -352,7 +352,7 @@ func TestRecordMaskerErrors(t *testing.T) {
 	if _, err := mk.MarshalRecords(ctx, "user:ann", nil, permits(t)); !errors.Is(err, iam.ErrInvalidInput) {
 		t.Errorf("Masker with a nil Scoper: %v", err)
 	}
-	if _, err := a.RecordMasker(sc, iam.MaskOptions{Maskers: map[string]masking.Masker{"x": nil}}); !errors.Is(err, masking.ErrInvalidOptions) {
+	if _, err := iam.NewRecordMasker(a, sc, iam.MaskOptions{Maskers: map[string]masking.Masker{"x": nil}}); !errors.Is(err, masking.ErrInvalidOptions) {
 		t.Errorf("bad options: %v", err)
 	}
 	ps := permits(t)

@@ -437,7 +437,7 @@ func TestRecordsAgreement(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				bare, err := a.NewScoper(iam.DataScopes{})
+				bare, err := verifiedScoper(a, iam.DataScopes{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -42,7 +42,7 @@ func TestRecordsFollowWindowBoundaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	sc, err := a.NewScoper(iam.DataScopes{})
+	sc, err := verifiedScoper(a, iam.DataScopes{})
 	if err != nil {
 		t.Fatal(err)
 	}

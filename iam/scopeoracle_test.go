@@ -260,7 +260,7 @@ func agreeWithCheck(t testing.TB, m rbac.Model, recs []abac.Map) (allowed, decid
 			fields.Facility = iam.NoColumn
 		}
 		var err error
-		if scopers[k], err = a.NewScoper(iam.DataScopes{Fields: fields}); err != nil {
+		if scopers[k], err = verifiedScoper(a, iam.DataScopes{Fields: fields}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -54,17 +54,19 @@ var (
 	// ErrClosed is returned by methods called after [Authorizer.Close].
 	ErrClosed = errors.New("iam: authorizer closed")
 
-	// ErrReadOnly is returned by [Authorizer.Apply] when the policy source
-	// cannot write.
+	// ErrReadOnly is returned by the writes of an [Admin] built without a
+	// writer.
 	ErrReadOnly = errors.New("iam: policy source is read-only")
 )
 
 // Decision is the answer to a check. The zero Decision denies.
 type Decision struct {
 	Allowed bool
-	// StepUp is set, with Allowed false, by [Authorizer.CheckSession] when
-	// the policy allows but the permission requires multi-factor
-	// authentication ([WithMFARequired]) that the session has not done.
+	// StepUp is set, with Allowed false, by a decision that knows how the
+	// caller authenticated ([CheckAuthenticated], or a [Request] with
+	// Authn) when the policy allows but the permission requires
+	// multi-factor authentication ([WithMFARequired]) that the caller has
+	// not done.
 	StepUp bool
 	// Reason says why, in words fit for a log line.
 	Reason string
@@ -94,6 +96,12 @@ type Request struct {
 	Subject    Subject
 	Permission Permission
 	Scope      Scope
+	// Authn, if set, is how the caller authenticated: the request is then
+	// decided as [CheckAuthenticated] decides it (step-up for a permission
+	// marked with [WithMFARequired] without a second factor). Its Subject
+	// must be empty or equal Subject, else the request is invalid input.
+	// Nil decides as [Authorizer.Check] does.
+	Authn *Authn
 }
 
 // Explanation is a [Decision] with the paths that led to it.

@@ -23,8 +23,8 @@ const (
 
 // Step is one hop of a [Path].
 type Step struct {
-	Kind StepKind
-	Name string // subject, role id, rule, or grant description
+	Kind StepKind `json:"kind"`
+	Name string   `json:"name"` // subject, role id, rule, or grant description
 }
 
 // Path is a chain from a subject to a rule: user → group → grant → role →

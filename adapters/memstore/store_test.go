@@ -143,7 +143,7 @@ func TestWithAuthorizer(t *testing.T) {
 	}
 	defer authz.Close()
 	c := rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "ward:7"}}}
-	if _, err := authz.Apply(ctx, c); err != nil {
+	if _, err := iam.NewAdmin(authz, s).Apply(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if _, rev, _ := s.LoadPolicy(ctx); rev != 2 {

@@ -103,6 +103,7 @@ func runChild(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	admin := iam.NewAdmin(a, store)
 	defer a.Close()
 	for !l.Connected() { // ready means listening
 		time.Sleep(time.Millisecond)
@@ -140,7 +141,7 @@ func runChild(in io.Reader, out io.Writer) error {
 			var revs []string
 			for range arg(1) {
 				sub := rbac.Subject(fmt.Sprintf("user:w%d", time.Now().UnixNano()))
-				rev, err := a.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: sub, Role: "clerk", Scope: "ward:7"}}})
+				rev, err := admin.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: sub, Role: "clerk", Scope: "ward:7"}}})
 				if err != nil {
 					return err
 				}

@@ -6,9 +6,9 @@
 //
 // # How it fits
 //
-// iam.Authorizer.Apply (and Assign, Revoke, ActivateEmergency, the reaper…)
-// sees that its store implements iam.EventWriter and hands it the change's
-// events, complete with id, schema version and time; the store inserts
+// An iam.Admin built with iam.NewOutboxAdmin over the store hands it each
+// change's events (Apply, Assign, Revoke, ActivateEmergency, the reaper…),
+// complete with id, schema version and time; the store inserts
 // them into iam_outbox inside the transaction that writes the change. They
 // commit or roll back together. A [Relay] then reads undelivered rows in
 // order, hands each event to a sink (any iam.AuditSink: it has the same

@@ -32,17 +32,22 @@ func TestAuthorizerWritesChangeEventsToTheOutbox(t *testing.T) {
 			if !ok {
 				t.Fatalf("%T is not a policy source", s)
 			}
+			w, ok := s.(iam.EventWriter)
+			if !ok {
+				t.Fatalf("%T has no outbox", s)
+			}
 			direct := &recorder{}
 			a, err := iam.New(ctx, src, iam.WithAuditSink(direct))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			if _, err := a.Assign(iam.ContextWithActor(ctx, "user:hr"), iam.Grant{Subject: "user:mo", Role: "po-creator", Scope: "org", Reason: "new hire"}); err != nil {
+			ad := iam.NewOutboxAdmin(a, w)
+			if _, err := ad.Assign(iam.ContextWithActor(ctx, "user:hr"), iam.Grant{Subject: "user:mo", Role: "po-creator", Scope: "org", Reason: "new hire"}); err != nil {
 				t.Fatal(err)
 			}
 			// A refused change: its blocked event goes straight to the sink.
-			if _, err := a.Assign(ctx, iam.Grant{Subject: "user:mo", Role: "po-approver", Scope: "org"}); !errors.Is(err, iam.ErrConflict) {
+			if _, err := ad.Assign(ctx, iam.Grant{Subject: "user:mo", Role: "po-approver", Scope: "org"}); !errors.Is(err, iam.ErrConflict) {
 				t.Fatalf("conflicting assign: %v", err)
 			}
 			if got := direct.got; len(got) != 1 || got[0].Type != iam.EventRoleAssignmentBlocked {

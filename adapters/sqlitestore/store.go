@@ -141,9 +141,9 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 
 // ApplyWithEvents applies c like [Store.Apply] and writes the events that
 // events returns for the new revision to the iam_outbox table in the same
-// transaction, so that neither commits without the other. iam uses it
-// (iam.EventWriter) when the Authorizer's source is this store; relay the
-// outbox with adapters/pgoutbox.
+// transaction, so that neither commits without the other. It makes the
+// store an iam.EventWriter: an iam.Admin built with iam.NewOutboxAdmin
+// writes through it; relay the outbox with adapters/pgoutbox.
 func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []audit.Event) (int64, error) {
 	return s.s.ApplyWithEvents(ctx, c, events)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/civic-platform/security/adapters/pgoutbox"
 	"github.com/civic-platform/security/adapters/sqlitestore"
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 	"github.com/civic-platform/security/rbac/templates"
 )
@@ -101,6 +102,9 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer authz.Close()
+	// Activations and their events are written in one transaction (the
+	// store's outbox); the relay delivers the events to the sink.
+	admin := iam.NewOutboxAdmin(authz, store)
 	relay, err := pgoutbox.New(store.DB(), sink, pgoutbox.WithClock(clock.Now))
 	if err != nil {
 		return err
@@ -108,7 +112,7 @@ func run(ctx context.Context, w io.Writer) error {
 
 	// Bad windows are refused before anything is written.
 	for _, window := range []time.Duration{0, -time.Hour, 36 * time.Hour} {
-		_, err := authz.ActivateEmergency(ctx, "user:dana", "emergency-operations", "org", window, "flood")
+		_, err := admin.ActivateEmergency(ctx, "user:dana", "emergency-operations", "org", window, "flood")
 		if !errors.Is(err, iam.ErrInvalidInput) {
 			return fmt.Errorf("window %v: got %v, want invalid input", window, err)
 		}
@@ -116,7 +120,7 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 
 	// The CAO activates EOC access for Dana, the duty emergency manager.
-	act, err := authz.ActivateEmergency(iam.ContextWithActor(ctx, "user:cao"), "user:dana", "emergency-operations", "org",
+	act, err := admin.ActivateEmergency(iam.ContextWithActor(ctx, "user:cao"), "user:dana", "emergency-operations", "org",
 		8*time.Hour, "Spring flood: EOC activated at level 3")
 	if err != nil {
 		return err
@@ -153,7 +157,7 @@ func run(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "%s after the window: allowed=%v\n", clock.Now().Format("15:04"), d.Allowed)
 
 	// The reaper removes the grant and reports the end.
-	rep, err := iam.NewReaper(authz, time.Hour).Reap(ctx)
+	rep, err := iam.NewReaper(admin, time.Hour).Reap(ctx)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 
 	// The post-incident review, from the recorded events.
-	review := iam.EmergencyReview(sink.all(), act)
+	review := reports.EmergencyReview(sink.all(), act)
 	fmt.Fprintf(w, "review: %d actions under %s, ended %s (%s)\n", len(review.Actions), act.ID[:8]+"…", review.Ended.Format(time.RFC3339), review.How)
 	for _, a := range review.Actions {
 		fmt.Fprintf(w, "  %s %-32s allowed=%-5v %s\n", a.Time.Format("15:04"), a.Permission, a.Allowed, a.Path)

@@ -87,6 +87,8 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer authz.Close()
+	// Policy changes go through an Admin built from the store's writer.
+	admin := iam.NewAdmin(authz, store)
 
 	checks := []struct {
 		what  string
@@ -128,7 +130,7 @@ func run(ctx context.Context, w io.Writer) error {
 
 	// A change is one transaction in the store; Apply reloads, so the next
 	// check sees it.
-	rev, err = authz.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:alice", Role: "permit-clerk", Scope: "ward:7"}}})
+	rev, err = admin.Apply(ctx, rbac.Change{Revoke: []rbac.GrantKey{{Subject: "user:alice", Role: "permit-clerk", Scope: "ward:7"}}})
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 
 	// Hostile names are refused before anything is written.
-	_, err = authz.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:mallory", Role: "cbo", Scope: "ward:7'; DROP TABLE casbin_rule; --"}}})
+	_, err = admin.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:mallory", Role: "cbo", Scope: "ward:7'; DROP TABLE casbin_rule; --"}}})
 	fmt.Fprintf(w, "a hostile scope name: %v\n", err)
 	if !errors.Is(err, iam.ErrInvalidInput) {
 		return fmt.Errorf("hostile input was not refused: %v", err)

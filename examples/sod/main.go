@@ -12,6 +12,7 @@ import (
 	"github.com/civic-platform/security/adapters/pgoutbox"
 	"github.com/civic-platform/security/adapters/sqlitestore"
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 	"github.com/civic-platform/security/rbac/templates"
 )
@@ -97,10 +98,13 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer authz.Close()
+	// Policy changes are written with their events in one transaction
+	// (the store's outbox); the relay below delivers them to the sink.
+	admin := iam.NewOutboxAdmin(authz, store)
 	ctx = iam.ContextWithActor(ctx, "user:controller")
 
 	// The conflict rule: who raises a purchase order never approves one.
-	if _, err := authz.Apply(ctx, iam.Change{PutConflicts: []iam.ConflictRule{
+	if _, err := admin.Apply(ctx, iam.Change{PutConflicts: []iam.ConflictRule{
 		{ID: "po-create-approve", Description: "who raises a purchase order never approves it",
 			Roles: [2]rbac.RoleID{"purchasing-agent", "finance-director"}},
 		{ID: "po-perms", Permissions: [2]rbac.Permission{"finance.po.create", "finance.po.approve"}},
@@ -110,17 +114,17 @@ func run(ctx context.Context, w io.Writer) error {
 	fmt.Fprintln(w, "rule added: po-create-approve (purchasing-agent / finance-director)")
 
 	// Pat is away; someone proposes Fiona covers purchasing.
-	_, err = authz.Assign(ctx, iam.Grant{Subject: "user:fiona", Role: "purchasing-agent", Scope: "dept:finance", Reason: "cover for pat"})
+	_, err = admin.Assign(ctx, iam.Grant{Subject: "user:fiona", Role: "purchasing-agent", Scope: "dept:finance", Reason: "cover for pat"})
 	if err := explainBlock(w, "assign fiona purchasing-agent", err); err != nil {
 		return err
 	}
 	// Or adds her to the purchasing group.
-	_, err = authz.Apply(ctx, iam.Change{Join: []iam.Membership{{Member: "user:fiona", Group: "group:purchasing"}}})
+	_, err = admin.Apply(ctx, iam.Change{Join: []iam.Membership{{Member: "user:fiona", Group: "group:purchasing"}}})
 	if err := explainBlock(w, "add fiona to group:purchasing", err); err != nil {
 		return err
 	}
 	// A clerk from parks covers instead: allowed.
-	if _, err := authz.Assign(ctx, iam.Grant{Subject: "user:quinn", Role: "purchasing-agent", Scope: "dept:finance", Reason: "cover for pat"}); err != nil {
+	if _, err := admin.Assign(ctx, iam.Grant{Subject: "user:quinn", Role: "purchasing-agent", Scope: "dept:finance", Reason: "cover for pat"}); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "assign quinn purchasing-agent: ok")
@@ -139,7 +143,7 @@ func run(ctx context.Context, w io.Writer) error {
 		fmt.Fprintln(w, "  event:", t)
 	}
 
-	rep, err := authz.ComplianceReport(ctx)
+	rep, err := reports.Compliance(authz.View())
 	if err != nil {
 		return err
 	}

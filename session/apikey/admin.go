@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/civic-platform/security/iam/reports"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 // CreateAccount creates an active service account and emits
 // service_account.created. Grant it roles through the policy
-// (iam.Authorizer.Assign with Subject a.Subject()), so that WhoCan,
+// (iam.Admin.Assign with Subject a.Subject()), so that WhoCan,
 // segregation-of-duties checks and reports include it. Status and Created
 // are set by the Manager.
 func (m *Manager) CreateAccount(ctx context.Context, a Account) (Account, error) {
@@ -62,7 +63,7 @@ func (m *Manager) setStatus(ctx context.Context, id string, s AccountStatus, typ
 }
 
 // DeleteAccount disables the account (its keys stop at once), revokes its
-// own grants through the policy when the Policy is a GrantRevoker, then
+// own grants through the GrantRevoker given with [WithGrantRevoker], then
 // deletes it with its keys, and emits service_account.deleted. If a step
 // fails, the account stays disabled and the call can be repeated.
 func (m *Manager) DeleteAccount(ctx context.Context, id, reason string) error {
@@ -70,8 +71,8 @@ func (m *Manager) DeleteAccount(ctx context.Context, id, reason string) error {
 		return err
 	}
 	sub := rbac.Subject("svc:" + id)
-	if rv, ok := m.policy.(GrantRevoker); ok {
-		as, err := m.policy.Assignments(ctx, sub)
+	if rv := m.o.revoker; rv != nil {
+		as, err := reports.Assignments(m.policy.View(), sub)
 		if err != nil {
 			return fmt.Errorf("apikey: delete %s: read grants: %w", id, err)
 		}
@@ -206,7 +207,7 @@ func (m *Manager) newKey(account, name string, expires time.Time, n Narrowing, n
 // accountScopes returns the scopes at which the subject holds grants in
 // force now (directly or through groups), sorted.
 func (m *Manager) accountScopes(ctx context.Context, sub rbac.Subject) ([]rbac.Scope, error) {
-	as, err := m.policy.Assignments(ctx, sub)
+	as, err := reports.Assignments(m.policy.View(), sub)
 	if err != nil {
 		return nil, err
 	}

@@ -360,7 +360,7 @@ func TestAccountLosingRoleIsDeniedAtOnce(t *testing.T) {
 	if _, err := f.m.Authorize(f.ctx, c.Secret, "permits.application.create", "dept:building"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.authz.Revoke(f.ctx, rbac.Grant{Subject: "svc:permits-sync", Role: "permit-writer", Scope: "dept:building"}.Key(), "least privilege"); err != nil {
+	if _, err := f.admin.Revoke(f.ctx, rbac.Grant{Subject: "svc:permits-sync", Role: "permit-writer", Scope: "dept:building"}.Key(), "least privilege"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.m.Authorize(f.ctx, c.Secret, "permits.application.create", "dept:building"); !errors.Is(err, apikey.ErrDenied) {
@@ -572,11 +572,11 @@ func slicesIndex(rows []apikey.ReportRow, id string) int {
 // like a person; its grants go through the same policy writer.
 func TestServiceAccountUnderSoD(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.authz.Apply(f.ctx, rbac.Change{PutConflicts: []rbac.ConflictRule{{ID: "read-vs-post",
+	if _, err := f.admin.Apply(f.ctx, rbac.Change{PutConflicts: []rbac.ConflictRule{{ID: "read-vs-post",
 		Description: "no integration both reads permits and posts journals", Roles: [2]rbac.RoleID{"permit-reader", "gl-poster"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.authz.Assign(f.ctx, rbac.Grant{Subject: "svc:permits-sync", Role: "gl-poster", Scope: "dept:finance"})
+	_, err := f.admin.Assign(f.ctx, rbac.Grant{Subject: "svc:permits-sync", Role: "gl-poster", Scope: "dept:finance"})
 	if !errors.Is(err, iam.ErrConflict) {
 		t.Fatalf("conflicting grant to a service account: %v", err)
 	}

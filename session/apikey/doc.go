@@ -7,7 +7,7 @@
 //
 // A service account is the subject svc:<id>, owned by a person (user:<id>)
 // and a department, with a description and a status. It receives roles
-// through the policy like any subject (iam.Authorizer.Assign), so WhoCan,
+// through the policy like any subject (iam.Admin.Assign), so WhoCan,
 // segregation-of-duties checks and access reviews include it.
 // Manager.CreateAccount, Manager.DisableAccount, Manager.EnableAccount
 // and Manager.DeleteAccount emit service_account.created, .disabled,

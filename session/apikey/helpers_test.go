@@ -50,6 +50,7 @@ type fixture struct {
 	ctx   context.Context
 	clk   *clock
 	authz *iam.Authorizer
+	admin *iam.Admin
 	store *apikey.MemoryStore
 	rec   *iamtest.Recorder
 	m     *apikey.Manager
@@ -77,7 +78,7 @@ func newFixture(t testing.TB, opts ...apikey.Option) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { authz.Close() })
-	f := &fixture{ctx: ctx, clk: clk, authz: authz, store: apikey.NewMemoryStore(), rec: &iamtest.Recorder{}, key: hashKey(t)}
+	f := &fixture{ctx: ctx, clk: clk, authz: authz, admin: iam.NewAdmin(authz, ps), store: apikey.NewMemoryStore(), rec: &iamtest.Recorder{}, key: hashKey(t)}
 	f.m = f.manager(t, opts...)
 	for _, a := range []apikey.Account{
 		{ID: "permits-sync", Owner: "user:alice", Department: "dept:building", Description: "permit portal sync"},
@@ -94,7 +95,7 @@ func newFixture(t testing.TB, opts ...apikey.Option) *fixture {
 // another process would have.
 func (f *fixture) manager(t testing.TB, opts ...apikey.Option) *apikey.Manager {
 	t.Helper()
-	base := []apikey.Option{apikey.WithClock(f.clk.now), apikey.WithEventSink(f.rec)}
+	base := []apikey.Option{apikey.WithClock(f.clk.now), apikey.WithEventSink(f.rec), apikey.WithGrantRevoker(f.admin)}
 	m, err := apikey.New(f.store, f.authz, f.key, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -12,15 +12,17 @@ import (
 
 // Policy is what a Manager asks of the authorization policy; an
 // *iam.Authorizer is one. Every use of a key is decided through Check on
-// the live policy, never from anything stored with the key.
+// the live policy, never from anything stored with the key; View gives the
+// account's grants (through reports.Assignments) when a key is narrowed.
 type Policy interface {
 	Check(ctx context.Context, sub rbac.Subject, perm rbac.Permission, scope rbac.Scope) (iam.Decision, error)
 	Permissions(ctx context.Context, sub rbac.Subject, scope rbac.Scope) ([]rbac.Permission, error)
-	Assignments(ctx context.Context, sub rbac.Subject) (iam.Assignments, error)
+	View() *iam.View
 }
 
-// GrantRevoker is implemented by a Policy that can revoke grants (an
-// *iam.Authorizer); DeleteAccount then revokes the account's own grants.
+// GrantRevoker revokes grants; an *iam.Admin is one. Given with
+// [WithGrantRevoker], it lets DeleteAccount revoke the account's own
+// grants.
 type GrantRevoker interface {
 	Revoke(ctx context.Context, k rbac.GrantKey, reason string) (int64, error)
 }
@@ -44,6 +46,7 @@ type options struct {
 	feed      Feed
 	sink      iam.AuditSink
 	logger    *slog.Logger
+	revoker   GrantRevoker
 }
 
 func defaultOptions() options {
@@ -95,6 +98,12 @@ func WithFeed(f Feed) Option { return func(o *options) { o.feed = f } }
 // is not confirmed connected, or, without a feed, after they were read
 // (default 5 s); after it, a verification reads the store.
 func WithMaxStaleness(d time.Duration) Option { return func(o *options) { o.staleness = d } }
+
+// WithGrantRevoker makes DeleteAccount revoke the account's own grants
+// through r (an *iam.Admin) before it deletes the account. Without it the
+// grants stay in the policy, where they grant nothing once the account
+// and its keys are gone, and an access review still lists them.
+func WithGrantRevoker(r GrantRevoker) Option { return func(o *options) { o.revoker = r } }
 
 // WithEventSink sends events to s; an iam.AuditSink.
 func WithEventSink(s iam.AuditSink) Option { return func(o *options) { o.sink = s } }

@@ -1,4 +1,4 @@
-package iam_test
+package reports_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -30,18 +31,18 @@ func TestCSVExportsNeutraliseDisguisedFormulas(t *testing.T) {
 	for _, p := range disguisedStarts {
 		bad := func(s string) string { return p + s }
 		w := &rbac.Waiver{Rule: "po", Subject: "user:a", ApprovedBy: "user:b", Reason: bad("cmd|' /C calc'!A0"), NotAfter: noon}
-		comp := iam.ComplianceReport{At: noon, Violations: []iam.Violation{{
+		comp := reports.ComplianceReport{At: noon, Violations: []iam.Violation{{
 			Rule: "po", Description: bad("HYPERLINK(\"http://x\")"), Subject: "user:a",
 			First:  rbac.Holding{Grant: rbac.GrantKey{Subject: "user:a", Role: "x", Scope: "org"}},
 			Second: rbac.Holding{Grant: rbac.GrantKey{Subject: "user:a", Role: "y", Scope: "org"}},
 			Waiver: w,
 		}}}
-		cert := iam.CertificationReport{Department: "dept:a", At: noon, Rows: []iam.CertificationRow{{
+		cert := reports.CertificationReport{Department: "dept:a", At: noon, Rows: []reports.CertificationRow{{
 			Subject: "user:a", Role: "x", Label: bad("SUM(A1:A9)"), Scope: "dept:a", Reason: bad("acting"),
 			Permissions: []rbac.Permission{"a.b.c"},
 		}}}
-		rv := iam.Review{Activation: iam.Activation{ID: "a1", Subject: "user:a", Role: "x", Scope: "org", From: noon, Until: noon.Add(time.Hour)},
-			Actions: []iam.Action{{EventID: "e1", Time: noon, Permission: "a.b.c", Scope: "org", Reason: bad("why"), Path: bad("path")}}}
+		rv := reports.Review{Activation: iam.Activation{ID: "a1", Subject: "user:a", Role: "x", Scope: "org", From: noon, Until: noon.Add(time.Hour)},
+			Actions: []reports.Action{{EventID: "e1", Time: noon, Permission: "a.b.c", Scope: "org", Reason: bad("why"), Path: bad("path")}}}
 		for _, x := range []struct {
 			name    string
 			write   func(*bytes.Buffer) error

@@ -1,4 +1,4 @@
-package iam_test
+package reports_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -54,7 +55,7 @@ func TestCSVExportsNeutraliseFormulas(t *testing.T) {
 		t.Run(strings.TrimSpace(p)+"|"+p, func(t *testing.T) {
 			t.Parallel()
 			w := &rbac.Waiver{Rule: "po", Subject: "user:a", ApprovedBy: "user:b", Reason: bad("cmd|' /C calc'!A0"), NotAfter: noon}
-			comp := iam.ComplianceReport{At: noon, Violations: []iam.Violation{{
+			comp := reports.ComplianceReport{At: noon, Violations: []iam.Violation{{
 				Rule: "po", Description: bad("HYPERLINK(\"http://x\")"), Subject: "user:a",
 				First:  rbac.Holding{Grant: rbac.GrantKey{Subject: "user:a", Role: "x", Scope: "org"}, Path: rbac.Path{{Kind: rbac.StepAllow, Name: bad("path")}}},
 				Second: rbac.Holding{Grant: rbac.GrantKey{Subject: "user:a", Role: "y", Scope: "org"}},
@@ -62,14 +63,14 @@ func TestCSVExportsNeutraliseFormulas(t *testing.T) {
 			}}}
 			checkCSV(t, "compliance", func(b *bytes.Buffer) error { return comp.WriteCSV(b) }, []string{bad("HYPERLINK(\"http://x\")"), w.Reason})
 
-			cert := iam.CertificationReport{Department: "dept:a", At: noon, Rows: []iam.CertificationRow{{
+			cert := reports.CertificationReport{Department: "dept:a", At: noon, Rows: []reports.CertificationRow{{
 				Subject: "user:a", Role: "x", Label: bad("SUM(A1:A9)"), Scope: "dept:a", Reason: bad("acting"),
 				Permissions: []rbac.Permission{"a.b.c"},
 			}}}
 			checkCSV(t, "certification", func(b *bytes.Buffer) error { return cert.WriteCSV(b) }, []string{bad("SUM(A1:A9)"), bad("acting")})
 
-			rv := iam.Review{Activation: iam.Activation{ID: bad("id"), Subject: "user:a", Role: "x", Scope: "org", From: noon, Until: noon.Add(time.Hour)},
-				Actions: []iam.Action{{EventID: bad("ev"), Time: noon, Permission: bad("perm"), Scope: bad("scope"), Reason: bad("why"), Path: bad("path")}}}
+			rv := reports.Review{Activation: iam.Activation{ID: bad("id"), Subject: "user:a", Role: "x", Scope: "org", From: noon, Until: noon.Add(time.Hour)},
+				Actions: []reports.Action{{EventID: bad("ev"), Time: noon, Permission: bad("perm"), Scope: bad("scope"), Reason: bad("why"), Path: bad("path")}}}
 			checkCSV(t, "emergency review", func(b *bytes.Buffer) error { return rv.WriteCSV(b) },
 				[]string{bad("id"), bad("ev"), bad("perm"), bad("scope"), bad("why"), bad("path")})
 		})

@@ -1,0 +1,27 @@
+// Package reports builds the reviews a city's auditors and managers ask
+// for, from a read-only [iam.View] of the policy snapshot an Authorizer
+// answers from:
+//
+//   - [Compliance]: every violation of a segregation-of-duties rule, waived
+//     ones marked, exported as CSV or JSON;
+//   - [Certification]: every grant in a department, for its manager to
+//     confirm or revoke;
+//   - [AccessReview]: who may use a permission, and through which path;
+//   - [DryRunRemove]: who would lose what if a rule were removed from a
+//     role;
+//   - [Assignments]: the grants that reach a subject and the roles it holds
+//     through them, with their paths;
+//   - [EmergencyReview]: the post-incident review of an emergency
+//     activation, from the events the audit sink collected.
+//
+// A report reads the view only, never the store: it describes exactly the
+// policy checks decide on, at the view's revision and instant, and costs no
+// database round trip. What the policy means — inheritance, composites,
+// deny rules, wildcards, grant windows, memberships and the scope tree — is
+// asked of the compiled policy (package rbac), so a report and a check
+// never disagree. A view of a closed or stale Authorizer is refused with
+// its error ([iam.ErrClosed], [iam.ErrStale]).
+//
+// Every report type marshals to JSON with lower-case snake_case keys and
+// RFC 3339 times; the CSV exports neutralise spreadsheet formulas.
+package reports
