@@ -22,10 +22,11 @@ type TB interface {
 type Env struct {
 	// Authorizer answers checks. It is closed when the test ends.
 	Authorizer *iam.Authorizer
-	// Admin writes policy (Apply, Assign, Revoke, emergency access) and
+	// Admin writes policy (Apply, Assign, Revoke, emergency access) through
+	// Store, sends change events to Events as [iam.NewAdmin] does, and
 	// reloads Authorizer before it returns, so a check made after a write
 	// sees it.
-	Admin *iam.Authorizer
+	Admin *iam.Admin
 	// Store is the in-memory store both read and write.
 	Store *Store
 	// Clock is the Authorizer's clock. It stands still until the test
@@ -66,7 +67,7 @@ func New(t TB, m rbac.Model, opts ...iam.Option) *Env {
 			t.Errorf("iamtest: Close: %v", err)
 		}
 	})
-	e.Authorizer, e.Admin = a, a
+	e.Authorizer, e.Admin = a, iam.NewAdmin(a, e.Store)
 	return e
 }
 

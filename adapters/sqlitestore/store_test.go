@@ -275,13 +275,13 @@ func TestBadRowQuarantinedThroughAuthorizer(t *testing.T) {
 	if !check("user:carol", "finance.budget.approve", "dept:finance") {
 		t.Error("carol is no longer checked as before")
 	}
-	if _, err := iam.NewAdmin(a, s).Apply(ctx, iam.Change{Revoke: []iam.GrantKey{{Subject: "user:carol", Role: "finance-manager", Scope: "org"}}}); err != nil {
+	if _, err := iam.NewOutboxAdmin(a, s).Apply(ctx, iam.Change{Revoke: []iam.GrantKey{{Subject: "user:carol", Role: "finance-manager", Scope: "org"}}}); err != nil {
 		t.Fatalf("revoke with a bad row stored: %v", err)
 	}
 	if check("user:carol", "finance.budget.approve", "dept:finance") {
 		t.Error("revoked grant still allows")
 	}
-	if _, err := iam.NewAdmin(a, s).Apply(ctx, iam.Change{DeleteRows: ids}); err != nil {
+	if _, err := iam.NewOutboxAdmin(a, s).Apply(ctx, iam.Change{DeleteRows: ids}); err != nil {
 		t.Fatalf("delete the bad rows: %v", err)
 	}
 	if q := a.Health().Quarantined; len(q) != 0 {

@@ -198,7 +198,7 @@ func (m *Middleware) decide(r *http.Request, c *Caller, q Requirement) (iam.Deci
 	if !d.Allowed {
 		return d, &iam.DeniedError{Subject: c.Subject, Permission: q.Permission, Scope: scope, Reason: d.Reason, Revision: d.Revision}
 	}
-	if c.MFA != session.MFADone && m.authz.RequiresMFA(q.Permission) {
+	if c.MFA != session.MFADone && iam.RequiresMFA(m.authz, q.Permission) {
 		if c.key != nil {
 			return d, &iam.DeniedError{Subject: c.Subject, Permission: q.Permission, Scope: scope, Reason: "requires MFA, which an API key cannot give", Revision: d.Revision}
 		}
