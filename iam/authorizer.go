@@ -121,6 +121,15 @@ func (a *Authorizer) Revision() int64 {
 // A store whose revision is behind the snapshot's (restored from a backup,
 // or reset) is an error: changes written there would never be loaded.
 func (a *Authorizer) Reload(ctx context.Context) error {
+	if o := a.opts.observer; o != nil {
+		start := time.Now()
+		err := a.reload(ctx)
+		o.Reload(ctx, a.Revision(), err, time.Since(start))
+		if err != nil {
+			return fmt.Errorf("iam: reload: %w", err)
+		}
+		return nil
+	}
 	if err := a.reload(ctx); err != nil {
 		return fmt.Errorf("iam: reload: %w", err)
 	}
@@ -259,6 +268,16 @@ func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Sco
 // entry names is a clean deny. Check never blocks and, for a subject whose
 // grants are cached, allocates nothing.
 func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, scope Scope) (Decision, error) {
+	if o := a.opts.observer; o != nil {
+		start := time.Now()
+		d, err := a.check(ctx, sub, perm, scope)
+		o.Decision(ctx, perm, d, err, time.Since(start))
+		return d, err
+	}
+	return a.check(ctx, sub, perm, scope)
+}
+
+func (a *Authorizer) check(ctx context.Context, sub Subject, perm Permission, scope Scope) (Decision, error) {
 	s, at, err := a.loadAt()
 	if err != nil {
 		if s != nil {

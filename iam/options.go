@@ -20,6 +20,7 @@ type options struct {
 	maxStaleness time.Duration
 	fallback     SnapshotStore // WithFallback; nil: none
 	mfa          mfaRule       // WithMFARequired
+	observer     Observer      // WithObserver; nil: none
 }
 
 func defaultOptions() options {

@@ -263,12 +263,18 @@ func (m *Manager) Verify(ctx context.Context, token string) (Session, error) {
 			}
 			if now.Before(s.IdleDeadline()) && !now.Add(m.o.leeway).Before(s.Created) &&
 				now.Sub(e.checked) < epochTTL && !now.Before(e.checked) {
+				if m.o.observer != nil {
+					m.o.observer.Lookup(ctx, true, true)
+				}
 				return s, nil
 			}
 			// Idle here; perhaps refreshed in another process: ask the store.
 		}
 	}
 	s, _, err := m.load(ctx, token, key, now)
+	if m.o.observer != nil {
+		m.o.observer.Lookup(ctx, false, err == nil)
+	}
 	return s, err
 }
 

@@ -52,6 +52,7 @@ type options struct {
 	epochs           EpochStore
 	events           EventSink
 	logger           *slog.Logger
+	observer         Observer // WithObserver; nil: none
 }
 
 func defaultOptions() options {

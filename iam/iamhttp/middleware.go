@@ -68,6 +68,11 @@ func (m *Middleware) CookieName() string { return m.o.cookieName }
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &recoverWriter{ResponseWriter: w}
+		if t := m.o.telemetry; t != nil {
+			ctx, end := t.StartRequest(r)
+			r = r.WithContext(ctx)
+			defer func() { end(rw.statusCode()) }()
+		}
 		defer m.recover(rw, r)
 		c, err := m.authenticate(r)
 		if err != nil {
@@ -117,19 +122,32 @@ func (m *Middleware) recover(w *recoverWriter, r *http.Request) {
 // recoverWriter notes whether the handler has started its response.
 type recoverWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote  bool
+	status int
 }
 
 func (w *recoverWriter) WriteHeader(code int) {
-	if code >= 200 {
+	if code >= 200 && !w.wrote {
 		w.wrote = true
+		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *recoverWriter) Write(b []byte) (int, error) {
-	w.wrote = true
+	if !w.wrote {
+		w.wrote = true
+		w.status = http.StatusOK
+	}
 	return w.ResponseWriter.Write(b)
+}
+
+// statusCode is the status sent, or 200 for a handler that sent nothing.
+func (w *recoverWriter) statusCode() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

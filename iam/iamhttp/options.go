@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/iam/iamotel"
+
 	"github.com/civic-platform/security/session"
 	"github.com/civic-platform/security/session/apikey"
 )
@@ -37,6 +39,7 @@ type options struct {
 	retryAfter int
 	trusted    []string
 	waitMax    time.Duration
+	telemetry  *iamotel.Telemetry
 	err        error
 }
 
@@ -176,6 +179,12 @@ func WithRevisionWait(d time.Duration) Option {
 		}
 	}
 }
+
+// WithTelemetry records a server span and the request counter for every
+// request through [Middleware.Authenticate] (see package iam/iamotel; give
+// the same Telemetry to iam.WithObserver for decision metrics). Without it
+// nothing is recorded and nothing is allocated for it.
+func WithTelemetry(t *iamotel.Telemetry) Option { return func(o *options) { o.telemetry = t } }
 
 func validCookieName(s string) bool {
 	if s == "" || len(s) > 128 {

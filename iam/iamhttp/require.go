@@ -52,6 +52,18 @@ func FromHeader(kind, header string) ScopeFunc {
 	}
 }
 
+// FromQuery takes the scope from the URL query parameter name, like
+// [FromPath]. A parameter given twice is refused.
+func FromQuery(kind, name string) ScopeFunc {
+	return func(r *http.Request) (iam.Scope, error) {
+		vs := r.URL.Query()[name]
+		if len(vs) != 1 {
+			return "", fmt.Errorf("%w: want exactly one %s parameter, got %d", ErrBadRequest, name, len(vs))
+		}
+		return scopeOf(kind, vs[0], "query parameter "+name)
+	}
+}
+
 // Lookup takes the scope from a stored record: it reads the path wildcard
 // name (the record's id) and asks find for the record's scope. find
 // returns an error wrapping [ErrNotFound] for a missing record (404).
