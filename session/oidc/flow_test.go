@@ -1,0 +1,52 @@
+package oidc_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestBrowserSignIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, envOpts{})
+	b := browser(t)
+	resp, err := e.idp.Login(ctx, b, e.srv.URL+"/login?return=/me", staff.Username, staff.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "user:sam.girard@lakeview.ca oidc multi-factor" {
+		t.Fatalf("after sign-in: %d %q", resp.StatusCode, body)
+	}
+	d, err := e.authz.Check(ctx, "user:sam.girard@lakeview.ca", "bylaw.ticket.create", "dept:bylaw")
+	if err != nil || !d.Allowed {
+		t.Errorf("group mapping: %+v %v", d, err)
+	}
+	if e.events.count("sso.signed_in") != 1 {
+		t.Error("no sso.signed_in event")
+	}
+	// RP-initiated logout ends the local session and goes through the
+	// provider's end-session endpoint back to us.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/logout", nil)
+	resp, err = b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Request.URL.String(), e.srv.URL+"/bye") || string(body) != "signed out" {
+		t.Errorf("logout ended at %s: %q", resp.Request.URL, body)
+	}
+	resp, err = b.Get(e.srv.URL + "/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after logout /me = %d", resp.StatusCode)
+	}
+}
