@@ -87,12 +87,16 @@ func New(ctx context.Context, cfg Config, accounts Accounts, opts ...Option) (*R
 		return nil, fmt.Errorf("%w: discovery: %w", ErrUnavailable, err)
 	}
 	var meta struct {
+		Issuer     string   `json:"issuer"`
 		JWKS       string   `json:"jwks_uri"`
 		EndSession string   `json:"end_session_endpoint"`
 		Algs       []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := p.Claims(&meta); err != nil || meta.JWKS == "" {
 		return nil, fmt.Errorf("%w: discovery document has no jwks_uri", ErrUnavailable)
+	}
+	if cfg.IssuerTemplate != "" && !templateIssuer(cfg, meta.Issuer) {
+		return nil, fmt.Errorf("%w: discovery names issuer %q, which is neither the template nor an allowed tenant's issuer", ErrInvalidConfig, meta.Issuer)
 	}
 	var algs []jose.SignatureAlgorithm
 	for _, a := range meta.Algs {
@@ -121,9 +125,24 @@ func New(ctx context.Context, cfg Config, accounts Accounts, opts ...Option) (*R
 	return rp, nil
 }
 
-// discoveredIssuer is the issuer a multi-tenant discovery document names:
-// the template itself (Entra's /organizations and /common documents).
+// discoveredIssuer is the issuer go-oidc is told to expect; New checks the
+// discovered one itself with templateIssuer.
 func discoveredIssuer(cfg Config) string { return cfg.IssuerTemplate }
+
+// templateIssuer reports whether iss, named by a multi-tenant discovery
+// document, is the template itself (Entra's /organizations and /common
+// documents) or the template filled with an allowed tenant.
+func templateIssuer(cfg Config, iss string) bool {
+	if iss == cfg.IssuerTemplate {
+		return true
+	}
+	for _, t := range cfg.Tenants {
+		if iss == strings.ReplaceAll(cfg.IssuerTemplate, "{tenantid}", t) {
+			return true
+		}
+	}
+	return false
+}
 
 // KeyFetches returns how many times the provider's key set was fetched.
 func (rp *RelyingParty) KeyFetches() int64 { return rp.keys.Fetches() }
