@@ -48,8 +48,8 @@ func (r *recorder) count(typ string) int {
 
 // counting wraps a session manager to count sessions created.
 type counting struct {
-	m *session.Manager
-	n int
+	m  *session.Manager
+	n  int
 	mu sync.Mutex
 }
 
@@ -80,7 +80,7 @@ func policy() rbac.Model {
 			{ID: "ticket-voider", Permissions: []rbac.Permission{"bylaw.ticket.void"}},
 			{ID: "clerk", Permissions: []rbac.Permission{"permits.application.read"}},
 		},
-		Scopes: []rbac.ScopeNode{{Scope: "dept:bylaw", Parent: "org"}, {Scope: "dept:building", Parent: "org"}},
+		Scopes:    []rbac.ScopeNode{{Scope: "dept:bylaw", Parent: "org"}, {Scope: "dept:building", Parent: "org"}},
 		Conflicts: []rbac.ConflictRule{{ID: "issue-void", Roles: [2]rbac.RoleID{"bylaw-officer", "ticket-voider"}}},
 	}
 }
