@@ -155,15 +155,16 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	t.Cleanup(func() { e.mgr.Close() })
 	e.sessions = &countingSessions{m: e.mgr}
-	e.authz, err = iam.New(ctx, iamtest.NewStore(rbac.Model{
+	store := iamtest.NewStore(rbac.Model{
 		Roles:  []rbac.Role{{ID: "bylaw-officer", Permissions: []rbac.Permission{"bylaw.ticket.create"}}},
 		Scopes: []rbac.ScopeNode{{Scope: "dept:bylaw", Parent: "org"}},
-	}))
+	})
+	e.authz, err = iam.New(ctx, store)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.authz.Close() })
-	svc, err := sso.New(e.users, e.links, e.sessions, []sso.Provider{provider()}, sso.WithAssigner(e.authz), sso.WithEvents(e.events))
+	svc, err := sso.New(e.users, e.links, e.sessions, []sso.Provider{provider()}, sso.WithAssigner(iam.NewAdmin(e.authz, store)), sso.WithEvents(e.events))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ func ExampleService_SignIn() {
 		return
 	}
 	defer sessions.Close()
-	authz, err := iam.New(ctx, iamtest.NewStore(rbac.Model{
+	store := iamtest.NewStore(rbac.Model{
 		Roles:  []rbac.Role{{ID: "bylaw-officer", Permissions: []rbac.Permission{"bylaw.ticket.create"}}},
 		Scopes: []rbac.ScopeNode{{Scope: "dept:bylaw", Parent: "org"}},
-	}))
+	})
+	authz, err := iam.New(ctx, store)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -49,7 +50,7 @@ func ExampleService_SignIn() {
 		JIT:                 &sso.JIT{Tenants: []string{tenant}, Domains: []string{"lakeview.ca"}},
 		DepartmentAttribute: "department",
 		Mappings:            []sso.Mapping{{Group: "g-bylaw", Role: "bylaw-officer", Scope: sso.UserDepartment}},
-	}}, sso.WithAssigner(authz))
+	}}, sso.WithAssigner(iam.NewAdmin(authz, store)))
 	if err != nil {
 		fmt.Println(err)
 		return

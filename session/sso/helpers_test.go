@@ -111,7 +111,7 @@ func newFixture(t testing.TB, providers ...sso.Provider) *fixture {
 	}
 	t.Cleanup(func() { f.authz.Close() })
 	f.svc, err = sso.New(f.users, f.links, f.sessions, providers,
-		sso.WithAssigner(f.authz), sso.WithEvents(f.events), sso.WithGrantReader(f.read))
+		sso.WithAssigner(iam.NewAdmin(f.authz, store)), sso.WithEvents(f.events), sso.WithGrantReader(f.read))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,8 @@ type Sessions interface {
 }
 
 // Assigner writes the grants and memberships that mappings produce, in one
-// change, enforcing segregation of duties; *iam.Authorizer and the policy
-// writer of package iam implement it. Its error is surfaced (wrapped in
+// change, enforcing segregation of duties; *iam.Admin implements it (and
+// emits the role.assigned and role.revoked events). Its error is surfaced (wrapped in
 // [ErrMapping]) and the sign-in fails.
 type Assigner interface {
 	Apply(ctx context.Context, c rbac.Change) (int64, error)
