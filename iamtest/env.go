@@ -52,6 +52,7 @@ func New(t TB, m rbac.Model, opts ...iam.Option) *Env {
 		Clock:  NewClock(time.Now().UTC().Truncate(time.Second)),
 		Events: &Recorder{},
 	}
+	e.Store.AutoRelay(e.Events)
 	if e.Store.err != nil {
 		t.Fatalf("iamtest: New: %v", e.Store.err)
 		return nil

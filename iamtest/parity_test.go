@@ -1,0 +1,166 @@
+package iamtest_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civic-platform/security/adapters/pgoutbox"
+	"github.com/civic-platform/security/adapters/sqlitestore"
+	"github.com/civic-platform/security/iam"
+	"github.com/civic-platform/security/iamtest"
+	"github.com/civic-platform/security/rbac"
+)
+
+// writer is what the scenario needs from the policy writer.
+type writer interface {
+	Apply(ctx context.Context, c iam.Change) (int64, error)
+	Assign(ctx context.Context, g iam.Grant) (int64, error)
+	Revoke(ctx context.Context, k iam.GrantKey, reason string) (int64, error)
+	ActivateEmergency(ctx context.Context, sub iam.Subject, role iam.RoleID, scope iam.Scope, window time.Duration, reason string) (iam.Activation, error)
+	EndEmergency(ctx context.Context, sub iam.Subject, role iam.RoleID, scope iam.Scope, reason string) (int64, error)
+}
+
+var parityModel = rbac.Model{
+	Permissions: []rbac.Permission{"permits.application.read", "permits.application.approve", "permits.fee.waive"},
+	Roles: []rbac.Role{
+		{ID: "clerk", Labels: map[string]string{"en": "Clerk", "fr": "Commis"}, Permissions: []rbac.Permission{"permits.application.read"}},
+		{ID: "approver", Permissions: []rbac.Permission{"permits.application.approve"}},
+		{ID: "eoc", Emergency: true, Permissions: []rbac.Permission{"permits.*"}},
+	},
+	Conflicts: []rbac.ConflictRule{{ID: "read-approve", Roles: [2]rbac.RoleID{"clerk", "approver"}}},
+	Grants:    []rbac.Grant{{Subject: "user:dan", Role: "approver", Scope: "org"}},
+}
+
+// scenario makes the same changes and decisions on any store, calling
+// relay after each step (a relay that runs between requests).
+func scenario(t *testing.T, a *iam.Authorizer, w writer, clock *iamtest.ManualClock, relay func()) {
+	t.Helper()
+	ctx := iam.ContextWithActor(context.Background(), "user:admin")
+	step := func(name string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		relay()
+		clock.Advance(time.Minute)
+	}
+	_, err := w.Apply(ctx, iam.Change{
+		PutRoles:       []rbac.Role{{ID: "reviewer", Inherits: []rbac.RoleID{"clerk"}, Permissions: []rbac.Permission{"permits.application.review"}}},
+		AddPermissions: []rbac.Permission{"permits.application.review"},
+	})
+	step("put role", err)
+	_, err = w.Assign(ctx, rbac.Grant{Subject: "user:alice", Role: "clerk", Scope: "org", Reason: "hired", NotAfter: clock.Now().Add(48 * time.Hour)})
+	step("assign", err)
+	_, err = w.Apply(ctx, iam.Change{Join: []rbac.Membership{{Member: "user:bob", Group: "group:clerks"}}, Grant: []rbac.Grant{{Subject: "group:clerks", Role: "reviewer", Scope: "org"}}})
+	step("join", err)
+	_, err = w.Assign(ctx, rbac.Grant{Subject: "user:dan", Role: "clerk", Scope: "org"})
+	if !errors.Is(err, iam.ErrConflict) {
+		t.Fatalf("conflicting assign: %v, want ErrConflict", err)
+	}
+	step("blocked", nil)
+	_, err = w.ActivateEmergency(ctx, "user:carol", "eoc", "org", time.Hour, "flood on Main St")
+	step("activate", err)
+	_, err = a.Check(ctx, "user:carol", "permits.fee.waive", "org")
+	step("emergency check", err)
+	_, err = w.EndEmergency(ctx, "user:carol", "eoc", "org", "water receded")
+	step("end emergency", err)
+	_, err = w.Revoke(ctx, rbac.GrantKey{Subject: "user:alice", Role: "clerk", Scope: "org"}, "left")
+	step("revoke", err)
+}
+
+// TestFakeStoreDeliversEventsAsProductionDoes runs one scenario on the fake
+// store and on the embedded SQLite store, each through its outbox and a
+// relay, and requires the same events, in the same order, with the same
+// content (all but the random ids).
+func TestFakeStoreDeliversEventsAsProductionDoes(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+
+	// The fake: the test kit's Env.
+	env := iamtest.New(t, parityModel)
+	env.Clock.Set(t0)
+	scenario(t, env.Authorizer, env.Admin, env.Clock, func() {})
+	fake := env.Events.Events()
+
+	// Production: SQLite, its outbox, and pgoutbox's relay.
+	ctx := context.Background()
+	store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "policy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := sqlitestore.Migrate(ctx, store.DB()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Replace(ctx, parityModel); err != nil {
+		t.Fatal(err)
+	}
+	clock := iamtest.NewClock(t0)
+	var rec iamtest.Recorder
+	a, err := iam.New(ctx, store, iam.WithClock(clock.Now), iam.WithAuditSink(&rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	relay, err := pgoutbox.New(store.DB(), &rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario(t, a, a, clock, func() {
+		if _, err := relay.RelayOnce(ctx); err != nil {
+			t.Fatalf("relay: %v", err)
+		}
+	})
+	prod := rec.Events()
+
+	if len(fake) == 0 {
+		t.Fatal("the scenario produced no events")
+	}
+	if len(fake) != len(prod) {
+		t.Errorf("fake delivered %d events, SQLite %d:\nfake %v\nprod %v", len(fake), len(prod), env.Events.Types(), rec.Types())
+	}
+	ids := map[string]bool{}
+	for i := range min(len(fake), len(prod)) {
+		f, p := fake[i], prod[i]
+		if f.ID == "" || ids[f.ID] {
+			t.Errorf("event %d: fake id %q empty or repeated", i, f.ID)
+		}
+		ids[f.ID] = true
+		if f.Type != p.Type || f.Actor != p.Actor || f.Subject != p.Subject || f.Revision != p.Revision ||
+			f.Version != p.Version || !f.Time.Equal(p.Time) || !maps.Equal(storeless(f.Detail), storeless(p.Detail)) {
+			t.Errorf("event %d differs:\nfake %+v\nprod %+v", i, f, p)
+		}
+	}
+	want := []string{
+		iam.EventRoleChanged, iam.EventPolicy,
+		iam.EventRoleAssigned,
+		iam.EventRoleAssigned, iam.EventMembership,
+		iam.EventRoleAssignmentBlocked,
+		iam.EventEmergencyActivated, iam.EventRoleAssigned,
+		iam.EventEmergency,
+		iam.EventRoleRevoked, iam.EventEmergencyEnded,
+		iam.EventRoleRevoked,
+	}
+	if got := env.Events.Types(); !slices.Equal(got, want) {
+		t.Errorf("event types:\n got %v\nwant %v", got, want)
+	}
+}
+
+// storeless drops, from a refused change's error text, the name of the
+// store that refused it ("sqlitestore: apply: "), the only part of an
+// event that names the store.
+func storeless(d map[string]string) map[string]string {
+	d = maps.Clone(d)
+	if msg, ok := d["error"]; ok {
+		if i := strings.Index(msg, "rbac: "); i >= 0 {
+			d["error"] = msg[i:]
+		}
+	}
+	return d
+}
