@@ -38,6 +38,11 @@
 //     [Admin.EndEmergency]); the reports on them (assignments, compliance,
 //     certification, access review, dry-run removal, the post-incident
 //     emergency review) live in package iam/reports;
+//   - deploys: [Admin.Sync] makes the store hold a service's base roles as
+//     declared, in one revision when something differs and none when
+//     nothing does, whatever the order of the declaration; [DryRun]
+//     reports the difference without writing, and roles the service did
+//     not declare are never deleted unless [PruneOwned] claims them;
 //   - freshness across processes: a [Notifier] triggers reloads,
 //     [WithMaxStaleness] makes checks fail closed with [ErrStale] when the
 //     snapshot cannot be confirmed current, [Authorizer.WaitForRevision]

@@ -22,26 +22,33 @@ type TB interface {
 type Env struct {
 	// Authorizer answers checks. It is closed when the test ends.
 	Authorizer *iam.Authorizer
-	// Admin writes policy (Apply, Assign, Revoke, emergency access) through
-	// Store, sends change events to Events as [iam.NewAdmin] does, and
-	// reloads Authorizer before it returns, so a check made after a write
-	// sees it.
+	// Admin writes policy (Apply, Assign, Revoke, emergency access, Sync)
+	// and reloads Authorizer before it returns, so a check made after a
+	// write sees it. It is built with [iam.NewOutboxAdmin], as over the SQL
+	// stores: each change's events are kept in Store's outbox with the
+	// change and relayed from there to Events before the write returns.
+	// For the other construction, build iam.NewAdmin(env.Authorizer,
+	// env.Store): its events reach Events through the Authorizer's sink.
 	Admin *iam.Admin
-	// Store is the in-memory store both read and write.
+	// Store is the in-memory store both read and write, relaying its
+	// outbox to Events ([Store.AutoRelay]).
 	Store *Store
 	// Clock is the Authorizer's clock. It stands still until the test
 	// moves it.
 	Clock *ManualClock
-	// Events receives every event: the change events, and the events
-	// about decisions and refused changes.
+	// Events receives every event: the change events from Store's outbox,
+	// and the events about decisions and refused changes from the
+	// Authorizer's sink, in the order they happen.
 	Events *Recorder
 }
 
 // New returns an [Env] holding m at revision 1, with its clock at the
 // current time truncated to the second. The Authorizer is built with
 // [iam.WithClock](Clock.Now) and [iam.WithAuditSink](Events), then opts;
-// an option in opts that sets the clock or the sink replaces the Env's,
-// and Clock or Events then no longer drive or see the Authorizer. If m
+// an option in opts that sets the clock or the sink replaces the Env's:
+// Clock then no longer drives the Authorizer, or the decision events go
+// to the test's sink while the change events, relayed from the outbox,
+// still reach Events. If m
 // is invalid or [iam.New] fails, New fails the test at once (t.Fatalf).
 // The Authorizer is closed when the test ends (t.Cleanup); a Close
 // error fails the test.
@@ -68,7 +75,7 @@ func New(t TB, m rbac.Model, opts ...iam.Option) *Env {
 			t.Errorf("iamtest: Close: %v", err)
 		}
 	})
-	e.Authorizer, e.Admin = a, iam.NewAdmin(a, e.Store)
+	e.Authorizer, e.Admin = a, iam.NewOutboxAdmin(a, e.Store)
 	return e
 }
 

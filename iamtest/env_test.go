@@ -151,15 +151,44 @@ func TestEnvBadSetupFailsTheTest(t *testing.T) {
 }
 
 // TestEnvOptionsComeLast: an option the test passes replaces the Env's.
+// A sink of its own receives the decision events (here a refused
+// change); the change events still come through the outbox to Events.
 func TestEnvOptionsComeLast(t *testing.T) {
 	t.Parallel()
 	var own iamtest.Recorder
-	env := iamtest.New(t, clerkModel, iam.WithAuditSink(&own))
+	m := clerkModel.Clone()
+	m.Roles = append(m.Roles, rbac.Role{ID: "approver", Permissions: []rbac.Permission{"permits.application.approve"}})
+	m.Conflicts = []rbac.ConflictRule{{ID: "clerk-approver", Roles: [2]rbac.RoleID{"permit-clerk", "approver"}}}
+	env := iamtest.New(t, m, iam.WithAuditSink(&own))
 	if _, err := env.Admin.Assign(context.Background(), rbac.Grant{Subject: "user:bob", Role: "permit-clerk", Scope: "org"}); err != nil {
 		t.Fatalf("Assign: %v", err)
 	}
-	if got := own.Types(); !slices.Contains(got, iam.EventRoleAssigned) {
-		t.Errorf("the test's sink got %v, want role.assigned", got)
+	if _, err := env.Admin.Assign(context.Background(), rbac.Grant{Subject: "user:alice", Role: "approver", Scope: "org"}); !errors.Is(err, iam.ErrConflict) {
+		t.Fatalf("conflicting Assign: %v, want ErrConflict", err)
+	}
+	if got := own.Types(); !slices.Equal(got, []string{iam.EventRoleAssignmentBlocked}) {
+		t.Errorf("the test's sink got %v, want the refused change only", got)
+	}
+	if got := env.Events.Types(); !slices.Equal(got, []string{iam.EventRoleAssigned}) {
+		t.Errorf("Events got %v, want role.assigned from the outbox", got)
+	}
+}
+
+// TestEnvSinkAdmin: the other construction, iam.NewAdmin over the same
+// store, delivers the same change events to Events through the sink, and
+// leaves nothing in the outbox.
+func TestEnvSinkAdmin(t *testing.T) {
+	t.Parallel()
+	env := iamtest.New(t, clerkModel)
+	admin := iam.NewAdmin(env.Authorizer, env.Store)
+	if _, err := admin.Assign(context.Background(), rbac.Grant{Subject: "user:bob", Role: "permit-clerk", Scope: "org"}); err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if got := env.Events.Find(iam.EventRoleAssigned, "user:bob"); len(got) != 1 {
+		t.Fatalf("role.assigned about bob: %v", env.Events.Types())
+	}
+	if env.Store.Pending() != 0 {
+		t.Errorf("%d events in the outbox after a NewAdmin write", env.Store.Pending())
 	}
 }
 

@@ -75,18 +75,40 @@ func scenario(t *testing.T, a *iam.Authorizer, w writer, clock *iamtest.ManualCl
 }
 
 // TestFakeStoreDeliversEventsAsProductionDoes runs one scenario on the fake
-// store and on the embedded SQLite store, each through its outbox and a
-// relay, and requires the same events, in the same order, with the same
-// content (all but the random ids).
+// store and on the embedded SQLite store, with each construction of the
+// writer: through the store's outbox and a relay (iam.NewOutboxAdmin; the
+// Env's Admin, and pgoutbox's Relay on SQLite) and through the sink after
+// commit (iam.NewAdmin). It requires the same events, in the same order,
+// with the same content (all but the random ids).
 func TestFakeStoreDeliversEventsAsProductionDoes(t *testing.T) {
 	t.Parallel()
+	for _, outbox := range []bool{true, false} {
+		name := "outbox"
+		if !outbox {
+			name = "sink"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			parity(t, outbox)
+		})
+	}
+}
+
+func parity(t *testing.T, outbox bool) {
 	t0 := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 
 	// The fake: the test kit's Env.
 	env := iamtest.New(t, parityModel)
 	env.Clock.Set(t0)
-	scenario(t, env.Authorizer, env.Admin, env.Clock, func() {})
+	admin := env.Admin
+	if !outbox {
+		admin = iam.NewAdmin(env.Authorizer, env.Store)
+	}
+	scenario(t, env.Authorizer, admin, env.Clock, func() {})
 	fake := env.Events.Events()
+	if outbox && env.Store.Pending() != 0 {
+		t.Errorf("%d events left in the fake's outbox", env.Store.Pending())
+	}
 
 	// Production: SQLite, its outbox, and pgoutbox's relay.
 	ctx := context.Background()
@@ -112,7 +134,11 @@ func TestFakeStoreDeliversEventsAsProductionDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scenario(t, a, a, clock, func() {
+	prodAdmin := iam.NewOutboxAdmin(a, store)
+	if !outbox {
+		prodAdmin = iam.NewAdmin(a, store)
+	}
+	scenario(t, a, prodAdmin, clock, func() {
 		if _, err := relay.RelayOnce(ctx); err != nil {
 			t.Fatalf("relay: %v", err)
 		}
@@ -163,4 +189,51 @@ func storeless(d map[string]string) map[string]string {
 		}
 	}
 	return d
+}
+
+// TestSyncOnSQLiteIsIdempotent: roles as the embedded store gives them back
+// (rules in its own order, labels and flags from its extras) compare equal
+// to the declaration, so a second deploy writes nothing there either.
+func TestSyncOnSQLiteIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "policy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := sqlitestore.Migrate(ctx, store.DB()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Replace(ctx, parityModel); err != nil {
+		t.Fatal(err)
+	}
+	a, err := iam.New(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	admin := iam.NewOutboxAdmin(a, store)
+	roles := []rbac.Role{
+		{ID: "permits-clerk", Labels: map[string]string{"en": "Permit clerk", "fr": "Commis aux permis"},
+			Permissions: []rbac.Permission{"permits.application.read", "permits.application.approve", "permits.application.create"}},
+		{ID: "permits-reviewer", Inherits: []rbac.RoleID{"permits-clerk", "clerk"}, Composite: true,
+			Permissions: []rbac.Permission{"permits.application.review"}, Deny: []rbac.Permission{"permits.fee.waive", "permits.application.approve"}},
+		{ID: "permits-eoc", Emergency: true, Permissions: []rbac.Permission{"permits.*"}, Labels: map[string]string{}},
+	}
+	first, err := admin.Sync(ctx, roles, iam.SyncCatalog("permits.application.create", "permits.application.review"))
+	if err != nil || first.Revision != 2 {
+		t.Fatalf("first Sync = %+v, %v", first, err)
+	}
+	slices.Reverse(roles)
+	second, err := admin.Sync(ctx, roles, iam.SyncCatalog("permits.application.review", "permits.application.create"))
+	if err != nil {
+		t.Fatalf("second Sync: %v", err)
+	}
+	if !second.Empty() {
+		t.Fatalf("second Sync on SQLite = %+v; the store's copy compares different: %v", second, second.Changed)
+	}
+	if _, rev, _ := store.LoadPolicy(ctx); rev != 2 {
+		t.Fatalf("revision %d after two syncs, want 2", rev)
+	}
 }
