@@ -1,5 +1,6 @@
 // Package csvsafe writes CSV that a spreadsheet opens as data, never as
 // formulas: the one CSV writer every export of the module goes through.
+// Its [Reader] is the one CSV reader: bounded in size, with line numbers.
 //
 // A cell whose text a spreadsheet could read as a formula or a command
 // (OWASP "CSV injection") is neutralised by prefixing it with a single
@@ -17,8 +18,12 @@
 package csvsafe
 
 import (
+	"bytes"
 	"encoding/csv"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"unicode"
 
@@ -85,4 +90,123 @@ func Write(w io.Writer, rows [][]string) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// ErrTooLarge is returned by a [Reader] whose input passes its byte limit.
+var ErrTooLarge = errors.New("csvsafe: input larger than the limit")
+
+// Reader reads CSV records from an input of bounded size: the other half
+// of the module's one CSV package. It strips a leading UTF-8 byte-order
+// mark, refuses a UTF-16 one, refuses bare quotes inside fields, and
+// stops with [ErrTooLarge] as soon as more than its limit has been read,
+// so a huge upload is never held in memory.
+type Reader struct {
+	cr      *csv.Reader
+	counted *countingReader
+	limit   int64
+}
+
+// NewReader returns a Reader of r that refuses more than limit bytes
+// (limit <= 0: no limit). If r can report its size (an *os.File, a
+// *bytes.Reader, ...) and the size is over the limit, the first Read
+// fails at once without reading anything.
+func NewReader(r io.Reader, limit int64) *Reader {
+	cnt := &countingReader{r: r, limit: limit}
+	if limit > 0 {
+		if size, ok := sizeOf(r); ok && size > limit {
+			cnt.err = fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, size, limit)
+		}
+	}
+	cr := csv.NewReader(&bomStripper{r: cnt})
+	cr.ReuseRecord = false
+	return &Reader{cr: cr, counted: cnt, limit: limit}
+}
+
+func sizeOf(r io.Reader) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size(), true
+		}
+	case interface{ Size() int64 }:
+		return v.Size(), true
+	case interface{ Len() int }:
+		return int64(v.Len()), true
+	}
+	return 0, false
+}
+
+// Read returns the next record and the 1-based line it starts on. At the
+// end of the input it returns io.EOF. A malformed line is a
+// *csv.ParseError naming its line and column; a record with a different
+// number of fields than the first is one too.
+func (r *Reader) Read() ([]string, int, error) {
+	rec, err := r.cr.Read()
+	if r.counted.err != nil {
+		return nil, 0, r.counted.err
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	line, _ := r.cr.FieldPos(0)
+	return rec, line, nil
+}
+
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+	err   error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.limit > 0 && int64(len(p)) > c.limit-c.n+1 {
+		p = p[:c.limit-c.n+1]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.limit > 0 && c.n > c.limit {
+		c.err = fmt.Errorf("%w: more than %d bytes", ErrTooLarge, c.limit)
+		return 0, c.err
+	}
+	return n, err
+}
+
+// bomStripper drops a leading UTF-8 byte-order mark and refuses UTF-16.
+type bomStripper struct {
+	r       io.Reader
+	checked bool
+	buf     []byte
+}
+
+// ErrEncoding is returned by a [Reader] whose input is UTF-16 (it starts
+// with a UTF-16 byte-order mark): export it as UTF-8.
+var ErrEncoding = errors.New("csvsafe: input is UTF-16, not UTF-8")
+
+func (b *bomStripper) Read(p []byte) (int, error) {
+	if !b.checked {
+		b.checked = true
+		head := make([]byte, 3)
+		n, err := io.ReadAtLeast(b.r, head, 3)
+		head = head[:n]
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return 0, err
+		}
+		switch {
+		case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+			head = head[3:]
+		case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+			return 0, ErrEncoding
+		}
+		b.buf = head
+	}
+	if len(b.buf) > 0 {
+		n := copy(p, b.buf)
+		b.buf = b.buf[n:]
+		return n, nil
+	}
+	return b.r.Read(p)
 }
