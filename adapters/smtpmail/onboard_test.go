@@ -33,7 +33,7 @@ func TestWelcomeOverSMTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer authz.Close()
-	svc, err := onboard.New(signin.NewMemStore(), store, authz, onboard.WithMailer(mailer),
+	svc, err := onboard.New(signin.NewMemStore(), store, iam.NewAdmin(authz, store), onboard.WithMailer(mailer),
 		onboard.WithSSO("https://login.lakeview.ca/"), onboard.WithOrganisation("Ville de Lakeview"))
 	if err != nil {
 		t.Fatal(err)

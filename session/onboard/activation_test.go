@@ -46,7 +46,7 @@ func TestActivationLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := onboard.New(h.users, h.store, h.authz, onboard.WithMailer(h.mail), onboard.WithActivation(act), onboard.WithClock(h.now))
+	svc, err := onboard.New(h.users, h.store, h.admin, onboard.WithMailer(h.mail), onboard.WithActivation(act), onboard.WithClock(h.now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestActivationLinkExpiresAndDiesWithTheAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := onboard.New(h.users, h.store, h.authz, onboard.WithMailer(h.mail), onboard.WithActivation(act), onboard.WithClock(h.now))
+	svc, err := onboard.New(h.users, h.store, h.admin, onboard.WithMailer(h.mail), onboard.WithActivation(act), onboard.WithClock(h.now))
 	if err != nil {
 		t.Fatal(err)
 	}

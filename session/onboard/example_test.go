@@ -28,7 +28,7 @@ func ExampleService_Onboard() {
 		fmt.Printf("mail to %s: %s\n", m.To.Email, m.Subject)
 		return nil
 	})
-	svc, err := onboard.New(signin.NewMemStore(), store, authz,
+	svc, err := onboard.New(signin.NewMemStore(), store, iam.NewAdmin(authz, store),
 		onboard.WithMailer(mailer), onboard.WithSSO("https://login.lakeview.ca/"), onboard.WithOrganisation("Lakeview"))
 	if err != nil {
 		fmt.Println(err)

@@ -78,6 +78,7 @@ func (e *events) of(typ string) []iam.Event {
 type harness struct {
 	store    *memstore.Store
 	authz    *iam.Authorizer
+	admin    *iam.Admin
 	users    *signin.MemStore
 	svc      *onboard.Service
 	mail     *outbox
@@ -120,6 +121,7 @@ func newHarness(t *testing.T, m rbac.Model, opts ...onboard.Option) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.authz.Close() })
+	h.admin = iam.NewAdmin(h.authz, st)
 	key, err := session.GenerateKey(session.EdDSA, "k1")
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +138,7 @@ func newHarness(t *testing.T, m rbac.Model, opts ...onboard.Option) *harness {
 	base := []onboard.Option{onboard.WithMailer(h.mail), onboard.WithSSO("https://login.lakeview.ca/"),
 		onboard.WithEvents(h.events), onboard.WithClock(clock), onboard.WithLocation(time.UTC),
 		onboard.WithOrganisation("City of Lakeview"), onboard.WithSessions(h.sessions)}
-	h.svc, err = onboard.New(h.users, st, h.authz, append(base, opts...)...)
+	h.svc, err = onboard.New(h.users, st, h.admin, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

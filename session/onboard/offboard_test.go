@@ -35,7 +35,7 @@ func TestOffboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { keys.Close() })
-	svc, err := onboard.New(h.users, h.store, h.authz, onboard.WithSessions(h.sessions), onboard.WithKeys(keys),
+	svc, err := onboard.New(h.users, h.store, h.admin, onboard.WithSessions(h.sessions), onboard.WithKeys(keys),
 		onboard.WithEvents(h.events), onboard.WithClock(h.now), onboard.WithLocation(time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -48,13 +48,13 @@ func TestOffboard(t *testing.T) {
 	sub := rbac.Subject("user:e1042")
 	// Everything a person collects: a temporary grant, an emergency
 	// activation, a group membership.
-	if _, err := h.authz.Apply(ctx, rbac.Change{
+	if _, err := h.admin.Apply(ctx, rbac.Change{
 		Grant: []rbac.Grant{{Subject: sub, Role: "planner", Scope: "dept:parks", NotAfter: noon.Add(30 * 24 * time.Hour), Reason: "acting"}},
 		Join:  []rbac.Membership{{Member: sub, Group: "group:inspectors"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.authz.ActivateEmergency(ctx, sub, "emergency-operations", "org", 4*time.Hour, "flood"); err != nil {
+	if _, err := h.admin.ActivateEmergency(ctx, sub, "emergency-operations", "org", 4*time.Hour, "flood"); err != nil {
 		t.Fatal(err)
 	}
 	// Two sessions, a personal key and a department integration.

@@ -48,7 +48,7 @@ type PolicySource interface {
 
 // PolicyWriter writes one change in one transaction, checking
 // segregation-of-duties rules in it, and emits the change's events:
-// *iam.Admin (or *iam.Authorizer) is one.
+// an *iam.Admin is one.
 type PolicyWriter interface {
 	Apply(ctx context.Context, c rbac.Change) (int64, error)
 }

@@ -103,7 +103,7 @@ func TestMover(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A grant someone else made is not the position's and stays.
-	if _, err := h.authz.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:e1042", Role: "purchasing-agent", Scope: "dept:bylaw", Reason: "acting buyer"}}}); err != nil {
+	if _, err := h.admin.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:e1042", Role: "purchasing-agent", Scope: "dept:bylaw", Reason: "acting buyer"}}}); err != nil {
 		t.Fatal(err)
 	}
 	h.setNow(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC))
@@ -153,7 +153,7 @@ func TestMoverRefusedBySoD(t *testing.T) {
 	}
 	// The person also holds purchasing-agent through a manual grant, so
 	// becoming Finance Director would give them both sides of the rule.
-	if _, err := h.authz.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:e2001", Role: "purchasing-agent", Scope: "dept:parks", Reason: "secondment"}}}); err != nil {
+	if _, err := h.admin.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:e2001", Role: "purchasing-agent", Scope: "dept:parks", Reason: "secondment"}}}); err != nil {
 		t.Fatal(err)
 	}
 	rev := h.authz.Revision()
