@@ -418,7 +418,7 @@ func (a *Authorizer) emit(ctx context.Context, e Event) {
 		e.ID = audit.NewID()
 	}
 	if e.Version == 0 {
-		e.Version = audit.SchemaVersion
+		e.Version = EventSchemaVersion
 	}
 	if e.Time.IsZero() {
 		e.Time = a.opts.clock()

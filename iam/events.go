@@ -10,7 +10,7 @@ import (
 )
 
 // Event types. Every event is an [Event] whose JSON form is versioned
-// (field "v", currently 1; see [audit.SchemaVersion]):
+// (field "v", currently 1; see [EventSchemaVersion]):
 //
 //	{"v":1,"id":"<32 hex>","type":"role.assigned","time":"2026-03-14T12:00:00Z",
 //	 "actor":"user:cfo","subject":"user:alice","revision":42,
@@ -186,7 +186,7 @@ func (a *Authorizer) complete(e *Event) {
 		e.ID = audit.NewID()
 	}
 	if e.Version == 0 {
-		e.Version = audit.SchemaVersion
+		e.Version = EventSchemaVersion
 	}
 	if e.Time.IsZero() {
 		e.Time = a.opts.clock()

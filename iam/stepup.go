@@ -93,8 +93,8 @@ func (r *mfaRule) requires(p Permission) bool {
 type Authn struct {
 	// Subject is who authenticated: "user:alice", "svc:permits-api".
 	Subject Subject `json:"subject"`
-	// Methods are the authentication methods used, in order ("password",
-	// "totp", "webauthn", "apikey", "sso"); for logs and reviews.
+	// Methods name the authentication methods used ("password", "totp",
+	// "oidc", "saml", "api-key", "recovery-code"); for logs and reviews.
 	Methods []string `json:"methods,omitempty"`
 	// MFA reports that a second factor was verified for this
 	// authentication. Only MFA true satisfies [WithMFARequired].

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -165,12 +164,6 @@ type NotifierFunc func(ctx context.Context, changed func()) error
 
 // Watch calls f(ctx, changed).
 func (f NotifierFunc) Watch(ctx context.Context, changed func()) error { return f(ctx, changed) }
-
-// Event is a domain event: a change or a security-relevant decision. Type
-// names it ("role.assigned", "pii.viewed", "decision.emergency", ...), ID is
-// its idempotency key, and its JSON form is a versioned schema (see
-// [audit.Event]).
-type Event = audit.Event
 
 // AuditSink receives events. Record is called on the request path,
 // concurrently, and should return quickly; queue slow work. If it keeps the

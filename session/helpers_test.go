@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/session"
 )
 
@@ -42,20 +42,20 @@ func (c *clock) Advance(d time.Duration) {
 // recorder collects events.
 type recorder struct {
 	mu sync.Mutex
-	ev []audit.Event
+	ev []iam.Event
 }
 
-func (r *recorder) Record(_ context.Context, e audit.Event) error {
+func (r *recorder) Record(_ context.Context, e iam.Event) error {
 	r.mu.Lock()
 	r.ev = append(r.ev, e)
 	r.mu.Unlock()
 	return nil
 }
 
-func (r *recorder) events() []audit.Event {
+func (r *recorder) events() []iam.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]audit.Event(nil), r.ev...)
+	return append([]iam.Event(nil), r.ev...)
 }
 
 // env is one Manager on a memory store with a test clock and recorder.

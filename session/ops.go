@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 )
@@ -373,8 +374,8 @@ func (m *Manager) emit(ctx context.Context, typ string, s Session, detail map[st
 	if m.o.events == nil {
 		return
 	}
-	e := audit.Event{
-		Version: audit.SchemaVersion,
+	e := iam.Event{
+		Version: iam.EventSchemaVersion,
 		ID:      audit.NewID(),
 		Type:    typ,
 		Time:    m.o.now(),

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 )
 
 // Event types a [Manager] emits.
@@ -36,7 +36,7 @@ const (
 // the request path after the change is made; an error is logged, not
 // returned to the caller, because the change has happened.
 type EventSink interface {
-	Record(ctx context.Context, e audit.Event) error
+	Record(ctx context.Context, e iam.Event) error
 }
 
 // An Option configures a [Manager] in [New].

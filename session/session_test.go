@@ -982,3 +982,28 @@ func TestMalleableTwinRevoked(t *testing.T) {
 		}
 	}
 }
+
+// A session's Authn carries its subject and methods, and MFA only when a
+// second factor was given: a pending or not-required second factor never
+// satisfies iam.WithMFARequired.
+func TestSessionAuthn(t *testing.T) {
+	created := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+	base := session.Session{Subject: "user:alice", Created: created, Methods: session.Methods(0).With(session.MethodPassword)}
+	for _, tc := range []struct {
+		mfa  session.MFA
+		want bool
+	}{{session.MFANotRequired, false}, {session.MFAPending, false}, {session.MFADone, true}, {session.MFA(9), false}} {
+		s := base
+		s.MFA = tc.mfa
+		if tc.mfa == session.MFADone {
+			s.Methods = s.Methods.With(session.MethodTOTP)
+		}
+		a := s.Authn()
+		if a.Subject != "user:alice" || a.MFA != tc.want || !a.At.Equal(created) || a.Methods[0] != "password" {
+			t.Errorf("MFA %s: Authn = %+v; want MFA %t", tc.mfa, a, tc.want)
+		}
+	}
+	if got := (session.Session{Subject: "user:bo", Methods: session.Methods(0).With(session.MethodPassword).With(session.MethodTOTP)}).Authn().Methods; len(got) != 2 || got[1] != "totp" {
+		t.Errorf("methods = %v", got)
+	}
+}

@@ -10,7 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/gormstore"
 )
 
@@ -21,7 +21,7 @@ const Table = gormstore.OutboxTable
 // be called again with an event it has already accepted (at-least-once
 // delivery): dedupe on e.ID.
 type Sink interface {
-	Record(ctx context.Context, e audit.Event) error
+	Record(ctx context.Context, e iam.Event) error
 }
 
 // Migrate creates the outbox table if it is missing. It is idempotent;
@@ -151,7 +151,7 @@ type dedupe struct {
 	seen map[string]struct{}
 }
 
-func (d *dedupe) Record(ctx context.Context, e audit.Event) error {
+func (d *dedupe) Record(ctx context.Context, e iam.Event) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.seen[e.ID]; ok {

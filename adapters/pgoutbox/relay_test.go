@@ -19,7 +19,7 @@ import (
 	"github.com/civic-platform/security/adapters/pgoutbox"
 	"github.com/civic-platform/security/adapters/pgstore"
 	"github.com/civic-platform/security/adapters/sqlitestore"
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/testdb"
 	"github.com/civic-platform/security/rbac"
 )
@@ -29,7 +29,7 @@ var noon = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 // store is what the tests need from a SQL policy store.
 type store interface {
 	Replace(ctx context.Context, m rbac.Model) (int64, error)
-	ApplyWithEvents(ctx context.Context, c rbac.Change, events func(int64) []audit.Event) (int64, error)
+	ApplyWithEvents(ctx context.Context, c rbac.Change, events func(int64) []iam.Event) (int64, error)
 	LoadPolicy(ctx context.Context) (rbac.Model, int64, error)
 }
 
@@ -110,9 +110,9 @@ func seed() rbac.Model {
 	}
 }
 
-func assigned(sub rbac.Subject, role rbac.RoleID, id string) func(int64) []audit.Event {
-	return func(rev int64) []audit.Event {
-		return []audit.Event{{Version: audit.SchemaVersion, ID: id, Type: "role.assigned", Time: noon, Subject: sub, Revision: rev,
+func assigned(sub rbac.Subject, role rbac.RoleID, id string) func(int64) []iam.Event {
+	return func(rev int64) []iam.Event {
+		return []iam.Event{{Version: iam.EventSchemaVersion, ID: id, Type: "role.assigned", Time: noon, Subject: sub, Revision: rev,
 			Detail: map[string]string{"role": string(role), "scope": "org"}}}
 	}
 }
@@ -121,11 +121,11 @@ func assigned(sub rbac.Subject, role rbac.RoleID, id string) func(int64) []audit
 // after accepting, like a relay that dies before it commits.
 type recorder struct {
 	mu        sync.Mutex
-	got       []audit.Event
+	got       []iam.Event
 	failAfter bool
 }
 
-func (r *recorder) Record(_ context.Context, e audit.Event) error {
+func (r *recorder) Record(_ context.Context, e iam.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, e)
@@ -273,7 +273,7 @@ func TestRedeliveryKeepsTheIdempotencyKey(t *testing.T) {
 			// changes nothing.
 			dd := pgoutbox.Dedupe(consumer)
 			for range 2 {
-				if err := dd.Record(ctx, audit.Event{ID: "evt-2", Type: "role.revoked"}); err != nil {
+				if err := dd.Record(ctx, iam.Event{ID: "evt-2", Type: "role.revoked"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -298,7 +298,7 @@ func TestRefusedChangeWritesNoEvent(t *testing.T) {
 			}
 			called := false
 			_, err := s.ApplyWithEvents(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: "user:lou", Role: "po-approver", Scope: "org"}}},
-				func(rev int64) []audit.Event { called = true; return assigned("user:lou", "po-approver", "evt-x")(rev) })
+				func(rev int64) []iam.Event { called = true; return assigned("user:lou", "po-approver", "evt-x")(rev) })
 			if !errors.Is(err, rbac.ErrConflict) {
 				t.Fatalf("conflicting change: %v", err)
 			}
@@ -338,7 +338,7 @@ func TestPurge(t *testing.T) {
 // tee hands each event to every sink.
 type tee []pgoutbox.Sink
 
-func (t tee) Record(ctx context.Context, e audit.Event) error {
+func (t tee) Record(ctx context.Context, e iam.Event) error {
 	for _, s := range t {
 		if err := s.Record(ctx, e); err != nil {
 			return err

@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/gormstore"
 	"github.com/civic-platform/security/rbac"
 )
@@ -144,7 +144,7 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 // transaction, so that neither commits without the other. It makes the
 // store an iam.EventWriter: an iam.Admin built with iam.NewOutboxAdmin
 // writes through it; relay the outbox with adapters/pgoutbox.
-func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []audit.Event) (int64, error) {
+func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []iam.Event) (int64, error) {
 	return s.s.ApplyWithEvents(ctx, c, events)
 }
 

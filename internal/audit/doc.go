@@ -1,5 +1,4 @@
-// Package audit defines the domain event that every part of the module
-// emits: the facade re-exports it as iam.Event, and adapters (an outbox
-// written in the same transaction as a policy change) use it without
-// importing the facade.
+// Package audit makes the ids of domain events (iam.Event) for every
+// package that makes events: the facade, the session layer and the API-key
+// manager.
 package audit

@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 )
 
 // OutboxTable holds domain events written in the same transaction as the
@@ -44,7 +44,7 @@ func MigrateOutbox(ctx context.Context, db *gorm.DB) error {
 	return m.CreateTable(&OutboxRow{})
 }
 
-func insertOutbox(tx *gorm.DB, events []audit.Event) error {
+func insertOutbox(tx *gorm.DB, events []iam.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -54,7 +54,7 @@ func insertOutbox(tx *gorm.DB, events []audit.Event) error {
 			return errors.New("outbox: event without an id")
 		}
 		if e.Version == 0 {
-			e.Version = audit.SchemaVersion
+			e.Version = iam.EventSchemaVersion
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -76,7 +76,7 @@ func insertOutbox(tx *gorm.DB, events []audit.Event) error {
 // process dies after deliver returned but before the commit, the rows stay
 // undelivered and are delivered again: delivery is at least once, and the
 // event ID lets consumers keep it exactly once per key.
-func Deliver(ctx context.Context, db *gorm.DB, lock bool, batch int, now time.Time, deliver func(context.Context, audit.Event) error) (int, error) {
+func Deliver(ctx context.Context, db *gorm.DB, lock bool, batch int, now time.Time, deliver func(context.Context, iam.Event) error) (int, error) {
 	if batch <= 0 {
 		batch = 100
 	}
@@ -92,7 +92,7 @@ func Deliver(ctx context.Context, db *gorm.DB, lock bool, batch int, now time.Ti
 			return err
 		}
 		for _, r := range rows {
-			var e audit.Event
+			var e iam.Event
 			if err := json.Unmarshal([]byte(r.Payload), &e); err != nil {
 				failed = fmt.Errorf("outbox: event %s: %w", r.EventID, err)
 			} else {

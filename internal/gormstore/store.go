@@ -11,7 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/internal/perm"
 	"github.com/civic-platform/security/internal/policytables"
@@ -238,7 +238,7 @@ func (s *Store) Apply(ctx context.Context, c rbac.Change) (int64, error) {
 // events commit or roll back together. events is called once, after the
 // change has been validated; nil means no events. An event whose ID is
 // already in the outbox fails the whole change.
-func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []audit.Event) (int64, error) {
+func (s *Store) ApplyWithEvents(ctx context.Context, c rbac.Change, events func(revision int64) []iam.Event) (int64, error) {
 	if c.IsZero() {
 		_, _, err := rbac.Update(rbac.Model{}, c) // the typed "empty change" error
 		return 0, fmt.Errorf("%s: apply: %w", s.d.Name, err)

@@ -340,7 +340,7 @@ func (m *Manager) emit(ctx context.Context, typ string, sub rbac.Subject, detail
 	if m.o.sink == nil {
 		return
 	}
-	e := audit.Event{Version: audit.SchemaVersion, ID: audit.NewID(), Type: typ,
+	e := iam.Event{Version: iam.EventSchemaVersion, ID: audit.NewID(), Type: typ,
 		Time: m.o.now().UTC(), Subject: sub, Detail: detail}
 	if actor, ok := iam.ActorFromContext(ctx); ok {
 		e.Actor = actor

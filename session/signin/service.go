@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/session/password"
 	"github.com/civic-platform/security/session/secrets"
@@ -24,7 +25,7 @@ const (
 )
 
 // Event is a domain event (the same type as iam.Event).
-type Event = audit.Event
+type Event = iam.Event
 
 // EventSink receives the service's events: login.succeeded, login.failed
 // (detail "reason": bad_password, unknown_user, no_password, inactive,
@@ -174,7 +175,7 @@ func (s *Service) emit(ctx context.Context, typ, subject string, detail map[stri
 		return
 	}
 	_ = s.sink.Record(context.WithoutCancel(ctx), Event{
-		Version: audit.SchemaVersion, ID: audit.NewID(), Type: typ, Time: s.now(),
+		Version: iam.EventSchemaVersion, ID: audit.NewID(), Type: typ, Time: s.now(),
 		Subject: subjectOf(subject), Detail: detail,
 	})
 }
