@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 	"github.com/civic-platform/security/session"
@@ -18,7 +19,7 @@ import (
 
 // Event is the module's domain event (iam re-exports it), so iam's audit
 // sinks satisfy [EventSink].
-type Event = audit.Event
+type Event = iam.Event
 
 // EventSink receives the service's events: sso.signed_in, sso.refused,
 // sso.linked, user.provisioned, sso.mapping.applied, sso.mapping.refused,
@@ -432,7 +433,7 @@ func (s *Service) emit(ctx context.Context, typ string, sub rbac.Subject, detail
 	if s.sink == nil {
 		return
 	}
-	_ = s.sink.Record(ctx, Event{Version: audit.SchemaVersion, ID: audit.NewID(), Type: typ, Time: s.now(), Subject: sub, Actor: sub, Detail: detail})
+	_ = s.sink.Record(ctx, Event{Version: iam.EventSchemaVersion, ID: audit.NewID(), Type: typ, Time: s.now(), Subject: sub, Actor: sub, Detail: detail})
 }
 
 func keys(ks []rbac.GrantKey) string {
