@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/internal/audit"
 	"github.com/civic-platform/security/rbac"
 	"github.com/civic-platform/security/rbac/templates"
@@ -38,7 +39,7 @@ const (
 const ReasonPrefix = "hr:"
 
 // Event is a domain event (the same type as iam.Event).
-type Event = audit.Event
+type Event = iam.Event
 
 // PolicySource reads the current policy: a store (sqlitestore, pgstore,
 // memstore) is one.
@@ -515,7 +516,7 @@ func (s *Service) emit(ctx context.Context, e Event) {
 	if s.sink == nil {
 		return
 	}
-	e.Version = audit.SchemaVersion
+	e.Version = iam.EventSchemaVersion
 	e.ID = audit.NewID()
 	e.Time = s.now()
 	if err := s.sink.Record(context.WithoutCancel(ctx), e); err != nil {
