@@ -210,3 +210,22 @@ func (b *bomStripper) Read(p []byte) (int, error) {
 	}
 	return b.r.Read(p)
 }
+
+// Line returns the line a *csv.ParseError names (0 for another error).
+func Line(err error) int {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.StartLine
+	}
+	return 0
+}
+
+// Reason returns the reason of a *csv.ParseError without its position
+// (the error's own text for another error).
+func Reason(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("column %d: %v", pe.Column, pe.Err)
+	}
+	return err.Error()
+}

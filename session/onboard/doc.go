@@ -47,6 +47,15 @@
 // and emits user.offboarded. It returns an [OffboardReport] of what it
 // removed.
 //
+// # Feeds
+//
+// [ParseCSV] reads an HRIS export ([Columns]) with line numbers, bounded
+// in size (a UTF-8 byte-order mark is dropped; UTF-16 is refused).
+// [Service.Plan] compares the feed with the accounts and the policy and
+// returns a [Diff] of joiners, movers and leavers without writing
+// anything; [Service.ApplyFeed] applies it only if no row has an error,
+// with every joiner's and mover's grants in one policy change.
+//
 // A Service is safe for concurrent use. Events are domain events
 // (iam.Event); no event carries an activation link or a password.
 package onboard
