@@ -72,15 +72,14 @@ func problemOf(err error) Problem {
 		return Problem{Type: ProblemUnavailable, Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 			Detail: "Access cannot be decided right now. Retry shortly."}
 	case errors.Is(err, session.ErrInvalidToken), errors.Is(err, apikey.ErrInvalidKey),
-		errors.Is(err, signin.ErrInvalidCredentials), errors.Is(err, signin.ErrInvalidCode),
+		errors.Is(err, signin.ErrInvalidCredentials), errors.Is(err, signin.ErrInvalidCode), errors.Is(err, signin.ErrMFARequired),
 		errors.Is(err, errUnauthenticated), errors.Is(err, errConflicting):
 		return Problem{Type: ProblemUnauthenticated, Title: "Authentication required", Status: http.StatusUnauthorized,
 			Detail: "Sign in, or present a valid session token or API key."}
 	case errors.Is(err, errCrossOrigin):
 		return Problem{Type: ProblemCrossOrigin, Title: "Cross-origin request refused", Status: http.StatusForbidden,
 			Detail: "Requests that change state must come from this site."}
-	case errors.Is(err, iam.ErrDenied), errors.Is(err, apikey.ErrDenied), errors.Is(err, apikey.ErrNarrowed),
-		errors.Is(err, signin.ErrMFARequired):
+	case errors.Is(err, iam.ErrDenied), errors.Is(err, apikey.ErrDenied), errors.Is(err, apikey.ErrNarrowed):
 		return Problem{Type: ProblemForbidden, Title: "Forbidden", Status: http.StatusForbidden,
 			Detail: "You do not have permission for this action."}
 	case errors.Is(err, ErrTooLarge):
