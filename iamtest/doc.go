@@ -29,10 +29,10 @@
 // as soon as each change is kept ([Store.AutoRelay]), so a test finds a
 // write's events in Events when the write returns. Events about decisions
 // and refused changes reach Events through the Authorizer's sink, as they
-// do in production. A test in this package runs one scenario on the fake
-// and on the embedded SQLite store with pgoutbox's relay, with both
-// constructions of the Admin, and requires the same events in the same
-// order.
+// do in production. A test in this package runs one scenario on the fake,
+// on the embedded SQLite store and on PostgreSQL (each with pgoutbox's
+// relay), with both constructions of the Admin, and requires the same
+// events in the same order.
 //
 // # Pieces
 //

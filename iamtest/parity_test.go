@@ -5,17 +5,69 @@ import (
 	"errors"
 	"maps"
 	"path/filepath"
+
+	"gorm.io/gorm"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/civic-platform/security/adapters/pgoutbox"
+	"github.com/civic-platform/security/adapters/pgstore"
 	"github.com/civic-platform/security/adapters/sqlitestore"
 	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/iamtest"
+	"github.com/civic-platform/security/internal/testdb"
 	"github.com/civic-platform/security/rbac"
 )
+
+// sqlStore is a production store: a policy source with an outbox.
+type sqlStore interface {
+	iam.PolicySource
+	iam.PolicyWriter
+	iam.EventWriter
+	Replace(ctx context.Context, m rbac.Model) (int64, error)
+}
+
+// productionStores opens each SQL store holding m at revision 1, with its
+// handle for pgoutbox's relay. PostgreSQL is skipped (or, with
+// IAM_REQUIRE_SERVICES=1, fails) when the test server is unreachable.
+var productionStores = []struct {
+	name string
+	open func(t *testing.T) (sqlStore, *gorm.DB)
+}{
+	{"sqlite", func(t *testing.T) (sqlStore, *gorm.DB) {
+		store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "policy.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		if err := sqlitestore.Migrate(context.Background(), store.DB()); err != nil {
+			t.Fatal(err)
+		}
+		return store, store.DB()
+	}},
+	{"postgres", func(t *testing.T) (sqlStore, *gorm.DB) {
+		db := testdb.Postgres(t)
+		if err := pgstore.Migrate(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+		store, err := pgstore.New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store, db
+	}},
+}
+
+func openProduction(t *testing.T, open func(t *testing.T) (sqlStore, *gorm.DB), m rbac.Model) (sqlStore, *gorm.DB) {
+	t.Helper()
+	store, db := open(t)
+	if rev, err := store.Replace(context.Background(), m); err != nil || rev != 1 {
+		t.Fatalf("Replace = %d, %v; want revision 1", rev, err)
+	}
+	return store, db
+}
 
 // writer is what the scenario needs from the policy writer.
 type writer interface {
@@ -75,26 +127,29 @@ func scenario(t *testing.T, a *iam.Authorizer, w writer, clock *iamtest.ManualCl
 }
 
 // TestFakeStoreDeliversEventsAsProductionDoes runs one scenario on the fake
-// store and on the embedded SQLite store, with each construction of the
+// store and on each SQL store (the embedded SQLite and PostgreSQL), with
+// each construction of the
 // writer: through the store's outbox and a relay (iam.NewOutboxAdmin; the
 // Env's Admin, and pgoutbox's Relay on SQLite) and through the sink after
 // commit (iam.NewAdmin). It requires the same events, in the same order,
 // with the same content (all but the random ids).
 func TestFakeStoreDeliversEventsAsProductionDoes(t *testing.T) {
 	t.Parallel()
-	for _, outbox := range []bool{true, false} {
-		name := "outbox"
-		if !outbox {
-			name = "sink"
+	for _, ps := range productionStores {
+		for _, outbox := range []bool{true, false} {
+			name := ps.name + "/outbox"
+			if !outbox {
+				name = ps.name + "/sink"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				parity(t, ps.open, outbox)
+			})
 		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			parity(t, outbox)
-		})
 	}
 }
 
-func parity(t *testing.T, outbox bool) {
+func parity(t *testing.T, open func(t *testing.T) (sqlStore, *gorm.DB), outbox bool) {
 	t0 := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 
 	// The fake: the test kit's Env.
@@ -110,19 +165,9 @@ func parity(t *testing.T, outbox bool) {
 		t.Errorf("%d events left in the fake's outbox", env.Store.Pending())
 	}
 
-	// Production: SQLite, its outbox, and pgoutbox's relay.
+	// Production: a SQL store, its outbox, and pgoutbox's relay.
 	ctx := context.Background()
-	store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "policy.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := sqlitestore.Migrate(ctx, store.DB()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Replace(ctx, parityModel); err != nil {
-		t.Fatal(err)
-	}
+	store, db := openProduction(t, open, parityModel)
 	clock := iamtest.NewClock(t0)
 	var rec iamtest.Recorder
 	a, err := iam.New(ctx, store, iam.WithClock(clock.Now), iam.WithAuditSink(&rec))
@@ -130,7 +175,7 @@ func parity(t *testing.T, outbox bool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	relay, err := pgoutbox.New(store.DB(), &rec)
+	relay, err := pgoutbox.New(db, &rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +194,7 @@ func parity(t *testing.T, outbox bool) {
 		t.Fatal("the scenario produced no events")
 	}
 	if len(fake) != len(prod) {
-		t.Errorf("fake delivered %d events, SQLite %d:\nfake %v\nprod %v", len(fake), len(prod), env.Events.Types(), rec.Types())
+		t.Errorf("fake delivered %d events, the SQL store %d:\nfake %v\nprod %v", len(fake), len(prod), env.Events.Types(), rec.Types())
 	}
 	ids := map[string]bool{}
 	for i := range min(len(fake), len(prod)) {
@@ -191,23 +236,22 @@ func storeless(d map[string]string) map[string]string {
 	return d
 }
 
-// TestSyncOnSQLiteIsIdempotent: roles as the embedded store gives them back
+// TestSyncOnSQLStoresIsIdempotent: roles as a SQL store gives them back
 // (rules in its own order, labels and flags from its extras) compare equal
 // to the declaration, so a second deploy writes nothing there either.
-func TestSyncOnSQLiteIsIdempotent(t *testing.T) {
+func TestSyncOnSQLStoresIsIdempotent(t *testing.T) {
 	t.Parallel()
+	for _, ps := range productionStores {
+		t.Run(ps.name, func(t *testing.T) {
+			t.Parallel()
+			syncTwice(t, ps.open)
+		})
+	}
+}
+
+func syncTwice(t *testing.T, open func(t *testing.T) (sqlStore, *gorm.DB)) {
 	ctx := context.Background()
-	store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "policy.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := sqlitestore.Migrate(ctx, store.DB()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Replace(ctx, parityModel); err != nil {
-		t.Fatal(err)
-	}
+	store, _ := openProduction(t, open, parityModel)
 	a, err := iam.New(ctx, store)
 	if err != nil {
 		t.Fatal(err)
