@@ -140,7 +140,7 @@ func (s *Store) apply(c rbac.Change, events func(revision int64) []iam.Event) (i
 			}
 			seen[e.ID] = true
 			if e.Version == 0 {
-				e.Version = 1 // the schema version, as the SQL stores stamp it
+				e.Version = iam.EventSchemaVersion // as the SQL stores stamp it
 			}
 			b, err := json.Marshal(e)
 			if err != nil {
