@@ -1,0 +1,128 @@
+package saml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Bounds on a response, checked before any other parser sees it.
+const (
+	// MaxResponse is the largest decoded response accepted.
+	MaxResponse = 256 << 10
+	// MaxDepth is the deepest element nesting accepted (a genuine
+	// response nests about 8 deep).
+	MaxDepth = 32
+	// MaxTokens is the most XML tokens accepted.
+	MaxTokens = 20_000
+)
+
+const (
+	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsDSig      = "http://www.w3.org/2000/09/xmldsig#"
+)
+
+// shape is what the preflight learned about a response.
+type shape struct {
+	InResponseTo string // of the Response root
+	AssertionID  string
+	Assertions   int // Assertion elements anywhere, any namespace
+	Encrypted    int // EncryptedAssertion elements anywhere
+	SignedAssert bool
+}
+
+// preflight streams doc once with bounded depth and token count, refusing
+// DTDs, processing instructions and comments, and counts assertions: a
+// second assertion anywhere (inside Extensions, inside another assertion,
+// in an Advice, under another namespace prefix) is the signature-wrapping
+// and CVE-2022-41912 shape and is refused, as is an assertion without its
+// own enveloped signature.
+func preflight(doc []byte) (shape, error) {
+	var s shape
+	if len(doc) > MaxResponse {
+		return s, fmt.Errorf("%w: %d bytes (max %d)", ErrTooLarge, len(doc), MaxResponse)
+	}
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	d.Strict = true
+	depth, tokens := 0, 0
+	var stack []xml.Name
+	assertionDepth := -1
+	root := true
+	for {
+		tok, err := d.RawToken()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return s, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		if tokens++; tokens > MaxTokens {
+			return s, fmt.Errorf("%w: more than %d XML tokens", ErrTooLarge, MaxTokens)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth++; depth > MaxDepth {
+				return s, fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, MaxDepth)
+			}
+			stack = append(stack, t.Name)
+			if root {
+				root = false
+				if t.Name.Local != "Response" {
+					return s, fmt.Errorf("%w: root is not a Response", ErrMalformed)
+				}
+				s.InResponseTo = attr(t, "InResponseTo")
+			}
+			switch t.Name.Local {
+			case "Assertion":
+				s.Assertions++
+				s.AssertionID = attr(t, "ID")
+				assertionDepth = depth
+			case "EncryptedAssertion":
+				s.Encrypted++
+			case "Signature":
+				if depth == assertionDepth+1 && assertionDepth > 0 {
+					s.SignedAssert = true
+				}
+			}
+		case xml.EndElement:
+			if depth == assertionDepth {
+				assertionDepth = -1
+			}
+			depth--
+			stack = stack[:len(stack)-1]
+		case xml.Comment:
+			return s, fmt.Errorf("%w: XML comments are not accepted", ErrMalformed)
+		case xml.ProcInst:
+			if t.Target != "xml" || tokens != 1 {
+				return s, fmt.Errorf("%w: processing instructions are not accepted", ErrMalformed)
+			}
+		case xml.Directive:
+			return s, fmt.Errorf("%w: DTDs and directives are not accepted", ErrMalformed)
+		}
+	}
+	if root || depth != 0 {
+		return s, fmt.Errorf("%w: incomplete document", ErrMalformed)
+	}
+	if s.Encrypted > 0 {
+		return s, fmt.Errorf("%w: encrypted assertions are not accepted", ErrAssertionCount)
+	}
+	if s.Assertions != 1 {
+		return s, fmt.Errorf("%w: found %d", ErrAssertionCount, s.Assertions)
+	}
+	if !s.SignedAssert {
+		return s, ErrUnsigned
+	}
+	return s, nil
+}
+
+func attr(t xml.StartElement, local string) string {
+	for _, a := range t.Attr {
+		if a.Name.Local == local && a.Name.Space == "" {
+			return a.Value
+		}
+	}
+	return ""
+}
