@@ -255,8 +255,13 @@ func Sign(el *etree.Element, key *rsa.PrivateKey, cert *x509.Certificate) (*etre
 		return nil, err
 	}
 	// Put the signature after the Issuer, where the schema wants it.
-	sig := signed.ChildElements()[len(signed.ChildElements())-1]
-	signed.RemoveChild(sig)
+	// SignEnveloped appends the signature to the copy's token list
+	// without making the copy its parent; take it off the list directly.
+	sig, ok := signed.Child[len(signed.Child)-1].(*etree.Element)
+	if !ok {
+		return nil, errors.New("samltest: no signature appended")
+	}
+	signed.Child = signed.Child[:len(signed.Child)-1]
 	at := 0
 	for i, c := range signed.ChildElements() {
 		if c.Tag == "Issuer" {
