@@ -222,7 +222,9 @@ func digest(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *ServiceProvider) storeKey(id string) string { return "saml:" + s.cfg.Provider + ":" + digest(id) }
+func (s *ServiceProvider) storeKey(id string) string {
+	return "saml:" + s.cfg.Provider + ":" + digest(id)
+}
 
 func (s *ServiceProvider) cookieName(id string) string {
 	n := "sso-saml-" + digest("cookie:" + id)[:16]
