@@ -114,7 +114,7 @@ func TestEmergencyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
-	if err != nil || len(rows) != 4 || rows[1][5] != "fire.apparatus.dispatch" {
+	if rows = tableRows(rows); err != nil || len(rows) != 4 || rows[1][5] != "fire.apparatus.dispatch" {
 		t.Errorf("csv = %q, %v", rows, err)
 	}
 	buf.Reset()

@@ -35,6 +35,8 @@ type CertificationRow struct {
 // it, for its manager to confirm or revoke. Its JSON form is the document
 // [CertificationReport.WriteJSON] writes.
 type CertificationReport struct {
+	// Header says what the report evidences (see [Header]).
+	Header     Header
 	Department iam.Scope
 	At         time.Time
 	Revision   int64
@@ -59,7 +61,8 @@ func Certification(v *iam.View, dept iam.Scope) (CertificationReport, error) {
 	p, now := v.Policy(), v.At()
 	ms := newMembers(p)
 	perms := map[iam.RoleID][]iam.Permission{}
-	rep := CertificationReport{Department: dept, At: now, Revision: v.Revision()}
+	rep := CertificationReport{Header: NewHeader(KindCertification, v.Revision(), now, time.Time{}, time.Time{}),
+		Department: dept, At: now, Revision: v.Revision()}
 	violations := map[iam.Subject]int{}
 	for _, x := range p.Violations(now) {
 		if x.Waiver == nil {
@@ -97,7 +100,8 @@ func Certification(v *iam.View, dept iam.Scope) (CertificationReport, error) {
 	return rep, nil
 }
 
-// WriteCSV writes one row per grant and holder, with a header row.
+// WriteCSV writes one row per grant and holder, with a header row, then
+// the report's [Header] as "evidence" rows.
 func (r CertificationReport) WriteCSV(w io.Writer) error {
 	rows := [][]string{{"department", "subject", "via", "role", "label", "scope", "from", "until", "active", "reason", "permissions", "open_violations"}}
 	for _, x := range r.Rows {
@@ -108,6 +112,7 @@ func (r CertificationReport) WriteCSV(w io.Writer) error {
 		rows = append(rows, []string{string(r.Department), string(x.Subject), string(x.Via), string(x.Role), x.Label, string(x.Scope),
 			timeCell(x.From), timeCell(x.Until), fmt.Sprint(x.Active), x.Reason, strings.Join(ps, " "), fmt.Sprint(x.Violations)})
 	}
+	rows = append(rows, r.header().rows(len(rows[0]))...)
 	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("reports: certification csv: %w", err)
 	}
@@ -130,6 +135,7 @@ type certificationRowJSON struct {
 
 type certificationJSON struct {
 	V          int                    `json:"v"`
+	Header     Header                 `json:"header"`
 	Kind       string                 `json:"kind"`
 	Department string                 `json:"department"`
 	At         time.Time              `json:"at"`
@@ -138,7 +144,7 @@ type certificationJSON struct {
 }
 
 func (r CertificationReport) doc() certificationJSON {
-	doc := certificationJSON{V: 1, Kind: "access.certification", Department: string(r.Department), At: r.At.UTC(), Revision: r.Revision,
+	doc := certificationJSON{V: 1, Header: r.header(), Kind: KindCertification, Department: string(r.Department), At: r.At.UTC(), Revision: r.Revision,
 		Rows: []certificationRowJSON{}}
 	for _, x := range r.Rows {
 		ps := make([]string, len(x.Permissions))
@@ -157,7 +163,7 @@ func (r CertificationReport) doc() certificationJSON {
 func (r CertificationReport) MarshalJSON() ([]byte, error) { return json.Marshal(r.doc()) }
 
 // WriteJSON writes the report as JSON (schema version 1, kind
-// "access.certification"): v, kind, department, at (RFC 3339), revision,
+// "access.certification"): v, header, kind, department, at (RFC 3339), revision,
 // and rows (subject, via, role, label, scope, from, until, active, reason,
 // permissions, open_violations).
 func (r CertificationReport) WriteJSON(w io.Writer) error {
@@ -167,4 +173,13 @@ func (r CertificationReport) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("reports: certification json: %w", err)
 	}
 	return nil
+}
+
+// header returns r.Header, or for a report built by hand the header its
+// kind, revision and instant give.
+func (r CertificationReport) header() Header {
+	if r.Header.Report != "" {
+		return r.Header
+	}
+	return NewHeader(KindCertification, r.Revision, r.At, time.Time{}, time.Time{})
 }

@@ -18,6 +18,8 @@ import (
 //
 // Its JSON form is the document [ComplianceReport.WriteJSON] writes.
 type ComplianceReport struct {
+	// Header says what the report evidences (see [Header]).
+	Header     Header
 	At         time.Time
 	Revision   int64
 	Rules      []iam.ConflictRule
@@ -46,11 +48,13 @@ func Compliance(v *iam.View) (ComplianceReport, error) {
 		return ComplianceReport{}, fmt.Errorf("reports: compliance: %w", err)
 	}
 	p, now := v.Policy(), v.At()
-	return ComplianceReport{At: now, Revision: v.Revision(), Rules: p.Conflicts(), Violations: p.Violations(now)}, nil
+	return ComplianceReport{Header: NewHeader(KindCompliance, v.Revision(), now, time.Time{}, time.Time{}),
+		At: now, Revision: v.Revision(), Rules: p.Conflicts(), Violations: p.Violations(now)}, nil
 }
 
-// WriteCSV writes one row per violation with a header row. status is
-// "violation" or "waived".
+// WriteCSV writes one row per violation with a header row, then the
+// report's [Header] as "evidence" rows. status is "violation" or
+// "waived".
 func (r ComplianceReport) WriteCSV(w io.Writer) error {
 	rows := [][]string{{"rule", "description", "subject", "status", "first_grant", "first_path", "second_grant", "second_path",
 		"from", "until", "waiver_approved_by", "waiver_reason", "waiver_until"}}
@@ -62,6 +66,7 @@ func (r ComplianceReport) WriteCSV(w io.Writer) error {
 		rows = append(rows, []string{v.Rule, v.Description, string(v.Subject), status, v.First.Grant.String(), pathText(v.First.Path),
 			v.Second.Grant.String(), pathText(v.Second.Path), timeCell(v.From), timeCell(v.Until), by, why, until})
 	}
+	rows = append(rows, r.header().rows(len(rows[0]))...)
 	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("reports: compliance csv: %w", err)
 	}
@@ -100,6 +105,7 @@ type violationJSON struct {
 
 type complianceJSON struct {
 	V          int             `json:"v"`
+	Header     Header          `json:"header"`
 	Kind       string          `json:"kind"`
 	At         time.Time       `json:"at"`
 	Revision   int64           `json:"revision"`
@@ -109,7 +115,7 @@ type complianceJSON struct {
 }
 
 // WriteJSON writes the report as one JSON document (schema version 1, kind
-// "sod.compliance"): {"v":1,"kind":"sod.compliance","at":…,"revision":…,
+// "sod.compliance"): {"v":1,"header":{…},"kind":"sod.compliance","at":…,"revision":…,
 // "rules":[…],"summary":{"violations":N,"waived":M},"violations":[…]}.
 func (r ComplianceReport) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -125,7 +131,7 @@ func (r ComplianceReport) WriteJSON(w io.Writer) error {
 func (r ComplianceReport) MarshalJSON() ([]byte, error) { return json.Marshal(r.doc()) }
 
 func (r ComplianceReport) doc() complianceJSON {
-	doc := complianceJSON{V: 1, Kind: "sod.compliance", At: r.At.UTC(), Revision: r.Revision, Rules: []ruleJSON{}, Violations: []violationJSON{},
+	doc := complianceJSON{V: 1, Header: r.header(), Kind: KindCompliance, At: r.At.UTC(), Revision: r.Revision, Rules: []ruleJSON{}, Violations: []violationJSON{},
 		Summary: map[string]int{"violations": r.Open(), "waived": r.Waived()}}
 	for _, x := range r.Rules {
 		rj := ruleJSON{ID: x.ID, Description: x.Description}
@@ -148,4 +154,13 @@ func (r ComplianceReport) doc() complianceJSON {
 		doc.Violations = append(doc.Violations, vj)
 	}
 	return doc
+}
+
+// header returns r.Header, or for a report built by hand the header its
+// kind, revision and instant give.
+func (r ComplianceReport) header() Header {
+	if r.Header.Report != "" {
+		return r.Header
+	}
+	return NewHeader(KindCompliance, r.Revision, r.At, time.Time{}, time.Time{})
 }

@@ -33,6 +33,11 @@ type Action struct {
 // started and ended, and every check made under it. Its JSON form is the
 // document [Review.WriteJSON] writes.
 type Review struct {
+	// Header says what the review evidences. Its period is the
+	// activation's, from its start to when access ended; GeneratedAt is
+	// zero until the caller sets it (the review is built from events and
+	// reads no clock).
+	Header     Header
 	Activation iam.Activation
 	// Ended is when access ended: the emergency.ended event's time, or the
 	// end of the window if no such event was recorded.
@@ -94,17 +99,20 @@ func EmergencyReview(events []iam.Event, act iam.Activation) Review {
 			Scope: e.Detail["scope"], Allowed: allowed, Reason: e.Detail["reason"], Path: e.Detail["path"]})
 	}
 	sort.SliceStable(rv.Actions, func(i, j int) bool { return rv.Actions[i].Time.Before(rv.Actions[j].Time) })
+	rv.Header = rv.header()
 	return rv
 }
 
-// WriteCSV writes the review's actions as CSV with a header row; acted_by
-// is who acted (a member, for a group or unit activation).
+// WriteCSV writes the review's actions as CSV with a header row, then the
+// review's [Header] as "evidence" rows; acted_by is who acted (a member,
+// for a group or unit activation).
 func (rv Review) WriteCSV(w io.Writer) error {
 	rows := [][]string{{"activation", "subject", "role", "scope", "time", "permission", "action_scope", "allowed", "reason", "path", "event_id", "acted_by", "kind"}}
 	for _, x := range rv.Actions {
 		rows = append(rows, []string{rv.Activation.ID, string(rv.Activation.Subject), string(rv.Activation.Role), string(rv.Activation.Scope),
 			stamp(x.Time), x.Permission, x.Scope, strconv.FormatBool(x.Allowed), x.Reason, x.Path, x.EventID, string(x.Subject), x.Kind})
 	}
+	rows = append(rows, rv.header().rows(len(rows[0]))...)
 	if err := csvsafe.Write(w, rows); err != nil {
 		return fmt.Errorf("reports: review csv: %w", err)
 	}
@@ -114,6 +122,7 @@ func (rv Review) WriteCSV(w io.Writer) error {
 // reviewJSON is the versioned JSON form of a Review.
 type reviewJSON struct {
 	V          int       `json:"v"`
+	Header     Header    `json:"header"`
 	Kind       string    `json:"kind"`
 	Activation string    `json:"activation"`
 	Subject    string    `json:"subject"`
@@ -131,7 +140,7 @@ type reviewJSON struct {
 // kind "emergency.review").
 func (rv Review) WriteJSON(w io.Writer) error {
 	a := rv.Activation
-	doc := reviewJSON{V: 1, Kind: "emergency.review", Activation: a.ID, Subject: string(a.Subject), Role: string(a.Role), Scope: string(a.Scope),
+	doc := reviewJSON{V: 1, Header: rv.header(), Kind: KindEmergencyReview, Activation: a.ID, Subject: string(a.Subject), Role: string(a.Role), Scope: string(a.Scope),
 		Reason: a.Reason, From: a.From.UTC(), Until: a.Until.UTC(), Ended: rv.Ended.UTC(), How: rv.How, Actions: rv.Actions}
 	if doc.Actions == nil {
 		doc.Actions = []Action{}
@@ -165,3 +174,14 @@ func timeCell(t time.Time) string {
 
 // pathText renders a path for a CSV cell.
 func pathText(p iam.Path) string { return strings.TrimSpace(p.String()) }
+
+// header returns rv.Header, or for a review built by hand the header its
+// activation gives.
+func (rv Review) header() Header {
+	if rv.Header.Report != "" {
+		return rv.Header
+	}
+	h := NewHeader(KindEmergencyReview, rv.Activation.Revision, time.Time{}, rv.Activation.From, rv.Ended)
+	h.GeneratedAt = time.Time{}
+	return h
+}

@@ -52,4 +52,18 @@ func ExampleCompliance() {
 	// open violations: 1
 	// rule,description,subject,status,first_grant,first_path,second_grant,second_path,from,until,waiver_approved_by,waiver_reason,waiver_until
 	// po-create-approve,who raises a PO never approves it,user:sam,violation,user:sam purchasing-agent@org,user:sam → grant purchasing-agent at org → role:purchasing-agent,user:sam finance-director@dept:parks,user:sam → grant finance-director at dept:parks → role:finance-director,,,,,
+	// evidence,report,sod.compliance,,,,,,,,,,
+	// evidence,title,Segregation of duties compliance,,,,,,,,,,
+	// evidence,title_fr,Conformité à la séparation des tâches,,,,,,,,,,
+	// evidence,schema_version,1,,,,,,,,,,
+	// evidence,period_from,2026-03-14T12:00:00Z,,,,,,,,,,
+	// evidence,period_to,2026-03-14T12:00:00Z,,,,,,,,,,
+	// evidence,policy_revision,1,,,,,,,,,,
+	// evidence,generated_at,2026-03-14T12:00:00Z,,,,,,,,,,
+	// evidence,generated_by,,,,,,,,,,,
+	// evidence,control,SOC 2 CC6.1 (logical access is restricted: conflicting access is refused when assigned),,,,,,,,,,
+	// evidence,control,SOC 2 CC6.3 (access is granted by role with segregation of duties; every standing violation is listed),,,,,,,,,,
+	// evidence,control,NIST CSF 2.0 PR.AA-05 (access permissions incorporate separation of duties),,,,,,,,,,
+	// evidence,control,"ISO/IEC 27001:2022 A.5.3 (segregation of duties: conflicting roles, waivers with approver and expiry)",,,,,,,,,,
+	// evidence,control,ISO/IEC 27001:2022 A.5.15 (access control rules are enforced),,,,,,,,,,
 }
