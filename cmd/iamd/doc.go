@@ -1,0 +1,27 @@
+// Command iamd serves the iam library's REST API (/api/v1, see package
+// iam/restapi) for services not written in Go.
+//
+//	iamd                                  # embedded SQLite in ./iamd-data, sessions in memory
+//	iamd -postgres "$DSN" -redis 127.0.0.1:6379 -key-file /etc/iamd/keys -hmac-key-file /etc/iamd/hmac
+//
+// Every flag has an environment variable (IAMD_LISTEN, IAMD_POSTGRES_DSN,
+// IAMD_REDIS_ADDR, IAMD_DATA, IAMD_KEY_FILE, IAMD_KEYS, IAMD_HMAC_KEY_FILE,
+// IAMD_INSECURE_COOKIES, IAMD_TRACE_STDOUT); a flag given on the command line
+// wins.
+//
+// With nothing configured it runs on the embedded store in the data
+// directory, creates its secret keys there (mode 0600) and, the first time,
+// a bootstrap administrator (admin@localhost) whose one-time password it
+// prints. That account holds no permission until its password is changed
+// (POST /api/v1/users/me/password); the change gives it the iam-admin role.
+//
+// /healthz answers 200 while the process serves; /readyz answers 200 only
+// when the policy is loaded and confirmed current within the staleness bound
+// (and 503 otherwise), so a load balancer sends no traffic to a process that
+// would refuse every decision. SIGINT and SIGTERM shut down gracefully:
+// requests in flight finish (up to 10 s), then the stores close.
+//
+// Logs are JSON (log/slog) on standard error. -trace-stdout writes
+// OpenTelemetry spans to standard error; decisions, reloads and sign-ins are
+// measured through iam/iamotel.
+package main
