@@ -8,9 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/civic-platform/security/internal/audit"
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/internal/perm"
 	"github.com/civic-platform/security/rbac"
 )
@@ -21,12 +20,10 @@ type snapshot struct {
 	// model is what policy was compiled from, kept for the data-scope
 	// index ([Scoper]); never mutated after publication.
 	model rbac.Model
-	// The cache belongs to this snapshot: a reload drops it together with
-	// the snapshot, so there is nothing to invalidate.
-	cache *subjectCache
 	// paths caches the explanations recorded for checks made under
-	// emergency access.
-	paths *lru.Cache[pathKey, emergencyPath]
+	// emergency access (nil when caching is off, [WithSubjectCache]). It
+	// belongs to this snapshot: a reload drops it with the snapshot.
+	paths *lruCache[pathKey, emergencyPath]
 }
 
 // Authorizer answers authorization questions from an immutable, atomically
@@ -195,10 +192,7 @@ func (a *Authorizer) reload(ctx context.Context) error {
 // once the snapshot's confirmation is recorded.
 func (a *Authorizer) publish(m rbac.Model, p *rbac.Policy, revision int64) *snapshot {
 	next := &snapshot{revision: revision, policy: p, model: m}
-	next.paths, _ = lru.New[pathKey, emergencyPath](1024) // size > 0: cannot fail
-	if a.opts.cacheSize > 0 {
-		next.cache = newSubjectCache(a.opts.cacheSize, p.Subjects())
-	}
+	next.paths = newLRUCache[pathKey, emergencyPath](min(a.opts.cacheSize, maxPaths), hashPathKey)
 	a.snap.Store(next)
 	return next
 }
@@ -213,44 +207,33 @@ func (a *Authorizer) load() (*snapshot, error) {
 	return s, nil
 }
 
-// loadAt is load that also returns the instant of the decision (Unix ns on
-// the Authorizer's clock). When the snapshot is stale it returns it with a
+// loadAt is load that also returns the instant of the decision on the
+// Authorizer's clock. When the snapshot is stale it returns it with a
 // [*StaleError], so that the caller can say which revision it refused. The
 // staleness gate is one atomic load and a comparison.
-func (a *Authorizer) loadAt() (*snapshot, int64, error) {
+func (a *Authorizer) loadAt() (*snapshot, time.Time, error) {
 	if a.closed.Load() {
-		return nil, 0, ErrClosed
+		return nil, time.Time{}, ErrClosed
 	}
 	s := a.snap.Load()
 	if s == nil {
-		return nil, 0, ErrClosed
+		return nil, time.Time{}, ErrClosed
 	}
-	at := rbac.Nanos(a.opts.clock())
-	if at > a.fresh.staleAfter.Load() {
-		return s, at, a.staleError(s, at)
+	now := a.opts.clock()
+	if at := instant.Of(now); at > a.fresh.staleAfter.Load() {
+		return s, now, a.staleError(s, at)
 	}
-	return s, at, nil
+	return s, now, nil
 }
 
-// decide runs one check on snapshot s at instant at (Unix ns).
-func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Scope, at int64) (rbac.Result, error) {
-	var res rbac.Result
-	if s.cache != nil {
-		// The subject's grants first: the query then goes straight from
-		// Resolve to DecideWith in registers.
-		ps := s.perms(sub, at)
-		q, err := s.policy.Resolve(perm, scope)
-		if err != nil {
-			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
-		}
-		res = s.policy.DecideWith(ps, q)
-	} else {
-		q, err := s.policy.Resolve(perm, scope)
-		if err != nil {
-			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
-		}
-		res = s.policy.Decide(sub, q, at)
+// decide runs one check on snapshot s at instant at, straight from the
+// compiled policy's indexes.
+func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Scope, at time.Time) (rbac.Result, error) {
+	q, err := s.policy.Resolve(perm, scope)
+	if err != nil {
+		return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
 	}
+	res := s.policy.Decide(sub, q, at)
 	if res.Reason == rbac.ReasonUnknownSubject { // subjects in the policy are valid
 		if err := sub.Validate(); err != nil {
 			return rbac.Result{}, fmt.Errorf("iam: check: %w", err)
@@ -265,8 +248,7 @@ func (a *Authorizer) decide(s *snapshot, sub Subject, perm Permission, scope Sco
 // closed ([ErrClosed]) or its policy has not been confirmed current within
 // the bound set with [WithMaxStaleness] (a [*StaleError] wrapping
 // [ErrStale]), and the returned Decision denies. A permission no rule or catalog
-// entry names is a clean deny. Check never blocks and, for a subject whose
-// grants are cached, allocates nothing.
+// entry names is a clean deny. Check never blocks and allocates nothing.
 func (a *Authorizer) Check(ctx context.Context, sub Subject, perm Permission, scope Scope) (Decision, error) {
 	if o := a.opts.observer; o != nil {
 		start := time.Now()
@@ -363,7 +345,7 @@ func (a *Authorizer) Explain(ctx context.Context, sub Subject, perm Permission, 
 	if err := sub.Validate(); err != nil {
 		return Explanation{}, fmt.Errorf("iam: explain: %w", err)
 	}
-	ex, err := s.policy.Explain(sub, perm, scope, time.Unix(0, at))
+	ex, err := s.policy.Explain(sub, perm, scope, at)
 	if err != nil {
 		return Explanation{}, fmt.Errorf("iam: explain: %w", err)
 	}

@@ -1,90 +1,66 @@
 package iam
 
 import (
-	"sync"
-	"sync/atomic"
+	"hash/maphash"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-
-	"github.com/civic-platform/security/rbac"
 )
 
-// subjectCache holds subjects' effective grants for one snapshot.
+// lruCache is the one cache mechanism of a policy snapshot: a set of
+// golang-lru caches sharded by key, so that concurrent calls for different
+// keys rarely meet on one lock (lru.Cache.Get takes a write lock to update
+// recency). A snapshot keeps what is costly to work out and asked again
+// while the policy stays the same: what a subject's grants mean for a
+// permission under a Scoper (Filter and CheckRecord), and the paths
+// recorded for checks made under emergency access. Checks themselves are
+// answered from the compiled policy's indexes: a cache in front of them
+// measured no faster (BENCHMARKS.md, "Caches").
 //
-// A golang-lru cache owns the entries: it bounds how many there are and
-// chooses which to evict. Its key is the subject's index in the snapshot's
-// compiled policy (rbac.Policy.SubjectIndex), a plain integer rather than
-// the subject's name, so two spellings can never meet on one entry. Checks
-// read entries through slots, an array indexed the same way, with one
-// atomic load and no lock: golang-lru takes a write lock on every Get to
-// move the entry to the front, which on the hot path costs more than the
-// decision itself. Recency is kept up to date by promoting an entry in the
-// LRU at most once per promoteEvery of clock time, however often it is hit.
-//
-// An entry leaves slots when the LRU evicts it, and is replaced when it
-// stops being true (rbac.Perms.ValidAt). Slots and the LRU agree because a
-// slot is only filled under its stripe of fill, by the goroutine that then
-// adds the same entry to the LRU before letting go; an eviction clears the
-// slot only if it still holds the evicted entry.
-type subjectCache struct {
-	slots []atomic.Pointer[cacheEntry]
-	lru   *lru.Cache[int32, *cacheEntry]
-	fill  [64]sync.Mutex // by subject index: misses for one subject queue up
+// A reload drops the snapshot and its caches together, so there is
+// nothing to invalidate; an entry that depends on the clock says until
+// when it holds, and its user checks that.
+type lruCache[K comparable, V any] struct {
+	seed   maphash.Seed
+	hash   func(*maphash.Hash, K)
+	shards [cacheShards]*lru.Cache[K, V]
 }
 
-type cacheEntry struct {
-	// promoted is when (Unix ns) the entry was last moved to the front of
-	// the LRU. It comes first so that a hit on a subject with one or two
-	// grants in force reads one cache line.
-	promoted atomic.Int64
-	perms    rbac.Perms
-}
+const cacheShards = 32
 
-// promoteEvery is how stale an entry's place in the LRU order may get: a
-// hit moves the entry to the front only if it has not been moved for this
-// long (Unix ns of the Authorizer's clock).
-const promoteEvery = int64(250e6)
-
-// newSubjectCache returns a cache of at most size entries for a policy
-// that knows subjects subjects.
-func newSubjectCache(size, subjects int) *subjectCache {
-	c := &subjectCache{slots: make([]atomic.Pointer[cacheEntry], subjects)}
-	c.lru, _ = lru.NewWithEvict(max(1, size), func(i int32, e *cacheEntry) { // size > 0: cannot fail
-		c.slots[i].CompareAndSwap(e, nil)
-	})
+// newLRUCache returns a cache of about size entries in all, or nil when
+// size <= 0 (caching off). hash writes the parts of a key that tell keys
+// apart.
+func newLRUCache[K comparable, V any](size int, hash func(*maphash.Hash, K)) *lruCache[K, V] {
+	if size <= 0 {
+		return nil
+	}
+	per := max(1, (size+cacheShards-1)/cacheShards)
+	c := &lruCache[K, V]{seed: maphash.MakeSeed(), hash: hash}
+	for i := range c.shards {
+		c.shards[i], _ = lru.New[K, V](per) // per > 0: cannot fail
+	}
 	return c
 }
 
-// unknownSubject is the Perms of a subject the policy does not know.
-var unknownSubject rbac.Perms
+func (c *lruCache[K, V]) shard(k K) *lru.Cache[K, V] {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	c.hash(&h, k)
+	return c.shards[h.Sum64()%cacheShards]
+}
 
-// perms returns sub's effective grants at instant at (Unix ns), from the
-// cache when an entry is still true at that instant. The result is shared
-// and must not be modified.
-func (s *snapshot) perms(sub rbac.Subject, at int64) *rbac.Perms {
-	i, ok := s.policy.SubjectIndex(sub)
-	if !ok {
-		return &unknownSubject // holds nothing: nothing to cache
+// Get returns the value cached for k. A nil cache holds nothing.
+func (c *lruCache[K, V]) Get(k K) (v V, ok bool) {
+	if c == nil {
+		return v, false
 	}
-	c := s.cache
-	slot := &c.slots[i]
-	old := slot.Load()
-	if old != nil && old.perms.ValidAt(at) {
-		if p := old.promoted.Load(); at-p >= promoteEvery || at < p {
-			old.promoted.Store(at)
-			c.lru.Get(int32(i))
-		}
-		return &old.perms
+	return c.shard(k).Get(k)
+}
+
+// Add caches v for k, evicting the least recently used entry of k's shard
+// when it is full. Adding to a nil cache does nothing.
+func (c *lruCache[K, V]) Add(k K, v V) {
+	if c != nil {
+		c.shard(k).Add(k, v)
 	}
-	mu := &c.fill[i%len(c.fill)]
-	mu.Lock()
-	defer mu.Unlock()
-	if cur := slot.Load(); cur != nil && cur.perms.ValidAt(at) {
-		return &cur.perms // filled while this check waited
-	}
-	e := &cacheEntry{perms: s.policy.EffectiveIndex(i, at)}
-	e.promoted.Store(at)
-	slot.Store(e)
-	c.lru.Add(int32(i), e)
-	return &e.perms
 }

@@ -404,7 +404,7 @@ func BenchmarkFilter(b *testing.B) {
 }
 
 // TestFilterFollowsTheClock checks that a cached filter stops being used
-// at the instant a grant starts or ends, with the subject cache on and off.
+// at the instant a grant starts or ends, with the cache on and off.
 func TestFilterFollowsTheClock(t *testing.T) {
 	t.Parallel()
 	for _, cache := range []int{50_000, 0} {

@@ -2,7 +2,7 @@ package iam
 
 import (
 	"context"
-	"math"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +19,8 @@ type emergencyUse struct {
 	perm     Permission
 	scope    Scope // empty for a decision over records at many scopes (a filter)
 	decision Decision
-	grant    int32 // the deciding grant (rbac.Result.DecidingGrant), or -1
-	at       int64 // the instant of the decision, Unix ns
+	grant    int32     // the deciding grant (rbac.Result.DecidingGrant), or -1
+	at       time.Time // the instant of the decision
 	// path, if set, is the explanation the caller already has.
 	path *emergencyPath
 	// detail holds extra keys ("filter").
@@ -32,10 +32,22 @@ type emergencyUse struct {
 type emergencyPath struct {
 	path   string
 	grants string // the emergency grants the subject acted under, "; "-separated
-	// from and until (Unix ns) bound the instants the entry describes: the
-	// subject's grants in force do not change between them, so a grant
-	// that begins or ends later on the same snapshot is never missed.
-	from, until int64
+	// from and until bound the instants the entry describes: the
+	// subject's grants in force do not change between them (until zero:
+	// never change), so a grant that begins or ends later on the same
+	// snapshot is never missed.
+	from, until time.Time
+}
+
+// maxPaths bounds the emergency paths one snapshot keeps.
+const maxPaths = 1024
+
+func hashPathKey(h *maphash.Hash, k pathKey) {
+	h.WriteString(string(k.sub))
+	h.WriteByte(0)
+	h.WriteString(string(k.perm))
+	h.WriteByte(0)
+	h.WriteString(string(k.scope))
 }
 
 // pathKey identifies an explained decision within one snapshot.
@@ -61,13 +73,13 @@ type pathKey struct {
 // subject, permission, scope and deciding grant, for as long as the
 // subject's grants in force stay the same.
 func (a *Authorizer) recordEmergency(ctx context.Context, s *snapshot, u emergencyUse) {
-	when := time.Unix(0, u.at).UTC()
+	when := u.at
 	var ep emergencyPath
 	key := pathKey{sub: u.sub, perm: u.perm, scope: u.scope, grant: u.grant}
 	cached := false
 	if u.path == nil && u.kind == "check" {
 		ep, cached = s.paths.Get(key)
-		cached = cached && u.at >= ep.from && u.at < ep.until
+		cached = cached && !when.Before(ep.from) && (ep.until.IsZero() || when.Before(ep.until))
 	}
 	if !cached {
 		ep = emergencyPath{}
@@ -85,12 +97,12 @@ func (a *Authorizer) recordEmergency(ctx context.Context, s *snapshot, u emergen
 		}
 		ep.grants = strings.Join(names, "; ")
 		if u.path == nil && u.kind == "check" {
-			ep.from, ep.until = u.at, math.MaxInt64
-			ps := s.policy.Effective(u.sub, u.at)
-			if end := ps.Until(); !end.IsZero() {
-				ep.until = end.UnixNano()
+			// The subject's grants in force (of any permission) say how long
+			// the path stays true.
+			if f, err := s.policy.GrantsInForce(u.sub, u.perm, when); err == nil {
+				ep.from, ep.until = when, f.Until()
+				s.paths.Add(key, ep)
 			}
-			s.paths.Add(key, ep)
 		}
 	}
 	detail := map[string]string{

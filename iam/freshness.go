@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/civic-platform/security/rbac"
+	"github.com/civic-platform/security/internal/instant"
 )
 
 // ErrStale is wrapped by the error a decision returns when the Authorizer
@@ -198,7 +198,7 @@ func trustedConfirmation(t, now time.Time) (at int64, ok bool) {
 	if t.IsZero() || t.Before(earliestConfirmation) {
 		return 0, false
 	}
-	return rbac.Nanos(t), true
+	return instant.Of(t), true
 }
 
 // confirmAt records that the snapshot was current at t, moving the
@@ -218,7 +218,7 @@ func (a *Authorizer) confirmAt(t time.Time) {
 	}
 	a.fresh.mu.Lock()
 	defer a.fresh.mu.Unlock()
-	if c := a.fresh.confirmed.Load(); c == 0 || at > c || c > rbac.Nanos(now) {
+	if c := a.fresh.confirmed.Load(); c == 0 || at > c || c > instant.Of(now) {
 		a.fresh.confirmed.Store(at)
 		if b := int64(a.opts.maxStaleness); b > 0 {
 			a.fresh.staleAfter.Store(at + min(b, math.MaxInt64-at))
@@ -256,7 +256,7 @@ func (a *Authorizer) Health() Health {
 	h := Health{
 		Revision:     a.Revision(),
 		MaxStaleness: a.opts.maxStaleness,
-		Stale:        rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load(),
+		Stale:        instant.Of(a.opts.clock()) > a.fresh.staleAfter.Load(),
 		Watcher:      WatcherNone,
 		Fallback:     a.fresh.fallback.Load(),
 	}
@@ -448,7 +448,7 @@ func (a *Authorizer) confirmLoop(ctx context.Context) {
 			switch {
 			case err != nil && ctx.Err() == nil:
 				a.opts.logger.Warn("iam: could not confirm the policy is current", "err", err, "revision", a.Revision(),
-					"stale", rbac.Nanos(a.opts.clock()) > a.fresh.staleAfter.Load())
+					"stale", instant.Of(a.opts.clock()) > a.fresh.staleAfter.Load())
 			case moved:
 				a.requestReload()
 			}

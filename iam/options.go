@@ -42,11 +42,13 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithSubjectCache keeps the effective grants of up to n subjects per policy
-// snapshot (default 50,000); a hit takes no lock. Each snapshot also keeps
-// one pointer (8 bytes) per subject the policy names, for lock-free reads.
-// n <= 0 turns the cache off: every check is then answered from the
-// compiled indexes, which is still allocation-free.
+// WithSubjectCache sizes the cache each policy snapshot keeps of what a
+// subject's grants mean for a permission under a [Scoper] (default 50,000
+// entries per Scoper, used by [Authorizer.Filter] and
+// [Authorizer.CheckRecord]), and of the paths recorded for checks made under
+// emergency access. n <= 0 turns caching off. Checks are always answered
+// from the compiled policy's indexes, without a lock or an allocation: a
+// cache in front of them measured no faster.
 func WithSubjectCache(n int) Option { return func(o *options) { o.cacheSize = n } }
 
 // WithLogger sets where reload failures and watcher errors are reported.

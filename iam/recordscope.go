@@ -7,10 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
-
-	lru "github.com/hashicorp/golang-lru/v2"
+	"time"
 
 	"github.com/civic-platform/security/abac"
 	"github.com/civic-platform/security/rbac"
@@ -36,18 +33,9 @@ type grantIndex struct {
 	// is k, or the scope lies beneath a scope of kind k.
 	places [numKinds][numKinds][]string
 
-	plans  sync.Map // planKey -> *rolePlan
-	nplans atomic.Int64
-	cache  *evalCache // nil when the Authorizer's subject cache is off
-}
-
-// maxPlans bounds the plan cache of one index; past it plans are computed
-// per call. Permissions come from code, so real services stay far below.
-const maxPlans = 1 << 14
-
-type planKey struct {
-	perm Permission
-	role RoleID
+	// cache holds entries (what a subject's grants mean for a
+	// permission); nil when caching is off ([WithSubjectCache]).
+	cache *lruCache[evalKey, *evalEntry]
 }
 
 // rolePlan says which data rules restrict a grant of a role for one
@@ -88,7 +76,7 @@ func (sc *Scoper) index(a *Authorizer, s *snapshot) *grantIndex {
 		policy:   p,
 		refusal:  sc.refusal,
 		beneath:  map[Scope]*[numKinds][]any{},
-		cache:    newEvalCache(a.opts.cacheSize),
+		cache:    newLRUCache[evalKey, *evalEntry](a.opts.cacheSize, hashEvalKey),
 	}
 	for k := range x.known {
 		x.known[k] = map[string]bool{}
@@ -122,12 +110,9 @@ func (sc *Scoper) index(a *Authorizer, s *snapshot) *grantIndex {
 	return x
 }
 
-// plan returns which of sc's rules restrict a grant of role for p.
+// plan returns which of sc's rules restrict a grant of role for p. It is
+// worked out when an entry is, and kept with it.
 func (x *grantIndex) plan(sc *Scoper, p Permission, role RoleID) *rolePlan {
-	key := planKey{p, role}
-	if v, ok := x.plans.Load(key); ok {
-		return v.(*rolePlan)
-	}
 	rp := &rolePlan{}
 	for _, r := range x.policy.RoleLineage(role) {
 		for _, i := range sc.byRole[r] {
@@ -141,9 +126,6 @@ func (x *grantIndex) plan(sc *Scoper, p Permission, role RoleID) *rolePlan {
 				rp.usesID = rp.usesID || slices.Contains(dr.rule.Attributes(), "id")
 			}
 		}
-	}
-	if x.nplans.Add(1) <= maxPlans {
-		x.plans.Store(key, rp)
 	}
 	return rp
 }
@@ -211,35 +193,10 @@ type evalKey struct {
 	perm Permission
 }
 
-// evalCache is a set of golang-lru caches sharded by key, so that
-// concurrent filters for different keys rarely meet on one lock
-// (lru.Cache.Get takes a write lock to update recency).
-type evalCache struct {
-	seed   maphash.Seed
-	shards [cacheShards]*lru.Cache[evalKey, *evalEntry]
-}
-
-const cacheShards = 32
-
-func newEvalCache(size int) *evalCache {
-	if size <= 0 {
-		return nil
-	}
-	per := max(1, (size+cacheShards-1)/cacheShards)
-	c := &evalCache{seed: maphash.MakeSeed()}
-	for i := range c.shards {
-		c.shards[i], _ = lru.New[evalKey, *evalEntry](per) // per > 0: cannot fail
-	}
-	return c
-}
-
-func (c *evalCache) shard(k evalKey) *lru.Cache[evalKey, *evalEntry] {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
+func hashEvalKey(h *maphash.Hash, k evalKey) {
 	h.WriteString(string(k.sub))
 	h.WriteByte(0)
 	h.WriteString(string(k.perm))
-	return c.shards[h.Sum64()%cacheShards]
 }
 
 // entry returns what sub's grants in force now mean for p, from the cache
@@ -263,23 +220,19 @@ func (a *Authorizer) entry(op string, sub Subject, p Permission, sc *Scoper) (*e
 		return nil, nil, fmt.Errorf("iam: %s: %w", op, x.refusal)
 	}
 	key := evalKey{sub, p}
-	if x.cache != nil {
-		if e, ok := x.cache.shard(key).Get(key); ok && e.inForce.ValidAt(at) {
-			return e, x, nil
-		}
+	if e, ok := x.cache.Get(key); ok && e.inForce.ValidAt(at) {
+		return e, x, nil
 	}
 	e, err := x.evaluate(sc, sub, p, at)
 	if err != nil {
 		return nil, nil, fmt.Errorf("iam: %s: %w", op, err)
 	}
-	if x.cache != nil {
-		x.cache.shard(key).Add(key, e)
-	}
+	x.cache.Add(key, e)
 	return e, x, nil
 }
 
-// evaluate computes the entry of sub and p at at (Unix ns).
-func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at int64) (*evalEntry, error) {
+// evaluate computes the entry of sub and p at at.
+func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at time.Time) (*evalEntry, error) {
 	f, err := x.policy.GrantsInForce(sub, p, at)
 	if err != nil {
 		return nil, err
@@ -569,7 +522,7 @@ func (sc *Scoper) attributes(ctx context.Context, sub Subject, id []any) (abac.A
 // [EventEmergency] event with the filter in its Detail.
 //
 // What a subject's grants mean for a permission is cached per policy
-// snapshot (sized like the subject cache, [WithSubjectCache]) until one of
+// snapshot (sized with [WithSubjectCache]) until one of
 // its grants starts or ends. The returned Filter may then be shared with
 // other calls: treat it as read-only, as package abac asks of every Filter.
 // Filters with data rules are bound to attributes read on every call.
@@ -588,7 +541,7 @@ func (a *Authorizer) Filter(ctx context.Context, sub Subject, perm Permission, s
 		f, emergency = e.compose(bound)
 	}
 	if emergency {
-		a.recordEmergency(ctx, x.snap, emergencyUse{kind: "filter", sub: sub, perm: perm, grant: -1, at: rbac.Nanos(a.opts.clock()),
+		a.recordEmergency(ctx, x.snap, emergencyUse{kind: "filter", sub: sub, perm: perm, grant: -1, at: a.opts.clock(),
 			decision: Decision{Allowed: !f.MatchesNone(), Reason: "filter", Revision: x.revision}, detail: map[string]string{"filter": f.String()}})
 	}
 	return f, nil
@@ -614,7 +567,7 @@ func (a *Authorizer) CheckRecord(ctx context.Context, sub Subject, perm Permissi
 		return Decision{Reason: "no decision", Revision: x.revision}, fmt.Errorf("iam: check record: %w", err)
 	}
 	if emergency {
-		a.recordEmergency(ctx, x.snap, emergencyUse{kind: "record", sub: sub, perm: perm, decision: d, grant: -1, at: rbac.Nanos(a.opts.clock())})
+		a.recordEmergency(ctx, x.snap, emergencyUse{kind: "record", sub: sub, perm: perm, decision: d, grant: -1, at: a.opts.clock()})
 	}
 	return d, nil
 }

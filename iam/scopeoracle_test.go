@@ -169,7 +169,7 @@ func checkOracle(t testing.TB, a *iam.Authorizer, p *rbac.Policy, sub rbac.Subje
 		}
 		allowed = allowed || d.Allowed
 	}
-	f, err := p.GrantsInForce(sub, x, rbac.Nanos(now))
+	f, err := p.GrantsInForce(sub, x, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package iam
 import (
 	"time"
 
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -28,7 +29,7 @@ type View struct {
 // [View.Err]; reports refuse such a view.
 func (a *Authorizer) View() *View {
 	s, at, err := a.loadAt()
-	return &View{s: s, at: time.Unix(0, at).UTC(), err: err}
+	return &View{s: s, at: instant.Time(instant.Of(at)), err: err}
 }
 
 // Err reports why the view must not be used: [ErrClosed] when the

@@ -65,7 +65,7 @@ func decideLoop(b *testing.B, c *benchCity) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sinkResult = p.Decide(r.Subject, q, rbac.Nanos(r.At))
+		sinkResult = p.Decide(r.Subject, q, r.At)
 	}
 }
 
@@ -87,33 +87,11 @@ func BenchmarkDecide(b *testing.B) {
 					b.Error(err)
 					return
 				}
-				res = p.Decide(r.Subject, q, rbac.Nanos(r.At))
+				res = p.Decide(r.Subject, q, r.At)
 			}
 			_ = res
 		})
 	})
-}
-
-// BenchmarkDecideWarm measures DecideWith on a subject's grants in force,
-// computed beforehand with Effective, as the facade's subject cache does.
-func BenchmarkDecideWarm(b *testing.B) {
-	c := cityFor(b, fixtures.Config{Seed: 1})
-	p := c.policy
-	perms := make([]rbac.Perms, len(c.reqs))
-	qs := make([]rbac.Query, len(c.reqs))
-	for i, r := range c.reqs {
-		perms[i] = p.Effective(r.Subject, rbac.Nanos(r.At))
-		q, err := p.Resolve(r.Permission, r.Scope)
-		if err != nil {
-			b.Fatal(err)
-		}
-		qs[i] = q
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		k := i & (benchRequests - 1)
-		sinkResult = p.DecideWith(&perms[k], qs[k])
-	}
 }
 
 // BenchmarkDecideScaling measures the cold check as the city grows: 1,000

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/internal/perm"
 )
 
@@ -149,9 +150,13 @@ func (p *Policy) covers(g, r int32) bool {
 	return false
 }
 
-// Decide checks q for sub at instant at (Unix nanoseconds, see [Nanos]).
-// It allocates nothing.
-func (p *Policy) Decide(sub Subject, q Query, at int64) Result {
+// Decide checks q for sub at instant at. It allocates nothing.
+func (p *Policy) Decide(sub Subject, q Query, at time.Time) Result {
+	return p.decide(sub, q, instant.Of(at))
+}
+
+// decide is Decide at an instant in Unix nanoseconds.
+func (p *Policy) decide(sub Subject, q Query, at int64) Result {
 	si, ok := p.subject(sub)
 	if !ok {
 		return Result{Reason: ReasonUnknownSubject}
@@ -200,27 +205,25 @@ func (p *Policy) Allows(sub Subject, x Permission, s Scope, at time.Time) bool {
 	if err != nil {
 		return false
 	}
-	return p.Decide(sub, q, Nanos(at)).Allowed
+	return p.decide(sub, q, instant.Of(at)).Allowed
 }
 
-// Perms is a subject's grants that are in force during one stretch of time,
-// the unit the facade caches per subject. It stays true exactly while
-// [Perms.ValidAt] holds: from the latest window boundary at or before the
-// instant it was computed for, up to the next one.
-type Perms struct {
+// perms is a subject's grants that are in force during one stretch of
+// time: from the latest window boundary at or before the instant it was
+// computed for, up to the next one.
+type perms struct {
 	from, until int64
 	n           int32 // grants in force; the first len(few) of them are in few
 	known       bool  // false for an unknown or a blocked subject
-	blocked     bool  // a quarantined row blocks the subject: every check denies
+	blocked     bool  // a quarantined row blocks the subject
 	// few holds the grants in force when there are at most len(few), which
-	// is most subjects: they then sit in the same cache lines as the rest
-	// of Perms. many holds them all when there are more.
+	// is most subjects; many holds them all when there are more.
 	few  [4]activeGrant
 	many []activeGrant
 }
 
 // active returns the grants in force.
-func (ps *Perms) active() []activeGrant {
+func (ps *perms) active() []activeGrant {
 	if ps.many != nil {
 		return ps.many
 	}
@@ -229,7 +232,7 @@ func (ps *Perms) active() []activeGrant {
 
 // add records a grant in force, unless the same role at the same scope is
 // already recorded.
-func (ps *Perms) add(g activeGrant) {
+func (ps *perms) add(g activeGrant) {
 	for _, a := range ps.active() {
 		if a.scope == g.scope && a.role == g.role {
 			return
@@ -251,50 +254,14 @@ type activeGrant struct {
 	emergency, denies  bool
 }
 
-// ValidAt reports whether ps still describes the subject at t (Unix ns).
-func (ps *Perms) ValidAt(t int64) bool { return t >= ps.from && t < ps.until }
-
-// Until returns the first instant at which ps stops being true.
-func (ps *Perms) Until() time.Time {
-	if ps.until == math.MaxInt64 {
-		return time.Time{}
-	}
-	return time.Unix(0, ps.until).UTC()
-}
-
-// Effective returns sub's grants in force at at (Unix ns), with the stretch
-// of time over which that set does not change.
-func (p *Policy) Effective(sub Subject, at int64) Perms {
+// effective returns sub's grants in force at at (Unix ns), with the
+// stretch of time over which that set does not change.
+func (p *Policy) effective(sub Subject, at int64) perms {
 	si, ok := p.subject(sub)
 	if !ok {
-		return Perms{from: 0, until: math.MaxInt64}
+		return perms{from: 0, until: math.MaxInt64}
 	}
-	return p.effective(si, at)
-}
-
-// SubjectIndex returns sub's position among the subjects this Policy
-// knows, in [0, [Policy.Subjects]), for callers that keep per-subject state
-// in an array instead of a map keyed by name (the facade's subject cache).
-// ok is false for a subject that holds no grant and belongs to nothing;
-// every check for it denies with [ReasonUnknownSubject]. Indices are stable
-// for the life of the Policy and mean nothing in another one.
-func (p *Policy) SubjectIndex(sub Subject) (i int, ok bool) {
-	si, ok := p.subject(sub)
-	return int(si), ok
-}
-
-// EffectiveIndex is [Policy.Effective] for the subject at index i, as
-// returned by [Policy.SubjectIndex]. An index out of range is an unknown
-// subject.
-func (p *Policy) EffectiveIndex(i int, at int64) Perms {
-	if i < 0 || i >= len(p.subjects) {
-		return Perms{from: 0, until: math.MaxInt64}
-	}
-	return p.effective(int32(i), at)
-}
-
-func (p *Policy) effective(si int32, at int64) Perms {
-	ps := Perms{from: 0, until: math.MaxInt64, known: true}
+	ps := perms{from: 0, until: math.MaxInt64, known: true}
 	s := &p.subjects[si]
 	if p.blocked != nil && p.blocked[si] {
 		ps.known, ps.blocked = false, true
@@ -318,37 +285,6 @@ func (p *Policy) effective(si int32, at int64) Perms {
 	return ps
 }
 
-// DecideWith checks q against a subject's [Perms], which the caller has
-// confirmed are valid at the instant of the check. It allocates nothing.
-func (p *Policy) DecideWith(ps *Perms, q Query) Result {
-	if !ps.known {
-		if ps.blocked {
-			return Result{Reason: ReasonQuarantined}
-		}
-		return Result{Reason: ReasonUnknownSubject}
-	}
-	if q.n == 0 {
-		return Result{Reason: ReasonUnknownPermission}
-	}
-	var allow, deny int32
-	emergency := false
-	active := ps.active()
-	for i := range active {
-		a := &active[i]
-		if !p.covers(a.scope, q.scope) {
-			continue
-		}
-		emergency = emergency || a.emergency
-		if deny == 0 && a.denies && q.hit(p.denyBits(a.role)) {
-			deny = a.grant + 1
-		}
-		if allow == 0 && q.hit(p.allowBits(a.role)) {
-			allow = a.grant + 1
-		}
-	}
-	return decided(allow, deny, emergency)
-}
-
 // Permissions returns every known permission sub holds at scope s at time
 // at, sorted.
 func (p *Policy) Permissions(sub Subject, s Scope, at time.Time) ([]Permission, error) {
@@ -359,7 +295,7 @@ func (p *Policy) Permissions(sub Subject, s Scope, at time.Time) ([]Permission, 
 	if i, ok := p.scope(s); ok {
 		q.scope = i
 	}
-	ps := p.Effective(sub, Nanos(at))
+	ps := p.effective(sub, instant.Of(at))
 	allow := make([]uint64, p.words)
 	deny := make([]uint64, p.words)
 	for _, a := range ps.active() {

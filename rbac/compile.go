@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/internal/perm"
 )
 
@@ -20,16 +21,6 @@ const MaxRoleDepth = 32
 // MaxEmergencyWindow is the longest window a grant of an emergency role may
 // name.
 const MaxEmergencyWindow = 24 * time.Hour
-
-// Earliest and Latest bound the instants a grant window may name: each end
-// of a window lies strictly after Earliest (the Unix epoch, which stores
-// keep as "no start") and strictly before Latest. Times are kept as Unix
-// nanoseconds; an instant outside these bounds is refused with
-// [ErrInvalidInput] rather than stored as something else.
-var (
-	Earliest = time.Unix(0, 0).UTC()
-	Latest   = time.Unix(0, math.MaxInt64-1).UTC()
-)
 
 // Policy is a compiled, read-only [Model]. It is safe for concurrent use
 // because nothing mutates it after [Compile] returns.
@@ -450,15 +441,14 @@ func (e *NotFoundErrorInvalid) Is(target error) bool {
 // window converts a grant's validity window to Unix nanoseconds.
 func window(g Grant) (from, until int64, err error) {
 	from, until = 0, math.MaxInt64
-	inRange := func(t time.Time) bool { return t.After(Earliest) && t.Before(Latest) }
 	if !g.NotBefore.IsZero() {
-		if !inRange(g.NotBefore) {
+		if !instant.InRange(g.NotBefore) {
 			return 0, 0, invalid("grant", g.Key().String(), "valid_from not strictly between the Unix epoch and 2262")
 		}
 		from = g.NotBefore.UnixNano()
 	}
 	if !g.NotAfter.IsZero() {
-		if !inRange(g.NotAfter) {
+		if !instant.InRange(g.NotAfter) {
 			return 0, 0, invalid("grant", g.Key().String(), "valid_until not strictly between the Unix epoch and 2262")
 		}
 		until = g.NotAfter.UnixNano()
@@ -467,24 +457,6 @@ func window(g Grant) (from, until int64, err error) {
 		return 0, 0, invalid("grant", g.Key().String(), "valid_until is not after valid_from")
 	}
 	return from, until, nil
-}
-
-// latestSec is a second safely before Latest.
-var latestSec = Latest.Unix() - 1
-
-// Nanos converts t to the clamped Unix-nanosecond instant checks compare
-// against grant windows.
-func Nanos(t time.Time) int64 {
-	if sec := t.Unix(); sec > 0 && sec < latestSec { // the common case, cheaply
-		return t.UnixNano()
-	}
-	switch {
-	case t.Before(Earliest):
-		return 0
-	case !t.Before(Latest):
-		return math.MaxInt64 - 1
-	}
-	return t.UnixNano()
 }
 
 func lineCount(m Model, perms int) int {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/internal/perm"
 )
 
@@ -488,7 +489,7 @@ func (p *Policy) Violations(at time.Time) []Violation {
 	if p.sod == nil || len(p.sod.rules) == 0 {
 		return nil
 	}
-	t := Nanos(at)
+	t := instant.Of(at)
 	var out []Violation
 	for i := range p.subjects {
 		si := int32(i)
@@ -517,7 +518,7 @@ func (p *Policy) ViolationsOf(sub Subject, at time.Time) []Violation {
 	if p.sod == nil || !ok || !sub.IsPrincipal() {
 		return nil
 	}
-	t := Nanos(at)
+	t := instant.Of(at)
 	var out []Violation
 	p.scan(si, func(ri, a, b int32, from, until int64) {
 		if until <= t {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/internal/perm"
 )
 
@@ -174,10 +175,10 @@ func emergencyWindows(m Model, emergency map[RoleID]bool, extra []Grant) map[Sub
 	add := func(g Grant) {
 		from, until := g.NotBefore, g.NotAfter
 		if from.IsZero() {
-			from = Earliest
+			from = instant.Earliest()
 		}
 		if until.IsZero() {
-			until = Latest
+			until = instant.Latest()
 		}
 		holders[g.Subject] = append(holders[g.Subject], ewindow{from, until})
 	}
@@ -351,7 +352,7 @@ func (p *Policy) EmergencyGrants(sub Subject, s Scope, at time.Time) []GrantKey 
 		sc = i
 	}
 	anywhere := s == ""
-	t := Nanos(at)
+	t := instant.Of(at)
 	var out []GrantKey
 	sj := &p.subjects[si]
 	for _, gi := range p.flat[sj.start:sj.end] {

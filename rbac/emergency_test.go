@@ -304,7 +304,7 @@ func TestEmergencyIsTransitive(t *testing.T) {
 			t.Errorf("EmergencyRoles[%s] = %v, want %v", role, got, want)
 		}
 	}
-	at := rbac.Nanos(noon.Add(h))
+	at := noon.Add(h)
 	for _, tc := range []struct {
 		sub   rbac.Subject
 		perm  rbac.Permission
@@ -322,10 +322,8 @@ func TestEmergencyIsTransitive(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := p.Decide(tc.sub, q, at)
-		ps := p.Effective(tc.sub, at)
-		cached := p.DecideWith(&ps, q)
-		if res.Allowed != tc.allow || res.Emergency != tc.emerg || cached != res {
-			t.Errorf("%s %s@%s = %+v (cached %+v), want allowed %v emergency %v", tc.sub, tc.perm, tc.scope, res, cached, tc.allow, tc.emerg)
+		if res.Allowed != tc.allow || res.Emergency != tc.emerg {
+			t.Errorf("%s %s@%s = %+v, want allowed %v emergency %v", tc.sub, tc.perm, tc.scope, res, tc.allow, tc.emerg)
 		}
 	}
 	if got := p.EmergencyGrants("user:eve", "facility:station-1", noon.Add(h)); len(got) != 1 || got[0].Role != "incident-command" {

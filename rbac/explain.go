@@ -1,6 +1,8 @@
 package rbac
 
 import (
+	"github.com/civic-platform/security/internal/instant"
+
 	"fmt"
 	"slices"
 	"sort"
@@ -79,8 +81,8 @@ func (p *Policy) Explain(sub Subject, x Permission, s Scope, at time.Time) (Expl
 	if err != nil {
 		return Explanation{}, err
 	}
-	t := Nanos(at)
-	res := p.Decide(sub, q, t)
+	t := instant.Of(at)
+	res := p.decide(sub, q, t)
 	ex := Explanation{Allowed: res.Allowed, Reason: res.Reason, Emergency: res.Emergency}
 	if q.n == 0 || res.Reason == ReasonQuarantined {
 		return ex, nil
@@ -225,9 +227,9 @@ func (p *Policy) WhoCan(x Permission, s Scope, at time.Time) (Access, error) {
 		acc.Roles = append(acc.Roles, h)
 	}
 	sort.Slice(acc.Roles, func(i, j int) bool { return acc.Roles[i].Role < acc.Roles[j].Role })
-	t := Nanos(at)
+	t := instant.Of(at)
 	for _, sj := range p.subjects {
-		if p.Decide(sj.name, q, t).Allowed {
+		if p.decide(sj.name, q, t).Allowed {
 			ex, err := p.Explain(sj.name, x, s, at)
 			if err != nil {
 				return Access{}, fmt.Errorf("rbac: who can: %w", err)

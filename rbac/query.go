@@ -3,6 +3,9 @@ package rbac
 import (
 	"math"
 	"slices"
+	"time"
+
+	"github.com/civic-platform/security/internal/instant"
 )
 
 // The read-only queries in this file answer, from the compiled policy, the
@@ -37,13 +40,26 @@ type InForce struct {
 	from, until int64
 }
 
-// ValidAt reports whether f still describes the subject at t (Unix ns, see
-// [Nanos]): from the latest window boundary at or before the instant it was
-// computed for, up to the next one.
-func (f *InForce) ValidAt(t int64) bool { return t >= f.from && t < f.until }
+// ValidAt reports whether f still describes the subject at t: from the
+// latest window boundary at or before the instant it was computed for, up
+// to the next one.
+func (f *InForce) ValidAt(t time.Time) bool {
+	n := instant.Of(t)
+	return n >= f.from && n < f.until
+}
+
+// Until returns the first instant at which f stops describing the subject
+// (a grant of the subject's starts or ends), or the zero Time when none
+// ever does.
+func (f *InForce) Until() time.Time {
+	if f.until == math.MaxInt64 {
+		return time.Time{}
+	}
+	return instant.Time(f.until)
+}
 
 // GrantsInForce returns the grants of sub (its own and those of the groups
-// and units it belongs to) that are in force at at (Unix ns) and allow or
+// and units it belongs to) that are in force at at and allow or
 // deny x, with the stretch of time over which that answer holds. A check of
 // x at scope s for sub allows exactly when some returned grant whose scope
 // covers s ([Policy.ScopeCovers]) allows and none whose scope covers s
@@ -52,7 +68,8 @@ func (f *InForce) ValidAt(t int64) bool { return t >= f.from && t < f.until }
 // A malformed or wildcard permission is an [*InvalidError]. A subject the
 // policy does not know, a subject a quarantined row blocks (see
 // [QuarantinedRow]), or a permission no rule covers, has no grants.
-func (p *Policy) GrantsInForce(sub Subject, x Permission, at int64) (InForce, error) {
+func (p *Policy) GrantsInForce(sub Subject, x Permission, t time.Time) (InForce, error) {
+	at := instant.Of(t)
 	q, err := p.Resolve(x, OrgScope)
 	if err != nil {
 		return InForce{}, err

@@ -46,7 +46,7 @@ func queryCity(t testing.TB) *rbac.Policy {
 func TestGrantsInForce(t *testing.T) {
 	t.Parallel()
 	p := queryCity(t)
-	at := rbac.Nanos(qNoon)
+	at := qNoon
 	f, err := p.GrantsInForce("user:ann", "social.case.read", at)
 	if err != nil {
 		t.Fatal(err)
@@ -60,10 +60,13 @@ func TestGrantsInForce(t *testing.T) {
 		t.Errorf("grants %+v\nwant   %+v", f.Grants, want)
 	}
 	// The answer holds until the next window edge: the deny starting at 13:00.
-	if !f.ValidAt(at) || !f.ValidAt(rbac.Nanos(qNoon.Add(time.Hour-1))) || f.ValidAt(rbac.Nanos(qNoon.Add(time.Hour))) {
+	if !f.ValidAt(at) || !f.ValidAt(qNoon.Add(time.Hour-1)) || f.ValidAt(qNoon.Add(time.Hour)) {
 		t.Error("validity window wrong")
 	}
-	later, _ := p.GrantsInForce("user:ann", "social.case.read", rbac.Nanos(qNoon.Add(90*time.Minute)))
+	if got := f.Until(); !got.Equal(qNoon.Add(time.Hour)) {
+		t.Errorf("Until = %v, want 13:00", got)
+	}
+	later, _ := p.GrantsInForce("user:ann", "social.case.read", qNoon.Add(90*time.Minute))
 	if len(later.Grants) != 4 || !later.Grants[1].Denies || later.Grants[1].Allows {
 		t.Errorf("at 13:30: %+v", later.Grants)
 	}
@@ -179,7 +182,7 @@ func TestGrantsInForceAgreesWithDecide(t *testing.T) {
 		}
 		for _, sub := range subjects {
 			for _, x := range perms {
-				at := rbac.Nanos(qNoon.Add(time.Duration(r.IntN(6)-3) * time.Hour))
+				at := qNoon.Add(time.Duration(r.IntN(6)-3) * time.Hour)
 				f, err := p.GrantsInForce(sub, x, at)
 				if err != nil {
 					t.Fatal(err)

@@ -70,7 +70,7 @@ func (p *Policy) RoleChains(r RoleID) [][]RoleID {
 // grants reach it, sorted. A subject the policy does not name belongs to
 // none.
 func (p *Policy) ContainersOf(sub Subject) []Subject {
-	si, ok := p.SubjectIndex(sub)
+	si, ok := p.subject(sub)
 	if !ok {
 		return nil
 	}
@@ -87,13 +87,13 @@ func (p *Policy) ContainersOf(sub Subject) []Subject {
 // group or org unit c reaches, sorted. It scans every subject the policy
 // names; call it once per container, not per grant.
 func (p *Policy) MembersOf(c Subject) []Subject {
-	ci, ok := p.SubjectIndex(c)
+	ci, ok := p.subject(c)
 	if !ok {
 		return nil
 	}
 	var out []Subject
 	for _, s := range p.subjects {
-		if slices.Contains(p.members[s.mstart:s.mend], int32(ci)) {
+		if slices.Contains(p.members[s.mstart:s.mend], ci) {
 			out = append(out, s.name)
 		}
 	}

@@ -3,6 +3,7 @@ package rbac_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -215,14 +216,14 @@ func reportGrows(t *testing.T, before, after rbac.Model, at time.Time) (bool, st
 		b.Conflicts = append(b.Conflicts, r)
 	}
 	if pb, err := rbac.Compile(b); err == nil {
-		for _, v := range pb.Violations(rbac.Earliest) {
+		for _, v := range pb.Violations(time.Unix(0, 0).UTC()) {
 			old[v.Key()] = v
 		}
 	}
 	names := slices.Clone(sodScopes)
 	end := func(t time.Time) time.Time {
 		if t.IsZero() {
-			return rbac.Latest
+			return time.Unix(0, math.MaxInt64-1).UTC()
 		}
 		return t
 	}
@@ -236,7 +237,7 @@ func reportGrows(t *testing.T, before, after rbac.Model, at time.Time) (bool, st
 		}
 		return false
 	}
-	for _, v := range pa.Violations(rbac.Earliest) {
+	for _, v := range pa.Violations(time.Unix(0, 0).UTC()) {
 		if waived(v) {
 			continue
 		}

@@ -139,7 +139,7 @@ func scanFloor(b *testing.B, dsn string) (int, time.Duration) {
 // requests of the 10,000-user city) on an Authorizer fed by a Listener,
 // idle and while another pool applies changes in a loop, so that the
 // Authorizer reloads the whole policy over and over. Each reload starts a
-// new snapshot with an empty subject cache, so some checks after each one
+// new snapshot with empty caches, so some checks after each one
 // are cold. The revisions metric is how far the snapshot revision moved during the
 // run (bursts coalesce, so there may be fewer reloads).
 //

@@ -6,13 +6,13 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/civic-platform/security/rbac"
+	"github.com/civic-platform/security/internal/instant"
 )
 
 // SaveRawSnapshot writes doc as the kept copy with valid tags, so that
 // tests reach the decoder with documents SaveSnapshot never writes.
 func (f *SnapshotStore) SaveRawSnapshot(ctx context.Context, revision int64, confirmed time.Time, doc []byte) error {
-	at := rbac.Nanos(confirmed)
+	at := instant.Of(confirmed)
 	return f.s.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		id, err := storeID(tx)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/civic-platform/security/internal/casbinx"
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -228,7 +229,7 @@ func (f *SnapshotStore) SaveSnapshot(ctx context.Context, m rbac.Model, revision
 	if err != nil {
 		return fmt.Errorf("sqlitestore: save snapshot: %w", err)
 	}
-	at := rbac.Nanos(confirmed)
+	at := instant.Of(confirmed)
 	err = f.s.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		id, err := storeID(tx)
 		if err != nil {
@@ -255,8 +256,8 @@ func (f *SnapshotStore) SaveSnapshot(ctx context.Context, m rbac.Model, revision
 // confirmations. It never vouches for a copy's content: the content tag is
 // only ever made by SaveSnapshot.
 func (f *SnapshotStore) ConfirmSnapshot(ctx context.Context, revision int64, confirmed time.Time) error {
-	at := rbac.Nanos(confirmed)
-	now := rbac.Nanos(time.Now())
+	at := instant.Of(confirmed)
+	now := instant.Of(time.Now())
 	err := f.s.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		id, err := storeID(tx)
 		if err != nil {

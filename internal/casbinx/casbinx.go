@@ -13,6 +13,7 @@ import (
 	"github.com/casbin/casbin/v3/model"
 	defaultrolemanager "github.com/casbin/casbin/v3/rbac/default-role-manager"
 
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/internal/perm"
 	"github.com/civic-platform/security/rbac"
 )
@@ -42,11 +43,11 @@ const (
 )
 
 // Instant formats t as the fixed-width decimal the model compares.
-func Instant(t time.Time) string { return fmt.Sprintf("%020d", rbac.Nanos(t)) }
+func Instant(t time.Time) string { return fmt.Sprintf("%020d", instant.Of(t)) }
 
 // bound formats a window end; the zero time is the open marker. Instants
 // are those rbac.Compile accepts: strictly after the epoch (whose encoding
-// is the open start) and before rbac.Latest, so no real instant encodes as
+// is the open start) and before instant.Latest(), so no real instant encodes as
 // either marker.
 func bound(t time.Time, open string) string {
 	if t.IsZero() {
@@ -74,7 +75,7 @@ func parseBound(s, open string) (time.Time, error) {
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 || n >= rbac.Nanos(rbac.Latest) {
+	if err != nil || n <= 0 || n >= instant.Max {
 		return time.Time{}, fmt.Errorf("casbinx: bad instant %q: outside the instants rbac accepts", s)
 	}
 	return time.Unix(0, n).UTC(), nil

@@ -18,7 +18,7 @@
 // Casbin's string comparison orders them; 00000000000000000000 is the open
 // start and 99999999999999999999 the open end, and each marker means
 // "open" only at its own end. A window end is an instant strictly after the
-// Unix epoch and before rbac.Latest (rbac refuses others when a model is
+// Unix epoch and before instant.Latest() (rbac refuses others when a model is
 // written), so no real instant encodes as a marker.
 //
 // Only names that rbac validated reach the lines this package writes, so

@@ -20,6 +20,7 @@ import (
 	"github.com/civic-platform/security/internal/casbinx"
 	"github.com/civic-platform/security/internal/casbinx/rowgen"
 	"github.com/civic-platform/security/internal/gormstore"
+	"github.com/civic-platform/security/internal/instant"
 	"github.com/civic-platform/security/rbac"
 )
 
@@ -1393,15 +1394,15 @@ func testCasbinWrites(t *testing.T, h Harness) {
 }
 
 // testInstants writes grants at the edges of what the line format holds:
-// the instant just after the Unix epoch and just before rbac.Latest round-
+// the instant just after the Unix epoch and just before instant.Latest() round-
 // trip exactly; the epoch itself, instants before it and instants at or
-// after rbac.Latest are refused with rbac.ErrInvalidInput at write time,
+// after instant.Latest() are refused with rbac.ErrInvalidInput at write time,
 // by Apply and by Replace, and leave the store unchanged.
 func testInstants(t *testing.T, h Harness) {
 	ctx := context.Background()
 	f, _ := seeded(t, h)
 	epoch := time.Unix(0, 0).UTC()
-	last := rbac.Latest.Add(-time.Nanosecond)
+	last := instant.Latest().Add(-time.Nanosecond)
 	for _, w := range [][2]time.Time{
 		{epoch.Add(time.Nanosecond), epoch.Add(2 * time.Nanosecond)},
 		{epoch.Add(time.Nanosecond), time.Time{}},
@@ -1441,9 +1442,9 @@ func testInstants(t *testing.T, h Harness) {
 		{time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC), time.Date(1969, 7, 21, 0, 0, 0, 0, time.UTC)},
 		{time.Time{}, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), time.Time{}},
-		{Noon, rbac.Latest},
-		{Noon, rbac.Latest.Add(time.Hour)},
-		{rbac.Latest, time.Time{}},
+		{Noon, instant.Latest()},
+		{Noon, instant.Latest().Add(time.Hour)},
+		{instant.Latest(), time.Time{}},
 	} {
 		g := rbac.Grant{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: w[0], NotAfter: w[1]}
 		if _, err := f.Store.Apply(ctx, rbac.Change{Grant: []rbac.Grant{g}}); !errors.Is(err, rbac.ErrInvalidInput) {
