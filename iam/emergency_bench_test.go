@@ -15,10 +15,12 @@ import (
 
 // BenchmarkEmergencyCheck compares a warm check made under emergency access
 // with a normal warm check in the synthetic city, both with a sink that
-// drops events. The decision is the same cached lookup in both; a check
-// under emergency access also builds its decision.emergency event (event
-// id, detail map and the decisive path from Explain), so the difference
-// between the two is the price of the audit record.
+// drops events. The decision is the same lookup in both; a check under
+// emergency access also builds its decision.emergency event (event id,
+// detail map and the decisive path from Explain), so the difference
+// between the two is the price of the audit record. emergency-uncached
+// turns the snapshot's cache of those paths off (WithSubjectCache(0)), to
+// show what that cache saves.
 func BenchmarkEmergencyCheck(b *testing.B) {
 	at := fixtures.DefaultAt
 	m := fixtures.City(fixtures.Config{At: at})
@@ -28,16 +30,22 @@ func BenchmarkEmergencyCheck(b *testing.B) {
 		rbac.Grant{Subject: "user:bench-eoc", Role: "bench-eoc", Scope: "org", NotBefore: at.Add(-time.Hour), NotAfter: at.Add(time.Hour), Reason: "bench"},
 		rbac.Grant{Subject: "user:bench-staff", Role: "bench-staff", Scope: "org"})
 	drop := iam.AuditFunc(func(context.Context, iam.Event) error { return nil })
-	a, err := iam.New(context.Background(), iamtest.NewStore(m), iam.WithClock(iamtest.Clock(at)), iam.WithAuditSink(drop))
-	if err != nil {
-		b.Fatal(err)
+	build := func(opts ...iam.Option) *iam.Authorizer {
+		a, err := iam.New(context.Background(), iamtest.NewStore(m), append(opts, iam.WithClock(iamtest.Clock(at)), iam.WithAuditSink(drop))...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { a.Close() })
+		return a
 	}
-	defer a.Close()
+	cached, uncached := build(), build(iam.WithSubjectCache(0))
 	ctx := context.Background()
 	for _, c := range []struct {
 		name string
 		sub  iam.Subject
-	}{{"normal", "user:bench-staff"}, {"emergency", "user:bench-eoc"}} {
+		a    *iam.Authorizer
+	}{{"normal", "user:bench-staff", cached}, {"emergency", "user:bench-eoc", cached}, {"emergency-uncached", "user:bench-eoc", uncached}} {
+		a := c.a
 		d, err := a.Check(ctx, c.sub, "bench.incident.command", "dept:fire")
 		if err != nil || !d.Allowed {
 			b.Fatalf("%s: %+v %v", c.name, d, err)
