@@ -21,16 +21,16 @@ import (
 // when it holds, and its user checks that.
 type lruCache[K comparable, V any] struct {
 	seed   maphash.Seed
-	hash   func(*maphash.Hash, K)
+	hash   func(maphash.Seed, K) uint64
 	shards [cacheShards]*lru.Cache[K, V]
 }
 
 const cacheShards = 32
 
 // newLRUCache returns a cache of about size entries in all, or nil when
-// size <= 0 (caching off). hash writes the parts of a key that tell keys
-// apart.
-func newLRUCache[K comparable, V any](size int, hash func(*maphash.Hash, K)) *lruCache[K, V] {
+// size <= 0 (caching off). hash hashes a key with the seed it is given; it
+// must not allocate, since it runs on every Get.
+func newLRUCache[K comparable, V any](size int, hash func(maphash.Seed, K) uint64) *lruCache[K, V] {
 	if size <= 0 {
 		return nil
 	}
@@ -43,10 +43,7 @@ func newLRUCache[K comparable, V any](size int, hash func(*maphash.Hash, K)) *lr
 }
 
 func (c *lruCache[K, V]) shard(k K) *lru.Cache[K, V] {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	c.hash(&h, k)
-	return c.shards[h.Sum64()%cacheShards]
+	return c.shards[c.hash(c.seed, k)%cacheShards]
 }
 
 // Get returns the value cached for k. A nil cache holds nothing.

@@ -17,7 +17,7 @@ type modelSource struct{ m rbac.Model }
 
 func (s modelSource) LoadPolicy(context.Context) (rbac.Model, int64, error) { return s.m, 1, nil }
 
-func hashInt(h *maphash.Hash, k int) { fmt.Fprint(h, k) }
+func hashInt(seed maphash.Seed, k int) uint64 { return maphash.String(seed, fmt.Sprint(k)) }
 
 // TestLRUCacheBounded checks that the sharded cache never holds more than
 // its size rounded up to whole shards, evicts rather than grows, keeps what

@@ -42,12 +42,8 @@ type emergencyPath struct {
 // maxPaths bounds the emergency paths one snapshot keeps.
 const maxPaths = 1024
 
-func hashPathKey(h *maphash.Hash, k pathKey) {
-	h.WriteString(string(k.sub))
-	h.WriteByte(0)
-	h.WriteString(string(k.perm))
-	h.WriteByte(0)
-	h.WriteString(string(k.scope))
+func hashPathKey(seed maphash.Seed, k pathKey) uint64 {
+	return (maphash.String(seed, string(k.sub))*31^maphash.String(seed, string(k.perm)))*31 ^ maphash.String(seed, string(k.scope))
 }
 
 // pathKey identifies an explained decision within one snapshot.

@@ -193,10 +193,8 @@ type evalKey struct {
 	perm Permission
 }
 
-func hashEvalKey(h *maphash.Hash, k evalKey) {
-	h.WriteString(string(k.sub))
-	h.WriteByte(0)
-	h.WriteString(string(k.perm))
+func hashEvalKey(seed maphash.Seed, k evalKey) uint64 {
+	return maphash.String(seed, string(k.sub))*31 ^ maphash.String(seed, string(k.perm))
 }
 
 // entry returns what sub's grants in force now mean for p, from the cache
