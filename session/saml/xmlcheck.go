@@ -48,11 +48,10 @@ func preflight(doc []byte) (shape, error) {
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	depth, tokens := 0, 0
-	var stack []xml.Name
 	assertionDepth := -1
 	root := true
 	for {
-		tok, err := d.RawToken()
+		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -67,10 +66,12 @@ func preflight(doc []byte) (shape, error) {
 			if depth++; depth > MaxDepth {
 				return s, fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, MaxDepth)
 			}
-			stack = append(stack, t.Name)
+			if depth == 1 && !root {
+				return s, fmt.Errorf("%w: more than one root element", ErrMalformed)
+			}
 			if root {
 				root = false
-				if t.Name.Local != "Response" {
+				if t.Name.Local != "Response" || t.Name.Space != nsProtocol {
 					return s, fmt.Errorf("%w: root is not a Response", ErrMalformed)
 				}
 				s.InResponseTo = attr(t, "InResponseTo")
@@ -83,7 +84,7 @@ func preflight(doc []byte) (shape, error) {
 			case "EncryptedAssertion":
 				s.Encrypted++
 			case "Signature":
-				if depth == assertionDepth+1 && assertionDepth > 0 {
+				if depth == assertionDepth+1 && assertionDepth > 0 && t.Name.Space == nsDSig {
 					s.SignedAssert = true
 				}
 			}
@@ -92,7 +93,6 @@ func preflight(doc []byte) (shape, error) {
 				assertionDepth = -1
 			}
 			depth--
-			stack = stack[:len(stack)-1]
 		case xml.Comment:
 			return s, fmt.Errorf("%w: XML comments are not accepted", ErrMalformed)
 		case xml.ProcInst:
