@@ -25,8 +25,8 @@ func NewStore(m rbac.Model) *Store {
 }
 
 // Store is an in-memory policy store for tests: an [iam.PolicySource], an
-// [iam.PolicyWriter] and, like the SQL stores, an [iam.EventWriter] with
-// an outbox. It is safe for concurrent use.
+// [iam.PolicyWriter] and, like the SQL stores, an [iam.RevisionSource] and
+// an [iam.EventWriter] with an outbox. It is safe for concurrent use.
 //
 // It validates a change as the SQL stores do (rbac.Update: the change
 // applied, compiled and checked against conflict rules before anything is
@@ -84,6 +84,22 @@ func (s *Store) LoadCompiled(ctx context.Context, after int64) (rbac.Model, *rba
 		return rbac.Model{}, nil, s.rev, nil
 	}
 	return s.m.Clone(), s.p, s.rev, nil
+}
+
+// Revision returns the current revision ([iam.RevisionSource]), as the
+// SQL stores answer it with one small query, so that an Authorizer over
+// the fake keeps itself current and bounds its staleness the way it does
+// over them.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("iamtest: revision: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rev, nil
 }
 
 // Apply validates c against the current model and applies it atomically,

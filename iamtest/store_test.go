@@ -14,6 +14,7 @@ import (
 
 var _ iam.EventWriter = (*iamtest.Store)(nil)
 var _ iam.PolicyWriter = (*iamtest.Store)(nil)
+var _ iam.RevisionSource = (*iamtest.Store)(nil)
 
 func grantEvents(ids ...string) func(int64) []iam.Event {
 	return func(rev int64) []iam.Event {
@@ -33,6 +34,9 @@ func TestStoreOutboxIsAllOrNothing(t *testing.T) {
 	rev, err := s.ApplyWithEvents(ctx, bob, grantEvents("e1"))
 	if err != nil || rev != 2 || s.Pending() != 1 {
 		t.Fatalf("ApplyWithEvents = %d, %v; pending %d", rev, err, s.Pending())
+	}
+	if got, err := s.Revision(ctx); got != 2 || err != nil {
+		t.Fatalf("Revision = %d, %v; want 2", got, err)
 	}
 
 	carol := rbac.Change{Grant: []rbac.Grant{{Subject: "user:carol", Role: "permit-clerk", Scope: "org"}}}
