@@ -110,6 +110,19 @@ func (m *Middleware) Require(perm iam.Permission, scope ScopeFunc) func(http.Han
 	return m.RequireAll(Requirement{Permission: perm, Scope: scope})
 }
 
+// RequireCaller runs next only for an authenticated caller (401 with
+// WWW-Authenticate otherwise), for handlers that decide per record
+// themselves (a list filtered with iam.Authorizer.Filter).
+func (m *Middleware) RequireCaller(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(callerKey{}).(*Caller); !ok || c == nil {
+			m.fail(w, r, errUnauthenticated, 0)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // RequireAll returns middleware that runs the handler only if the caller
 // meets every requirement. It answers 401 (with WWW-Authenticate) to an
 // anonymous caller, 403 to a denial, 403 step-up when a permission marked
