@@ -69,7 +69,7 @@ func TestListIsFilteredAndMaskedPerRecord(t *testing.T) {
 		wantSINs string
 	}{
 		{"user:clara", "BP-1001 BP-1002", "***-***-*** ***-***-***"}, // clerk: no SIN
-		{"user:sam", "BP-1001 BP-1002", "046 454 286 130 692 544"},  // supervisor in building
+		{"user:sam", "BP-1001 BP-1002", "046 454 286 130 692 544"},   // supervisor in building
 		{"user:pat", "PL-2001", "193 456 787"},                       // supervisor in planning only
 		{"user:dev", "", ""},                                         // no grant: nothing
 	} {

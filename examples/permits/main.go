@@ -187,4 +187,3 @@ func serve(ctx context.Context, dsn, addr string, out io.Writer) error {
 	}
 	return nil
 }
-
