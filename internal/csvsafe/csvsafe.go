@@ -229,3 +229,13 @@ func Reason(err error) string {
 	}
 	return err.Error()
 }
+
+// Lines makes r read lines of any number of fields, with leading spaces
+// trimmed and lines starting with # skipped: the form of Casbin policy
+// files ("p, sub, obj, act"). It returns r.
+func (r *Reader) Lines() *Reader {
+	r.cr.FieldsPerRecord = -1
+	r.cr.TrimLeadingSpace = true
+	r.cr.Comment = '#'
+	return r
+}
