@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/civic-platform/security/iam"
@@ -20,6 +21,7 @@ type Middleware struct {
 	authz *iam.Authorizer
 	o     options
 	cop   *http.CrossOriginProtection
+	rev   atomic.Pointer[revHeader] // the X-Policy-Revision value last sent
 }
 
 // New returns a Middleware that decides with authz. Give it the session
@@ -67,19 +69,21 @@ func (m *Middleware) CookieName() string { return m.o.cookieName }
 // logged; nothing of it reaches the client.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &recoverWriter{ResponseWriter: w}
+		// One allocation holds the writer and the caller.
+		st := &requestState{rw: recoverWriter{ResponseWriter: w}}
+		rw := &st.rw
 		if t := m.o.telemetry; t != nil {
 			ctx, end := t.StartRequest(r)
 			r = r.WithContext(ctx)
 			defer func() { end(rw.statusCode()) }()
 		}
 		defer m.recover(rw, r)
-		c, err := m.authenticate(r)
+		found, err := m.authenticate(r, &st.caller)
 		if err != nil {
 			m.fail(rw, r, err, 0)
 			return
 		}
-		if c == nil {
+		if !found {
 			if m.o.refuseAnon {
 				m.fail(rw, r, errUnauthenticated, 0)
 				return
@@ -87,7 +91,7 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(rw, r)
 			return
 		}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), callerKey{}, &st.caller)))
 	})
 }
 
@@ -153,14 +157,21 @@ func (w *recoverWriter) statusCode() int {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *recoverWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// authenticate returns nil, nil for a request with no credential.
-func (m *Middleware) authenticate(r *http.Request) (*Caller, error) {
-	var first *Caller
+// requestState is what Authenticate keeps per request.
+type requestState struct {
+	rw     recoverWriter
+	caller Caller
+}
+
+// authenticate fills first from the request's credentials and reports
+// whether there was any.
+func (m *Middleware) authenticate(r *http.Request, first *Caller) (bool, error) {
+	found := false
 	sawCookie := false
 	for _, src := range m.o.sources {
 		raw, present, err := m.credential(r, src)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		if !present {
 			continue
@@ -170,22 +181,22 @@ func (m *Middleware) authenticate(r *http.Request) (*Caller, error) {
 		}
 		c, err := m.verify(r.Context(), src, raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s credential: %w", src, err)
+			return false, fmt.Errorf("%s credential: %w", src, err)
 		}
-		if first == nil {
-			first = c
+		if !found {
+			*first, found = c, true
 			continue
 		}
 		if c.Subject != first.Subject {
-			return nil, fmt.Errorf("%w (%s and %s)", errConflicting, first.Source, src)
+			return false, fmt.Errorf("%w (%s and %s)", errConflicting, first.Source, src)
 		}
 	}
 	if sawCookie {
 		if err := m.cop.Check(r); err != nil {
-			return nil, fmt.Errorf("%w: %w", errCrossOrigin, err)
+			return false, fmt.Errorf("%w: %w", errCrossOrigin, err)
 		}
 	}
-	return first, nil
+	return found, nil
 }
 
 // credential reads one source. A source given twice with different values
@@ -208,7 +219,7 @@ func (m *Middleware) credential(r *http.Request, src Source) (raw string, presen
 		}
 		return cs[0].Value, true, nil
 	case Bearer:
-		hs := r.Header.Values("Authorization")
+		hs := r.Header["Authorization"]
 		if len(hs) == 0 {
 			return "", false, nil
 		}
@@ -221,7 +232,7 @@ func (m *Middleware) credential(r *http.Request, src Source) (raw string, presen
 		}
 		return tok, true, nil
 	case APIKeyHeader:
-		hs := r.Header.Values(m.o.keyHeader)
+		hs := r.Header[m.o.keyHeader]
 		if len(hs) == 0 {
 			return "", false, nil
 		}
@@ -236,27 +247,27 @@ func (m *Middleware) credential(r *http.Request, src Source) (raw string, presen
 	return "", false, nil
 }
 
-func (m *Middleware) verify(ctx context.Context, src Source, raw string) (*Caller, error) {
+func (m *Middleware) verify(ctx context.Context, src Source, raw string) (Caller, error) {
 	isKey := src == APIKeyHeader || (src == Bearer && strings.HasPrefix(raw, apikey.Prefix))
 	if isKey {
 		if m.o.keys == nil {
-			return nil, fmt.Errorf("%w: API keys are not accepted here", apikey.ErrUnknownKey)
+			return Caller{}, fmt.Errorf("%w: API keys are not accepted here", apikey.ErrUnknownKey)
 		}
 		p, err := m.o.keys.Verify(ctx, raw)
 		if err != nil {
-			return nil, err
+			return Caller{}, err
 		}
-		return &Caller{Subject: p.Subject, KeyID: p.KeyID, Methods: session.Methods(0).With(session.MethodAPIKey),
+		return Caller{Subject: p.Subject, KeyID: p.KeyID, Methods: session.Methods(0).With(session.MethodAPIKey),
 			Level: session.LevelPassword, MFA: session.MFANotRequired, Source: src, key: &p}, nil
 	}
 	if m.o.sessions == nil {
-		return nil, &session.TokenError{Kind: session.ErrUnknownKey}
+		return Caller{}, &session.TokenError{Kind: session.ErrUnknownKey}
 	}
 	s, err := m.o.sessions.Verify(ctx, raw)
 	if err != nil {
-		return nil, err
+		return Caller{}, err
 	}
-	return &Caller{Subject: iam.Subject(s.Subject), SessionID: s.ID, Methods: s.Methods, Level: s.Level,
+	return Caller{Subject: iam.Subject(s.Subject), SessionID: s.ID, Methods: s.Methods, Level: s.Level,
 		MFA: s.MFA, Source: src, token: raw}, nil
 }
 

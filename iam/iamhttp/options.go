@@ -48,7 +48,7 @@ func defaultOptions() options {
 		sources:    []Source{Cookie, Bearer, APIKeyHeader},
 		cookieName: DefaultCookieName,
 		sameSite:   http.SameSiteLaxMode,
-		keyHeader:  DefaultAPIKeyHeader,
+		keyHeader:  http.CanonicalHeaderKey(DefaultAPIKeyHeader),
 		realm:      "civic",
 		logger:     slog.Default(),
 		now:        time.Now,

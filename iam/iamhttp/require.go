@@ -36,7 +36,7 @@ func Fixed(scope iam.Scope) ScopeFunc {
 // ("ward:7"). The result must be a well-formed scope.
 func FromPath(kind, name string) ScopeFunc {
 	return func(r *http.Request) (iam.Scope, error) {
-		return scopeOf(kind, r.PathValue(name), "path value "+name)
+		return scopeOf(kind, r.PathValue(name), "path value", name)
 	}
 }
 
@@ -48,7 +48,7 @@ func FromHeader(kind, header string) ScopeFunc {
 		if len(vs) != 1 {
 			return "", fmt.Errorf("%w: want exactly one %s header, got %d", ErrBadRequest, header, len(vs))
 		}
-		return scopeOf(kind, vs[0], "header "+header)
+		return scopeOf(kind, vs[0], "header", header)
 	}
 }
 
@@ -60,7 +60,7 @@ func FromQuery(kind, name string) ScopeFunc {
 		if len(vs) != 1 {
 			return "", fmt.Errorf("%w: want exactly one %s parameter, got %d", ErrBadRequest, name, len(vs))
 		}
-		return scopeOf(kind, vs[0], "query parameter "+name)
+		return scopeOf(kind, vs[0], "query parameter", name)
 	}
 }
 
@@ -81,19 +81,21 @@ func Lookup(name string, find func(ctx context.Context, id string) (iam.Scope, e
 	}
 }
 
-func scopeOf(kind, v, what string) (iam.Scope, error) {
+// scopeOf builds the scope from v; what and name say where v came from,
+// for the error only.
+func scopeOf(kind, v, what, name string) (iam.Scope, error) {
 	if v == "" || len(v) > MaxScopeLen {
-		return "", fmt.Errorf("%w: %s empty or longer than %d bytes", ErrBadRequest, what, MaxScopeLen)
+		return "", fmt.Errorf("%w: %s %s empty or longer than %d bytes", ErrBadRequest, what, name, MaxScopeLen)
 	}
 	s := iam.Scope(v)
 	if kind != "" {
 		if strings.Contains(v, ":") {
-			return "", fmt.Errorf("%w: %s holds a separator", ErrBadRequest, what)
+			return "", fmt.Errorf("%w: %s %s holds a separator", ErrBadRequest, what, name)
 		}
 		s = iam.Scope(kind + ":" + v)
 	}
 	if err := s.Validate(); err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrBadRequest, what, err)
+		return "", fmt.Errorf("%w: %s %s: %w", ErrBadRequest, what, name, err)
 	}
 	return s, nil
 }
@@ -195,10 +197,26 @@ func (m *Middleware) require(anyOf bool, reqs []Requirement) func(http.Handler) 
 				m.fail(w, r, worst, rev)
 				return
 			}
-			w.Header().Set(RevisionHeader, strconv.FormatInt(rev, 10))
+			w.Header()[RevisionHeader] = m.revisionValue(rev)
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// revisionValue returns the header value for rev, shared between the
+// responses of one revision so that a request allocates none.
+func (m *Middleware) revisionValue(rev int64) []string {
+	if c := m.rev.Load(); c != nil && c.rev == rev {
+		return c.value[:1:1]
+	}
+	c := &revHeader{rev: rev, value: []string{strconv.FormatInt(rev, 10)}}
+	m.rev.Store(c)
+	return c.value[:1:1]
+}
+
+type revHeader struct {
+	rev   int64
+	value []string
 }
 
 // decide returns nil when c may use q, else the refusal.
