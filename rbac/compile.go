@@ -2,9 +2,9 @@ package rbac
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -99,101 +99,130 @@ type cgrant struct {
 // windows, duplicate grants — and precomputes each role's effective
 // permissions, so that checks are a few map lookups and bit tests and take
 // no locks. Errors wrap [ErrInvalidInput].
+//
+// Compile runs in phases, each a function of its own below: index the
+// permission names (validating each), build the scope tree, fold each role
+// with everything it inherits into allow and deny bitsets, lay out the
+// subjects, grants and memberships, and build the tables a check reads.
+// Conflict rules are compiled last (conflict.go).
 func Compile(m Model) (*Policy, error) {
 	p := &Policy{
 		scopes:  []scopeInfo{{name: OrgScope, parent: -1}},
 		roleIdx: make(map[RoleID]int32, len(m.Roles)),
 	}
+	c := &compiler{p: p, m: m}
+	for _, phase := range []func() error{
+		c.indexPermissions,
+		c.buildScopeTree,
+		c.foldRoles,
+		c.layOutGrants,
+		c.layOutMembers,
+	} {
+		if err := phase(); err != nil {
+			return nil, err
+		}
+	}
+	c.buildTables()
+	p.markBlocked(m.Quarantine)
+	p.lines = lineCount(m, len(p.permNames))
+	if err := p.compileConflicts(m); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
-	// Permissions: the catalog and every exact rule.
+// compiler holds what the phases of [Compile] pass to each other; none of
+// it outlives the call.
+type compiler struct {
+	p *Policy
+	m Model
+	// byPrefix lists, for each wildcard prefix ("permits."), the bits of
+	// the known permissions it covers (indexPermissions).
+	byPrefix map[string][]int32
+	scopeIdx map[Scope]int32 // buildScopeTree, then granted scopes
+	subjIdx  map[Subject]int32
+	pairs    [][2]int32 // (member, container), from layOutMembers
+}
+
+// indexPermissions validates every permission the catalog and the roles
+// name and gives each a bit: the known exact permissions in sorted order,
+// then one bit per wildcard rule, so that a permission no rule names
+// exactly is still covered by the wildcards that cover it.
+func (c *compiler) indexPermissions() error {
+	p := c.p
 	known := map[string]struct{}{}
-	for _, x := range m.Permissions {
+	for _, x := range c.m.Permissions {
 		if err := x.Validate(); err != nil {
-			return nil, within("permission catalog", err)
+			return within("permission catalog", err)
 		}
 		known[string(x)] = struct{}{}
 	}
-	for _, r := range m.Roles {
+	p.wildIdx = map[string]int32{}
+	for _, r := range c.m.Roles {
 		for _, list := range [][]Permission{r.Permissions, r.Deny} {
 			for _, x := range list {
 				if err := x.ValidatePattern(); err != nil {
-					return nil, fmt.Errorf("rbac: role %s: %w", perm.Quote(string(r.ID)), err)
+					return fmt.Errorf("rbac: role %s: %w", perm.Quote(string(r.ID)), err)
 				}
-				if !x.IsWildcard() {
+				if x.IsWildcard() {
+					p.wildIdx[string(x[:len(x)-1])] = -1
+				} else {
 					known[string(x)] = struct{}{}
 				}
 			}
 		}
 	}
-	names := make([]string, 0, len(known))
-	for k := range known {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	p.permNames = make([]Permission, len(names))
-	// Wildcard rules get bits of their own, after the exact permissions, so
-	// that a permission no rule names exactly is still covered by them.
-	p.wildIdx = map[string]int32{}
-	for _, r := range m.Roles {
-		for _, list := range [][]Permission{r.Permissions, r.Deny} {
-			for _, x := range list {
-				if prefix := string(x[:len(x)-1]); x.IsWildcard() {
-					if _, ok := p.wildIdx[prefix]; !ok {
-						p.wildIdx[prefix] = -1
-					}
-				}
-			}
-		}
-	}
-	wilds := make([]string, 0, len(p.wildIdx))
-	for w := range p.wildIdx {
-		wilds = append(wilds, w)
-	}
-	sort.Strings(wilds)
+	names := slices.Sorted(maps.Keys(known))
+	wilds := slices.Sorted(maps.Keys(p.wildIdx))
 	for i, w := range wilds {
 		p.wildIdx[w] = int32(len(names) + i)
 	}
-	byPrefix := map[string][]int32{}
+	c.byPrefix = map[string][]int32{}
+	p.permNames = make([]Permission, len(names))
 	for i, n := range names {
 		p.permNames[i] = Permission(n)
 		perm.WildcardPrefixes(n, func(prefix string) bool {
-			byPrefix[prefix] = append(byPrefix[prefix], int32(i))
+			c.byPrefix[prefix] = append(c.byPrefix[prefix], int32(i))
 			return true
 		})
 	}
 	p.words = (len(names) + len(wilds) + 63) / 64
 	p.permIdx = newNameIndex(len(names), func(i int) string { return names[i] })
+	return nil
+}
 
-	// Scopes.
-	scopeIdx := map[Scope]int32{OrgScope: 0}
-	for _, s := range m.Scopes {
+// buildScopeTree validates the declared scopes and links each to its
+// parent (org when none is named), refusing duplicates, undeclared parents
+// and cycles.
+func (c *compiler) buildScopeTree() error {
+	p := c.p
+	c.scopeIdx = map[Scope]int32{OrgScope: 0}
+	parentOf := func(s ScopeNode) Scope {
+		if s.Parent == "" {
+			return OrgScope
+		}
+		return s.Parent
+	}
+	for _, s := range c.m.Scopes {
 		if err := s.Scope.Validate(); err != nil {
-			return nil, within("scope tree", err)
+			return within("scope tree", err)
 		}
 		if s.Scope == OrgScope {
-			return nil, invalid("scope", string(s.Scope), "org is the root and has no parent")
+			return invalid("scope", string(s.Scope), "org is the root and has no parent")
 		}
-		parent := s.Parent
-		if parent == "" {
-			parent = OrgScope
+		if err := parentOf(s).Validate(); err != nil {
+			return fmt.Errorf("rbac: scope tree: parent of %s: %w", s.Scope, err)
 		}
-		if err := parent.Validate(); err != nil {
-			return nil, fmt.Errorf("rbac: scope tree: parent of %s: %w", s.Scope, err)
+		if _, dup := c.scopeIdx[s.Scope]; dup {
+			return invalid("scope", string(s.Scope), "declared twice")
 		}
-		if _, dup := scopeIdx[s.Scope]; dup {
-			return nil, invalid("scope", string(s.Scope), "declared twice")
-		}
-		scopeIdx[s.Scope] = int32(len(p.scopes))
+		c.scopeIdx[s.Scope] = int32(len(p.scopes))
 		p.scopes = append(p.scopes, scopeInfo{name: s.Scope, parent: -2})
 	}
-	for i, s := range m.Scopes {
-		parent := s.Parent
-		if parent == "" {
-			parent = OrgScope
-		}
-		pi, ok := scopeIdx[parent]
+	for i, s := range c.m.Scopes {
+		pi, ok := c.scopeIdx[parentOf(s)]
 		if !ok {
-			return nil, invalid("scope", string(s.Scope), "parent "+perm.Quote(string(parent))+" is not declared")
+			return invalid("scope", string(s.Scope), "parent "+perm.Quote(string(parentOf(s)))+" is not declared")
 		}
 		p.scopes[i+1].parent = pi
 	}
@@ -201,173 +230,217 @@ func Compile(m Model) (*Policy, error) {
 		seen := 0
 		for s := int32(i); s != 0; s = p.scopes[s].parent {
 			if seen++; seen > len(p.scopes) {
-				return nil, invalid("scope", string(p.scopes[i].name), "scope tree has a cycle")
+				return invalid("scope", string(p.scopes[i].name), "scope tree has a cycle")
 			}
 		}
 	}
+	return nil
+}
 
-	// Roles.
-	for i, r := range m.Roles {
+// foldRoles validates and indexes the roles, then folds each with
+// everything it inherits (composites included) into one allow and one
+// deny bitset, refusing unknown parents, cycles and chains deeper than
+// [MaxRoleDepth].
+func (c *compiler) foldRoles() error {
+	p := c.p
+	for i, r := range c.m.Roles {
 		if err := r.ID.Validate(); err != nil {
-			return nil, err
+			return err
 		}
 		if _, dup := p.roleIdx[r.ID]; dup {
-			return nil, invalid("role", string(r.ID), "declared twice")
+			return invalid("role", string(r.ID), "declared twice")
 		}
 		p.roleIdx[r.ID] = int32(i)
 	}
-	p.roles = make([]roleInfo, len(m.Roles))
-	for i, r := range m.Roles {
+	p.roles = make([]roleInfo, len(c.m.Roles))
+	for i, r := range c.m.Roles {
 		p.roles[i] = roleInfo{role: r, depth: -1}
 		for _, parent := range r.Inherits {
 			if _, ok := p.roleIdx[parent]; !ok {
-				return nil, fmt.Errorf("rbac: role %s inherits %w", perm.Quote(string(r.ID)), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(parent))})
+				return fmt.Errorf("rbac: role %s inherits %w", perm.Quote(string(r.ID)), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(parent))})
 			}
 		}
 	}
-	w := p.words
-	p.bits = make([]uint64, 2*w*len(m.Roles))
-	state := make([]uint8, len(m.Roles)) // 0 new, 1 visiting, 2 done
-	var stack []RoleID
-	var visit func(i int32) error
-	visit = func(i int32) error {
-		switch state[i] {
-		case 2:
-			return nil
-		case 1:
-			id := p.roles[i].role.ID
-			at := slices.Index(stack, id)
-			return &CycleError{Path: append(slices.Clone(stack[at:]), id)}
-		}
-		state[i] = 1
-		stack = append(stack, p.roles[i].role.ID)
-		r := &p.roles[i]
-		allow, deny := p.allowBits(i), p.denyBits(i)
-		depth := 1
-		r.emergency = r.role.Emergency
-		for _, parent := range r.role.Inherits {
-			pi := p.roleIdx[parent]
-			if err := visit(pi); err != nil {
-				return err
-			}
-			depth = max(depth, p.roles[pi].depth+1)
-			r.emergency = r.emergency || p.roles[pi].emergency
-			orInto(allow, p.allowBits(pi))
-			orInto(deny, p.denyBits(pi))
-		}
-		for _, x := range r.role.Permissions {
-			p.setRule(allow, x, byPrefix)
-		}
-		for _, x := range r.role.Deny {
-			p.setRule(deny, x, byPrefix)
-		}
-		if depth > MaxRoleDepth {
-			return invalid("role", string(r.role.ID), fmt.Sprintf("inheritance deeper than %d roles", MaxRoleDepth))
-		}
-		r.depth = depth
-		r.denies = slices.ContainsFunc(deny, func(w uint64) bool { return w != 0 })
-		stack = stack[:len(stack)-1]
-		state[i] = 2
-		return nil
-	}
+	p.bits = make([]uint64, 2*p.words*len(c.m.Roles))
+	f := &folder{c: c, state: make([]uint8, len(c.m.Roles))}
 	for i := range p.roles {
-		if err := visit(int32(i)); err != nil {
-			return nil, err
+		if err := f.fold(int32(i)); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// Subjects, memberships and grants.
-	subjIdx := make(map[Subject]int32, len(m.Grants)/2+len(m.Members)/2)
-	p.subjects = make([]subjInfo, 0, len(m.Grants)/2+len(m.Members)/2)
-	// subj interns s, validating it the first time it is seen.
-	subj := func(s Subject) (int32, error) {
-		if i, ok := subjIdx[s]; ok {
-			return i, nil
+// folder walks the inheritance graph depth first for foldRoles.
+type folder struct {
+	c     *compiler
+	state []uint8  // per role: 0 not seen, 1 being folded, 2 done
+	stack []RoleID // the roles being folded, outermost first
+}
+
+// fold folds role i after its parents, so that its bitsets are its own
+// rules or'ed with its parents' folded bitsets.
+func (f *folder) fold(i int32) error {
+	p := f.c.p
+	switch f.state[i] {
+	case 2:
+		return nil
+	case 1:
+		id := p.roles[i].role.ID
+		at := slices.Index(f.stack, id)
+		return &CycleError{Path: append(slices.Clone(f.stack[at:]), id)}
+	}
+	f.state[i] = 1
+	f.stack = append(f.stack, p.roles[i].role.ID)
+	r := &p.roles[i]
+	allow, deny := p.allowBits(i), p.denyBits(i)
+	depth := 1
+	r.emergency = r.role.Emergency
+	for _, parent := range r.role.Inherits {
+		pi := p.roleIdx[parent]
+		if err := f.fold(pi); err != nil {
+			return err
 		}
-		if err := s.Validate(); err != nil {
-			return 0, err
-		}
-		i := int32(len(p.subjects))
-		subjIdx[s] = i
-		p.subjects = append(p.subjects, subjInfo{name: s})
+		depth = max(depth, p.roles[pi].depth+1)
+		r.emergency = r.emergency || p.roles[pi].emergency
+		orInto(allow, p.allowBits(pi))
+		orInto(deny, p.denyBits(pi))
+	}
+	for _, x := range r.role.Permissions {
+		p.setRule(allow, x, f.c.byPrefix)
+	}
+	for _, x := range r.role.Deny {
+		p.setRule(deny, x, f.c.byPrefix)
+	}
+	if depth > MaxRoleDepth {
+		return invalid("role", string(r.role.ID), fmt.Sprintf("inheritance deeper than %d roles", MaxRoleDepth))
+	}
+	r.depth = depth
+	r.denies = slices.ContainsFunc(deny, func(w uint64) bool { return w != 0 })
+	f.stack = f.stack[:len(f.stack)-1]
+	f.state[i] = 2
+	return nil
+}
+
+// subject interns s, validating it the first time it is seen.
+func (c *compiler) subject(s Subject) (int32, error) {
+	if i, ok := c.subjIdx[s]; ok {
 		return i, nil
 	}
+	if err := s.Validate(); err != nil {
+		return 0, err
+	}
+	i := int32(len(c.p.subjects))
+	c.subjIdx[s] = i
+	c.p.subjects = append(c.p.subjects, subjInfo{name: s})
+	return i, nil
+}
+
+// layOutGrants validates each grant (subject, declared role, scope,
+// window, emergency bounds, no duplicate) and records it by indices. A
+// granted scope the tree does not declare hangs under org.
+func (c *compiler) layOutGrants() error {
+	p, m := c.p, c.m
+	c.subjIdx = make(map[Subject]int32, len(m.Grants)/2+len(m.Members)/2)
+	p.subjects = make([]subjInfo, 0, len(m.Grants)/2+len(m.Members)/2)
 	type grantID struct{ holder, role, scope int32 } // a GrantKey, by indices
-	seenGrant := make(map[grantID]struct{}, len(m.Grants))
+	seen := make(map[grantID]struct{}, len(m.Grants))
 	p.grants = make([]cgrant, 0, len(m.Grants))
 	for _, g := range m.Grants {
-		h, err := subj(g.Subject)
+		h, err := c.subject(g.Subject)
 		if err != nil {
-			return nil, within("grant", err)
+			return within("grant", err)
 		}
 		ri, ok := p.roleIdx[g.Role]
 		if !ok {
 			if err := g.Role.Validate(); err != nil {
-				return nil, within("grant", err)
+				return within("grant", err)
 			}
-			return nil, fmt.Errorf("rbac: grant %s: %w", g.Key(), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(g.Role))})
+			return fmt.Errorf("rbac: grant %s: %w", g.Key(), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(g.Role))})
 		}
-		si, ok := scopeIdx[g.Scope]
-		if !ok { // declared scopes were validated with the tree
-			if err := g.Scope.Validate(); err != nil {
-				return nil, within("grant", err)
-			}
-			si = int32(len(p.scopes))
-			scopeIdx[g.Scope] = si
-			p.scopes = append(p.scopes, scopeInfo{name: g.Scope, parent: 0})
+		si, err := c.grantedScope(g.Scope)
+		if err != nil {
+			return err
 		}
 		from, until, err := window(g)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if p.roles[ri].emergency {
 			if g.NotBefore.IsZero() || g.NotAfter.IsZero() || g.NotAfter.Sub(g.NotBefore) > MaxEmergencyWindow {
-				return nil, &EmergencyError{Subject: g.Subject, Role: g.Role,
+				return &EmergencyError{Subject: g.Subject, Role: g.Role,
 					Reason: "grant " + g.Key().String() + ": an emergency role (or one that inherits one) is granted only for a window of at most 24h with both ends set"}
 			}
 		}
 		id := grantID{h, ri, si}
-		if _, dup := seenGrant[id]; dup {
-			return nil, invalid("grant", g.Key().String(), "granted twice")
+		if _, dup := seen[id]; dup {
+			return invalid("grant", g.Key().String(), "granted twice")
 		}
-		seenGrant[id] = struct{}{}
+		seen[id] = struct{}{}
 		p.grants = append(p.grants, cgrant{holder: h, role: ri, scope: si, emergency: p.roles[ri].emergency, denies: p.roles[ri].denies, from: from, until: until})
 	}
 	p.scopeIdx = newNameIndex(len(p.scopes), func(i int) string { return string(p.scopes[i].name) })
-	pairs := make([][2]int32, 0, len(m.Members)) // (member, container)
-	for _, ms := range m.Members {
-		mi, err := subj(ms.Member)
+	return nil
+}
+
+// grantedScope returns the index of a granted scope, adding one the tree
+// does not declare under org.
+func (c *compiler) grantedScope(s Scope) (int32, error) {
+	if si, ok := c.scopeIdx[s]; ok {
+		return si, nil
+	}
+	if err := s.Validate(); err != nil { // declared scopes were validated with the tree
+		return 0, within("grant", err)
+	}
+	si := int32(len(c.p.scopes))
+	c.scopeIdx[s] = si
+	c.p.scopes = append(c.p.scopes, scopeInfo{name: s, parent: 0})
+	return si, nil
+}
+
+// layOutMembers validates the memberships (a user or service account
+// joins a group or unit) and collects them as sorted, distinct (member,
+// container) pairs: a membership listed twice counts once.
+func (c *compiler) layOutMembers() error {
+	c.pairs = make([][2]int32, 0, len(c.m.Members))
+	for _, ms := range c.m.Members {
+		mi, err := c.subject(ms.Member)
 		if err != nil {
-			return nil, within("membership", err)
+			return within("membership", err)
 		}
-		gi, err := subj(ms.Group)
+		gi, err := c.subject(ms.Group)
 		if err != nil {
-			return nil, within("membership", err)
+			return within("membership", err)
 		}
 		if !ms.Member.IsPrincipal() {
-			return nil, invalid("membership", string(ms.Member), "only users and service accounts join groups and units")
+			return invalid("membership", string(ms.Member), "only users and service accounts join groups and units")
 		}
 		if ms.Group.IsPrincipal() {
-			return nil, invalid("membership", string(ms.Group), "a user or service account cannot have members")
+			return invalid("membership", string(ms.Group), "a user or service account cannot have members")
 		}
-		pairs = append(pairs, [2]int32{mi, gi})
+		c.pairs = append(c.pairs, [2]int32{mi, gi})
 	}
-	p.subjIdx = newNameIndex(len(p.subjects), func(i int) string { return string(p.subjects[i].name) })
-	// Lay out each subject's grants contiguously: its own, then those of
-	// each group or unit it belongs to (counting sort, no per-subject maps).
-	n := len(p.subjects)
-	direct := csr(n, len(p.grants), func(yield func(owner, item int32)) {
-		for i := range p.grants {
-			yield(p.grants[i].holder, int32(i))
-		}
-	})
-	slices.SortFunc(pairs, func(a, b [2]int32) int {
+	slices.SortFunc(c.pairs, func(a, b [2]int32) int {
 		if a[0] != b[0] {
 			return int(a[0] - b[0])
 		}
 		return int(a[1] - b[1])
 	})
-	pairs = slices.Compact(pairs) // a membership listed twice counts once
+	c.pairs = slices.Compact(c.pairs)
+	c.p.subjIdx = newNameIndex(len(c.p.subjects), func(i int) string { return string(c.p.subjects[i].name) })
+	return nil
+}
+
+// buildTables lays out each subject's grants contiguously, its own then
+// those of each group or unit it belongs to (a counting sort, no
+// per-subject maps), and copies them into the hot table a check reads.
+func (c *compiler) buildTables() {
+	p, pairs := c.p, c.pairs
+	direct := csr(len(p.subjects), len(p.grants), func(yield func(owner, item int32)) {
+		for i := range p.grants {
+			yield(p.grants[i].holder, int32(i))
+		}
+	})
 	p.members = make([]int32, len(pairs))
 	total := len(p.grants)
 	for i, pr := range pairs {
@@ -392,12 +465,6 @@ func Compile(m Model) (*Policy, error) {
 		g := &p.grants[gi]
 		p.hot[k] = hotGrant{grant: gi, role: g.role, scope: g.scope, emergency: g.emergency, denies: g.denies, from: g.from, until: g.until}
 	}
-	p.markBlocked(m.Quarantine)
-	p.lines = lineCount(m, len(names))
-	if err := p.compileConflicts(m); err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // csrIndex groups items by owner: the items of owner o are
