@@ -226,38 +226,9 @@ func (p *Policy) compileConflicts(m Model) error {
 		if _, dup := ix.byID[r.ID]; dup {
 			return invalid("conflict rule", r.ID, "declared twice")
 		}
-		sr := sodRule{rule: r}
-		roleRule, permRule := r.IsRoleRule(), r.Permissions != [2]Permission{}
-		switch {
-		case roleRule && permRule:
-			return invalid("conflict rule", r.ID, "names both roles and permissions; a rule keeps apart two roles or two permissions")
-		case roleRule:
-			if r.Roles[0] == r.Roles[1] {
-				return invalid("conflict rule", r.ID, "names the same role twice")
-			}
-			for i, id := range r.Roles {
-				ri, ok := p.roleIdx[id]
-				if !ok {
-					if err := id.Validate(); err != nil {
-						return fmt.Errorf("rbac: conflict rule %s: %w", perm.Quote(r.ID), err)
-					}
-					return fmt.Errorf("rbac: conflict rule %s names %w", perm.Quote(r.ID), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(id))})
-				}
-				sr.sides[i] = sodSide{role: ri, incl: p.includers(ri)}
-			}
-		case permRule:
-			if r.Permissions[0] == r.Permissions[1] {
-				return invalid("conflict rule", r.ID, "names the same permission twice")
-			}
-			for i, x := range r.Permissions {
-				q, err := p.Resolve(x, OrgScope)
-				if err != nil {
-					return fmt.Errorf("rbac: conflict rule %s: %w", perm.Quote(r.ID), err)
-				}
-				sr.sides[i] = sodSide{role: -1, perm: x, q: q}
-			}
-		default:
-			return invalid("conflict rule", r.ID, "names no roles and no permissions")
+		sr, err := p.compileRule(r)
+		if err != nil {
+			return err
 		}
 		ix.byID[r.ID] = int32(len(ix.rules))
 		ix.rules = append(ix.rules, sr)
@@ -266,26 +237,8 @@ func (p *Policy) compileConflicts(m Model) error {
 		if _, ok := ix.byID[w.Rule]; !ok {
 			return fmt.Errorf("rbac: waiver for %s names %w", w.Subject, &NotFoundErrorInvalid{Kind: "conflict rule", Name: perm.Quote(w.Rule)})
 		}
-		if err := w.Subject.Validate(); err != nil {
-			return fmt.Errorf("rbac: waiver: %w", err)
-		}
-		if !w.Subject.IsPrincipal() {
-			return invalid("waiver", string(w.Subject), "waivers name a user or service account")
-		}
-		if err := w.ApprovedBy.Validate(); err != nil {
-			return fmt.Errorf("rbac: waiver approver: %w", err)
-		}
-		if w.ApprovedBy == w.Subject {
-			return invalid("waiver", string(w.Subject), "a waiver cannot be approved by the subject it waives")
-		}
-		if !w.ApprovedBy.IsPrincipal() {
-			return invalid("waiver", string(w.Subject), "a waiver is approved by a user or service account, not a group or org unit")
-		}
-		if !w.NotBefore.IsZero() && !w.NotAfter.IsZero() && !w.NotAfter.After(w.NotBefore) {
-			return invalid("waiver", string(w.Subject), "the waiver ends before it starts")
-		}
-		if strings.TrimSpace(w.Reason) == "" {
-			return invalid("waiver", string(w.Subject), "a waiver needs a reason")
+		if err := checkWaiver(w); err != nil {
+			return err
 		}
 		if _, dup := ix.waivers[w.Key()]; dup {
 			return invalid("waiver", w.Rule+" for "+string(w.Subject), "declared twice")
@@ -293,6 +246,82 @@ func (p *Policy) compileConflicts(m Model) error {
 		ix.waivers[w.Key()] = w
 		ix.order = append(ix.order, w.Key())
 	}
+	p.indexConflicts(ix)
+	p.sod = ix
+	return nil
+}
+
+// compileRule resolves the two sides of conflict rule r: two declared
+// roles (with every role that includes each), or two permissions.
+func (p *Policy) compileRule(r ConflictRule) (sodRule, error) {
+	sr := sodRule{rule: r}
+	roleRule, permRule := r.IsRoleRule(), r.Permissions != [2]Permission{}
+	switch {
+	case roleRule && permRule:
+		return sr, invalid("conflict rule", r.ID, "names both roles and permissions; a rule keeps apart two roles or two permissions")
+	case roleRule:
+		if r.Roles[0] == r.Roles[1] {
+			return sr, invalid("conflict rule", r.ID, "names the same role twice")
+		}
+		for i, id := range r.Roles {
+			ri, ok := p.roleIdx[id]
+			if !ok {
+				if err := id.Validate(); err != nil {
+					return sr, fmt.Errorf("rbac: conflict rule %s: %w", perm.Quote(r.ID), err)
+				}
+				return sr, fmt.Errorf("rbac: conflict rule %s names %w", perm.Quote(r.ID), &NotFoundErrorInvalid{Kind: "role", Name: perm.Quote(string(id))})
+			}
+			sr.sides[i] = sodSide{role: ri, incl: p.includers(ri)}
+		}
+	case permRule:
+		if r.Permissions[0] == r.Permissions[1] {
+			return sr, invalid("conflict rule", r.ID, "names the same permission twice")
+		}
+		for i, x := range r.Permissions {
+			q, err := p.Resolve(x, OrgScope)
+			if err != nil {
+				return sr, fmt.Errorf("rbac: conflict rule %s: %w", perm.Quote(r.ID), err)
+			}
+			sr.sides[i] = sodSide{role: -1, perm: x, q: q}
+		}
+	default:
+		return sr, invalid("conflict rule", r.ID, "names no roles and no permissions")
+	}
+	return sr, nil
+}
+
+// checkWaiver validates one waiver: a principal waived, approved by
+// another principal, for a window that does not end before it starts, with
+// a reason.
+func checkWaiver(w Waiver) error {
+	if err := w.Subject.Validate(); err != nil {
+		return fmt.Errorf("rbac: waiver: %w", err)
+	}
+	if !w.Subject.IsPrincipal() {
+		return invalid("waiver", string(w.Subject), "waivers name a user or service account")
+	}
+	if err := w.ApprovedBy.Validate(); err != nil {
+		return fmt.Errorf("rbac: waiver approver: %w", err)
+	}
+	if w.ApprovedBy == w.Subject {
+		return invalid("waiver", string(w.Subject), "a waiver cannot be approved by the subject it waives")
+	}
+	if !w.ApprovedBy.IsPrincipal() {
+		return invalid("waiver", string(w.Subject), "a waiver is approved by a user or service account, not a group or org unit")
+	}
+	if !w.NotBefore.IsZero() && !w.NotAfter.IsZero() && !w.NotAfter.After(w.NotBefore) {
+		return invalid("waiver", string(w.Subject), "the waiver ends before it starts")
+	}
+	if strings.TrimSpace(w.Reason) == "" {
+		return invalid("waiver", string(w.Subject), "a waiver needs a reason")
+	}
+	return nil
+}
+
+// indexConflicts lists, per role, the rules a grant of it may touch, and
+// per group or unit, its members, so that a change checks only what it
+// can affect.
+func (p *Policy) indexConflicts(ix *sodIndex) {
 	ix.byRole = make([][]int32, len(p.roles))
 	for ri := range ix.rules {
 		r := &ix.rules[ri]
@@ -309,8 +338,6 @@ func (p *Policy) compileConflicts(m Model) error {
 			ix.members[c] = append(ix.members[c], int32(i))
 		}
 	}
-	p.sod = ix
-	return nil
 }
 
 // includers marks the roles whose inheritance closure contains target.
@@ -598,63 +625,15 @@ func CheckChange(before Model, after *Policy, c Change) error {
 	if len(c.Revoke) == 0 && len(c.Join) == 0 && len(c.Leave) == 0 {
 		return checkGrants(after, c)
 	}
-	// The principals the change reaches, in a stable order.
-	var affected []int32
-	seen := map[int32]bool{}
-	reach := func(si int32) {
-		if !seen[si] && after.subjects[si].name.IsPrincipal() {
-			seen[si] = true
-			affected = append(affected, si)
-		}
-	}
-	for _, g := range c.Grant {
-		hi, ok := after.subject(g.Subject)
-		if !ok {
-			continue
-		}
-		if g.Subject.IsPrincipal() {
-			reach(hi)
-			continue
-		}
-		for _, si := range after.sod.members[hi] {
-			reach(si)
-		}
-	}
-	for _, ms := range c.Join {
-		if si, ok := after.subject(ms.Member); ok {
-			reach(si)
-		}
-	}
+	affected := after.reachedBy(c)
 	// What each of them held before, from the model before the change
 	// (roles are the same on both sides).
 	prior := after.holdingsIn(before, affected)
 	chk := sodCheck{after: after, at: c.At}
 	for _, si := range affected {
 		hs := after.holdingsOf(si)
-		// Only a pair with a holding that is new, or whose window changed,
-		// can be a new or larger violation; only the rules such holdings
-		// touch need looking at.
 		old := prior[after.subjects[si].name]
-		had := make(map[sodHolding]bool, len(old))
-		for _, h := range old {
-			h.gi = -1
-			had[h] = true
-		}
-		fresh := make([]bool, len(hs))
-		for i, h := range hs {
-			h.gi = -1
-			fresh[i] = !had[h]
-		}
-		var rules []int32
-		for i, h := range hs {
-			if fresh[i] {
-				for _, ri := range after.sod.byRole[h.role] {
-					if !slices.Contains(rules, ri) {
-						rules = append(rules, ri)
-					}
-				}
-			}
-		}
+		fresh, rules := after.freshHoldings(old, hs)
 		if len(rules) == 0 {
 			continue
 		}
@@ -665,6 +644,65 @@ func CheckChange(before Model, after *Policy, c Change) error {
 		chk.compare(si, hs, rules, fresh, prev, nil)
 	}
 	return conflictError(chk.found)
+}
+
+// reachedBy returns the principals change c reaches through its grants
+// and joins, in a stable order: a grant to a group or unit reaches its
+// members.
+func (p *Policy) reachedBy(c Change) []int32 {
+	var affected []int32
+	seen := map[int32]bool{}
+	reach := func(si int32) {
+		if !seen[si] && p.subjects[si].name.IsPrincipal() {
+			seen[si] = true
+			affected = append(affected, si)
+		}
+	}
+	for _, g := range c.Grant {
+		hi, ok := p.subject(g.Subject)
+		if !ok {
+			continue
+		}
+		if g.Subject.IsPrincipal() {
+			reach(hi)
+			continue
+		}
+		for _, si := range p.sod.members[hi] {
+			reach(si)
+		}
+	}
+	for _, ms := range c.Join {
+		if si, ok := p.subject(ms.Member); ok {
+			reach(si)
+		}
+	}
+	return affected
+}
+
+// freshHoldings marks the holdings in hs that old does not have (new, or
+// with a changed window) and returns the rules they touch: only a pair
+// with such a holding can be a new or larger violation.
+func (p *Policy) freshHoldings(old, hs []sodHolding) (fresh []bool, rules []int32) {
+	had := make(map[sodHolding]bool, len(old))
+	for _, h := range old {
+		h.gi = -1
+		had[h] = true
+	}
+	fresh = make([]bool, len(hs))
+	for i, h := range hs {
+		h.gi = -1
+		fresh[i] = !had[h]
+	}
+	for i, h := range hs {
+		if fresh[i] {
+			for _, ri := range p.sod.byRole[h.role] {
+				if !slices.Contains(rules, ri) {
+					rules = append(rules, ri)
+				}
+			}
+		}
+	}
+	return fresh, rules
 }
 
 // checkGrants is CheckChange for a change that grants and takes nothing
