@@ -33,6 +33,17 @@
 //     needed for a temporary role to stop. A new grant whose window has
 //     already ended at [Change.At] is refused.
 //
+// # Checks
+//
+// [Policy.Resolve] turns a permission and a scope into a [Query];
+// [Policy.Decide] answers it for a subject at an instant, allocating
+// nothing; [Policy.Allows] does both and denies malformed input. A grant's
+// window holds from NotBefore (inclusive) to NotAfter (exclusive); each end
+// lies strictly after the Unix epoch and before the year 2262, and
+// [Compile] refuses others. The file testdata/decisions.txt holds
+// (policy, request, decision) cases that the tests run against both this
+// package and a plain Casbin enforcer over the same model.
+//
 // # Emergency access
 //
 // A role marked Emergency, and every role that inherits it directly or
