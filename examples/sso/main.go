@@ -62,7 +62,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
-	// The embedded store holds the policy and the user records.
+	// The embedded store holds the policy, the user records and the links
+	// from external identities to users.
 	store, err := sqlitestore.Open(filepath.Join(dir, "civic.db"))
 	if err != nil {
 		return err
@@ -74,7 +75,14 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := sqlitestore.MigrateIdentity(ctx, store.DB()); err != nil {
 		return err
 	}
+	if err := sqlitestore.MigrateSSOLinks(ctx, store.DB()); err != nil {
+		return err
+	}
 	users, err := sqlitestore.NewIdentityStore(store.DB())
+	if err != nil {
+		return err
+	}
+	links, err := sqlitestore.NewSSOLinks(store.DB())
 	if err != nil {
 		return err
 	}
@@ -137,7 +145,7 @@ func run(ctx context.Context, out io.Writer) error {
 	defer sessions.Close()
 
 	// Linking, just-in-time accounts and the group → template mapping.
-	accounts, err := sso.New(users, sso.NewMemLinks(), sessions, []sso.Provider{{
+	accounts, err := sso.New(users, links, sessions, []sso.Provider{{
 		Name:                "entra",
 		EmailDomains:        []string{"lakeview.ca"},
 		JIT:                 &sso.JIT{Tenants: []string{cityTenant}, Domains: []string{"lakeview.ca"}},
