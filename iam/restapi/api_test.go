@@ -406,3 +406,28 @@ func TestLockoutIs429(t *testing.T) {
 		t.Fatalf("no lock after 30 failures: %d", last.status)
 	}
 }
+
+// TestSSOCallbacksWired: with SSO handlers configured, the callbacks reach
+// them (and without, they answer 501, see TestEveryEndpointMatchesTheDocument).
+func TestSSOCallbacksWired(t *testing.T) {
+	var oidcHits, samlHits int
+	oidc := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHits++; http.Redirect(w, r, "/", http.StatusSeeOther) })
+	saml := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { samlHits++; http.Redirect(w, r, "/", http.StatusSeeOther) })
+	f := newFixture(t, restapi.WithSSO(oidc, saml))
+	client := *f.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, c := range []struct{ method, path string }{{"GET", "/auth/sso/oidc/callback?code=x&state=y"}, {"POST", "/auth/sso/saml/callback"}} {
+		req, _ := http.NewRequest(c.method, f.srv.URL+restapi.Prefix+c.path, nil)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s: %d", c.path, res.StatusCode)
+		}
+	}
+	if oidcHits != 1 || samlHits != 1 {
+		t.Fatalf("handlers reached: oidc %d, saml %d", oidcHits, samlHits)
+	}
+}
