@@ -19,8 +19,7 @@
 //     which checks segregation-of-duties rules in the store's transaction.
 //     The change is also checked against the current policy before
 //     anything is written, so a record refused by a conflict rule creates
-//     nothing; a joiner's account is created suspended and activated once
-//     its roles are written;
+//     nothing; a joiner's account is created once its roles are written;
 //   - a welcome message in the employee's language goes out through a
 //     [Mailer] (adapters/smtpmail sends it over SMTP), telling them how to
 //     sign in: with single sign-on ([WithSSO]) or with a one-time

@@ -12,7 +12,6 @@ import (
 
 	"github.com/civic-platform/security/internal/csvsafe"
 	"github.com/civic-platform/security/rbac"
-	"github.com/civic-platform/security/session/signin"
 )
 
 // Columns are the columns of an HR feed, by their header names. Header
@@ -370,10 +369,10 @@ type FeedResult struct {
 	Welcomes int
 }
 
-// ApplyFeed plans feed and, only if no row has an error, applies it: the
-// joiners' accounts are created (suspended), every joiner's and mover's
-// grants are written in ONE policy change, the accounts are activated and
-// the welcome messages sent; then each leaver is offboarded. With any
+// ApplyFeed plans feed and, only if no row has an error, applies it:
+// every joiner's and mover's grants are written in ONE policy change, then
+// the accounts are created or updated and the welcome messages sent; then
+// each leaver is offboarded. With any
 // error nothing is written and the error is a [FeedErrors]. A failure
 // after the change (a welcome message, a leaver) is returned joined, with
 // the result so far; applying the same feed again completes it.
@@ -383,21 +382,6 @@ func (s *Service) ApplyFeed(ctx context.Context, feed Feed, opts PlanOptions) (F
 		return FeedResult{Diff: d}, err
 	}
 	res := FeedResult{Diff: d}
-	for _, st := range d.steps {
-		if st.kind != Joiner {
-			continue
-		}
-		pending := st.user
-		pending.Status = signin.StatusSuspended
-		if st.existing {
-			err = s.users.UpdateUser(ctx, pending)
-		} else {
-			err = s.users.CreateUser(ctx, pending)
-		}
-		if err != nil {
-			return res, s.userErr(st.rec, err)
-		}
-	}
 	if !d.change.IsZero() {
 		rev, err := s.w.Apply(ctx, d.change)
 		if err != nil {
@@ -407,7 +391,13 @@ func (s *Service) ApplyFeed(ctx context.Context, feed Feed, opts PlanOptions) (F
 	}
 	var late []error
 	for _, st := range d.steps {
-		if err := s.users.UpdateUser(ctx, st.user); err != nil {
+		var err error
+		if st.existing {
+			err = s.users.UpdateUser(ctx, st.user)
+		} else {
+			err = s.users.CreateUser(ctx, st.user)
+		}
+		if err != nil {
 			late = append(late, s.userErr(st.rec, err))
 			continue
 		}

@@ -104,7 +104,7 @@ func cityModel() rbac.Model {
 	}
 }
 
-func newHarness(t *testing.T, m rbac.Model, opts ...onboard.Option) *harness {
+func newHarness(t testing.TB, m rbac.Model, opts ...onboard.Option) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{mail: &outbox{}, events: &events{}, users: signin.NewMemStore()}
@@ -147,7 +147,7 @@ func newHarness(t *testing.T, m rbac.Model, opts ...onboard.Option) *harness {
 
 // withTemplateRoles adds the template roles the model's conflict rules
 // name, so the model compiles.
-func withTemplateRoles(t *testing.T, m rbac.Model) rbac.Model {
+func withTemplateRoles(t testing.TB, m rbac.Model) rbac.Model {
 	t.Helper()
 	if len(m.Conflicts) == 0 {
 		return m

@@ -69,6 +69,7 @@ func (s *Service) Offboard(ctx context.Context, employeeID, reason string) (Offb
 		return OffboardReport{}, &RecordError{Field: "employee id", Reason: why}
 	}
 	employeeID = strings.TrimSpace(employeeID)
+	defer s.lock(employeeID)()
 	if reason, _ = cleanText(reason, MaxPosition, false); reason == "" {
 		reason = "offboarded"
 	}

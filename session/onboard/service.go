@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"hash/fnv"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civic-platform/security/iam"
@@ -95,6 +97,19 @@ type Service struct {
 	now       func() time.Time
 	loc       *time.Location
 	log       *slog.Logger
+	// locks serialise the calls for one employee in this process (by a
+	// hash of the employee id); across processes the stores' uniqueness
+	// and the change preconditions decide.
+	locks [64]sync.Mutex
+}
+
+// lock locks the calls for employee and returns the unlock.
+func (s *Service) lock(employee string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(UserID(employee)))
+	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // Option configures a Service.
@@ -257,18 +272,22 @@ func positionOf(g rbac.Grant) string {
 // nothing when everything already matches. The grants are one policy
 // change, checked against the segregation-of-duties rules in the store's
 // transaction; before anything is written the change is also checked
-// against the current policy, so a refused record creates nothing. A
-// joiner is sent a welcome message in their language.
+// against the current policy, so a refused record creates nothing. The
+// roles are written before a new account is created, so no account exists
+// without them. A suspended user stays suspended; an offboarded one is
+// rehired (a joiner again). A joiner is sent a welcome message in their
+// language.
 //
 // Errors: [ErrInvalidInput] (a [*RecordError]), [ErrUnknownPosition],
 // [ErrUnknownDepartment], [ErrIdentityConflict], [ErrConflict] (an
 // *rbac.ConflictError naming the rule); [ErrMail] with a valid Result
 // when only the welcome message failed.
 func (s *Service) Onboard(ctx context.Context, rec Record) (Result, error) {
+	defer s.lock(rec.EmployeeID)()
 	for attempt := 0; ; attempt++ {
 		res, err := s.onboard(ctx, rec)
-		if errors.Is(err, rbac.ErrChanged) && attempt == 0 {
-			continue
+		if attempt == 0 && (errors.Is(err, rbac.ErrChanged) || errors.Is(err, signin.ErrExists)) {
+			continue // another process moved first: decide again
 		}
 		return res, err
 	}
@@ -299,26 +318,12 @@ func (s *Service) onboard(ctx context.Context, rec Record) (Result, error) {
 	return s.commit(ctx, st, c)
 }
 
-// commit writes a planned step: user first (suspended for a joiner), then
-// the policy change, then the user's final state.
+// commit writes a planned step: the policy change first, then the user
+// record. A new account therefore never exists without its roles; if the
+// account cannot be created after the roles were written (its email was
+// taken in the meantime), the roles are revoked again.
 func (s *Service) commit(ctx context.Context, st step, c rbac.Change) (Result, error) {
 	res := Result{Kind: st.kind, User: st.user, Assigned: st.grant, Revoked: st.revoke}
-	final := st.user
-	if st.kind == Joiner && !c.IsZero() {
-		// The account exists before its roles, but cannot be used until
-		// the roles are written.
-		pending := st.user
-		pending.Status = signin.StatusSuspended
-		var err error
-		if st.existing {
-			err = s.users.UpdateUser(ctx, pending)
-		} else {
-			err = s.users.CreateUser(ctx, pending)
-		}
-		if err != nil {
-			return Result{}, s.userErr(st.rec, err)
-		}
-	}
 	if !c.IsZero() {
 		rev, err := s.w.Apply(ctx, c)
 		if err != nil {
@@ -327,15 +332,24 @@ func (s *Service) commit(ctx context.Context, st step, c rbac.Change) (Result, e
 		res.Revision = rev
 	}
 	var err error
-	if st.existing || (st.kind == Joiner && !c.IsZero()) {
-		err = s.users.UpdateUser(ctx, final)
+	if st.existing {
+		err = s.users.UpdateUser(ctx, st.user)
 	} else {
-		err = s.users.CreateUser(ctx, final)
+		err = s.users.CreateUser(ctx, st.user)
 	}
 	if err != nil {
-		return res, s.userErr(st.rec, err)
+		if !st.existing && len(st.grant) > 0 {
+			undo := rbac.Change{ExpectGrants: st.grant}
+			for _, g := range st.grant {
+				undo.Revoke = append(undo.Revoke, g.Key())
+			}
+			if _, uerr := s.w.Apply(ctx, undo); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("revoke the grants again: %w", uerr))
+			}
+		}
+		return Result{}, s.userErr(st.rec, err)
 	}
-	if u, err := s.users.User(ctx, final.ID); err == nil {
+	if u, err := s.users.User(ctx, st.user.ID); err == nil {
 		res.User = u
 	}
 	s.announce(ctx, st, res)
@@ -422,6 +436,10 @@ func (s *Service) plan(ctx context.Context, m rbac.Model, rec Record, line int) 
 		Language: rec.Language, Department: rec.Department, Status: signin.StatusActive}
 	if st.existing {
 		st.user.Created = cur.Created
+		if cur.Status != signin.StatusOffboarded {
+			// A suspension is someone's decision; HR data does not undo it.
+			st.user.Status = cur.Status
+		}
 	}
 	if _, err := st.user.Normalize(); err != nil {
 		return step{}, &RecordError{Line: line, EmployeeID: rec.EmployeeID, Field: "record", Reason: err.Error()}

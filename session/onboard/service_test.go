@@ -14,7 +14,7 @@ import (
 	"github.com/civic-platform/security/session/signin"
 )
 
-func mustTemplates(t *testing.T) *templates.Set {
+func mustTemplates(t testing.TB) *templates.Set {
 	t.Helper()
 	set, err := templates.Default()
 	if err != nil {
@@ -344,5 +344,47 @@ func TestRehire(t *testing.T) {
 	res, err := h.svc.Onboard(ctx, rec)
 	if err != nil || res.Kind != onboard.Joiner || res.User.Status != signin.StatusActive || len(h.grantsOf(t, "user:e1042")) != 1 {
 		t.Fatalf("rehire = %+v, %v", res, err)
+	}
+}
+
+func TestSuspendedStaysSuspended(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t, cityModel())
+	rec := bylawOfficer()
+	if _, err := h.svc.Onboard(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.users.User(ctx, "e1042")
+	u.Status = signin.StatusSuspended
+	if err := h.users.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	rec.Department = "parks"
+	res, err := h.svc.Onboard(ctx, rec)
+	if err != nil || res.Kind != onboard.Mover || res.User.Status != signin.StatusSuspended {
+		t.Fatalf("move of a suspended user = %+v, %v", res, err)
+	}
+}
+
+// takenUsers refuses to create any user, as a store does whose email was
+// taken between the plan and the write.
+type takenUsers struct{ *signin.MemStore }
+
+func (takenUsers) CreateUser(context.Context, signin.User) error { return signin.ErrExists }
+
+func TestAccountRefusedAfterTheRolesUndoesThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t, cityModel())
+	svc, err := onboard.New(takenUsers{h.users}, h.store, h.admin, onboard.WithClock(h.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Onboard(ctx, bylawOfficer()); !errors.Is(err, onboard.ErrIdentityConflict) {
+		t.Fatalf("err = %v", err)
+	}
+	if gs := h.grantsOf(t, "user:e1042"); len(gs) != 0 {
+		t.Fatalf("grants left without an account: %v", gs)
 	}
 }
