@@ -2,12 +2,14 @@ package saml_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/civic-platform/security/session/saml"
+	"github.com/civic-platform/security/session/saml/samltest"
 )
 
 func TestBrowserSignIn(t *testing.T) {
@@ -59,5 +61,37 @@ func TestMetadataHandler(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `entityID="`+e.srv.URL+`/saml/metadata"`) ||
 		!strings.Contains(string(body), e.srv.URL+"/saml/acs") {
 		t.Fatalf("metadata: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestIdPInitiated: a genuinely unsolicited response from the IdP is
+// refused by default and accepted only when configured.
+func TestIdPInitiated(t *testing.T) {
+	t.Parallel()
+	for _, allow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "off", true: "on"}[allow], func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{recorder: true, cfg: func(c *saml.Config) { c.AllowIdPInitiated = allow }})
+			if err := e.idp.AddShortcut("permits", e.srv.URL+"/saml/metadata"); err != nil {
+				t.Fatal(err)
+			}
+			b := browser(t)
+			acs, form, err := e.idp.Initiate(context.Background(), b, "permits", officer.Name, officer.Password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := samltest.Post(context.Background(), b, acs, form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got, ok := e.rec.last()
+			if allow && ok != 1 {
+				t.Fatalf("IdP-initiated sign-in refused although allowed: %v", got)
+			}
+			if !allow && (ok != 0 || !errors.Is(got, saml.ErrUnsolicited)) {
+				t.Fatalf("err = %v (signed in %d), want ErrUnsolicited", got, ok)
+			}
+		})
 	}
 }

@@ -294,3 +294,34 @@ func TestConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestStepUpAfterSingleFactorSSO: a provider that asserted no second
+// factor gives a single-factor session, which a local TOTP step-up then
+// raises to multi-factor (a new session id; the old token ends).
+func TestStepUpAfterSingleFactorSSO(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, entra())
+	id := staff("oid-10")
+	id.MFA, id.AMR = false, []string{"pwd"}
+	res, err := f.svc.SignIn(ctx, id, session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Session.Level != session.LevelPassword || res.Session.MFA != session.MFANotRequired {
+		t.Fatalf("session = %+v, want single-factor", res.Session)
+	}
+	up, tok, err := f.mgr.CompleteMFA(ctx, res.Token, session.MethodTOTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Level != session.LevelMFA || !up.Methods.Has(session.MethodOIDC) || !up.Methods.Has(session.MethodTOTP) || up.ID == res.Session.ID {
+		t.Fatalf("after step-up: %+v", up)
+	}
+	if _, err := f.mgr.Verify(ctx, res.Token); err == nil {
+		t.Error("the pre-step-up token still works")
+	}
+	if _, err := f.mgr.Verify(ctx, tok); err != nil {
+		t.Errorf("stepped-up token: %v", err)
+	}
+}

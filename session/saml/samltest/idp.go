@@ -285,3 +285,35 @@ func indexOfChild(el *etree.Element, n int) int {
 	}
 	return len(el.Child)
 }
+
+// AddShortcut registers an IdP-initiated sign-in: a browser that visits
+// /login/<name> is signed in to the service provider with entityID
+// without that service provider having asked.
+func (i *IdP) AddShortcut(name, entityID string) error {
+	body, _ := json.Marshal(map[string]any{"name": name, "service_provider": entityID})
+	return i.put("/shortcuts/"+url.PathEscape(name), body)
+}
+
+// Initiate signs the browser in at the IdP and follows the shortcut
+// (IdP-initiated sign-in), returning the unsolicited response form the
+// IdP told the browser to post, without posting it.
+func (i *IdP) Initiate(ctx context.Context, client *http.Client, shortcut, user, password string) (string, url.Values, error) {
+	if _, _, err := i.Response(ctx, client, i.srv.URL+"/login/"+url.PathEscape(shortcut), user, password); err == nil {
+		return "", nil, errors.New("samltest: the IdP answered before the session existed")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, i.srv.URL+"/login/"+url.PathEscape(shortcut), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	acs, post, err := form(body)
+	if err != nil || post.Get("SAMLResponse") == "" {
+		return "", nil, fmt.Errorf("samltest: no SAMLResponse from the shortcut (status %d): %s", resp.StatusCode, truncate(body))
+	}
+	return acs, post, nil
+}
