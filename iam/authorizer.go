@@ -59,7 +59,7 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 		return nil, fmt.Errorf("iam: New: %w", o.mfa.err)
 	}
 	a := &Authorizer{src: src, opts: o}
-	a.fresh.init(o.maxStaleness)
+	a.initFreshness() // resolves the poll and the staleness bound for src
 	a.keeper.signal = make(chan struct{}, 1)
 	if err := a.reload(ctx); err != nil {
 		if o.fallback == nil {
@@ -73,7 +73,7 @@ func New(ctx context.Context, src PolicySource, opts ...Option) (*Authorizer, er
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	if o.notifier != nil || o.maxStaleness > 0 || a.fresh.fallback.Load() {
+	if a.needsRefreshLoop() {
 		a.fresh.looping = true
 		a.wg.Add(1)
 		go a.refreshLoop(bg)
@@ -220,7 +220,7 @@ func (a *Authorizer) loadAt() (*snapshot, time.Time, error) {
 		return nil, time.Time{}, ErrClosed
 	}
 	now := a.opts.clock()
-	if at := instant.Of(now); at > a.fresh.staleAfter.Load() {
+	if at := instant.Of(now); at > a.fresh.staleAfter.Load() && !a.reconfirm() {
 		return s, now, a.staleError(s, at)
 	}
 	return s, now, nil

@@ -157,6 +157,9 @@ func TestOneBadConfirmationDoesNotDisableTheBound(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The store goes down: a decision past the deadline cannot confirm
+		// for itself (reconfirm), so the deadline is still t0 + bound.
+		src.fail(errors.New("connection refused"))
 		clk.ns.Store(t0.Add(bound + time.Second).UnixNano())
 		expectConfirmed(t, a, clk.now(), t0, bound)
 	})

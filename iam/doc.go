@@ -69,6 +69,36 @@
 // error wrapping [ErrInvalidInput] (and a deny), and a closed Authorizer
 // returns [ErrClosed].
 //
+// # Fresh by default across processes
+//
+// [New] over a store that reports its revision ([RevisionSource]: the
+// PostgreSQL and SQLite stores in adapters/) keeps itself current with no
+// further options:
+//
+//   - it reads the store's revision every [DefaultPollInterval] (1 s; one
+//     small query) and loads the policy only when the revision moved, so
+//     another process's change arrives within about a second and a half;
+//     [WithPollInterval] changes the interval or turns the poll off
+//     ([NoPoll]);
+//   - with a [Notifier] ([WithNotifier]; adapters/pgnotify for
+//     PostgreSQL's LISTEN/NOTIFY) changes arrive within milliseconds and
+//     the poll gives way to it while it is connected, coming back while it
+//     is not;
+//   - it fails closed: once it could not confirm its snapshot current for
+//     [DefaultMaxStaleness] (30 s), decisions are refused with [ErrStale]
+//     until the store answers again. A decision that finds the bound passed
+//     first reads the revision itself, so only an unreachable (or moved)
+//     store refuses. [WithMaxStaleness] changes the bound;
+//     [NoStalenessBound] removes it, explicitly;
+//   - [Authorizer.Health] says how far behind the store the snapshot may be
+//     (Behind, LastConfirmed), what bounds it, and whether the source
+//     reports its revision at all.
+//
+// A source that does not report its revision (adapters/memstore, which
+// lives in one process, or a wrapper that hides a store's Revision) gets no
+// poll and no bound unless one is set, since confirming it would mean
+// loading the whole policy; Health shows RevisionSource false.
+//
 // iam never talks to PostgreSQL or Redis itself. Storage and change
 // notifications arrive through the small interfaces [PolicySource] (and,
 // optionally, [CompiledSource] and [RevisionSource]), [PolicyWriter],

@@ -25,9 +25,9 @@ type StaleError struct {
 	// Revision is the revision of the snapshot that was not used.
 	Revision int64
 	// LastConfirmed is when the snapshot was last confirmed current.
-	LastConfirmed time.Time
+	LastConfirmed time.Time `json:"last_confirmed,omitempty"`
 	// MaxStaleness is the bound that was exceeded.
-	MaxStaleness time.Duration
+	MaxStaleness time.Duration `json:"max_staleness_seconds"`
 	// At is the instant of the refused decision.
 	At time.Time
 }
@@ -47,10 +47,23 @@ func (e *StaleError) Is(target error) bool { return target == ErrStale }
 
 // RevisionSource is implemented by a [PolicySource] that can report its
 // current revision more cheaply than loading the whole policy
-// (adapters/pgstore and adapters/sqlitestore read one row). With
-// [WithMaxStaleness], the Authorizer confirms that its snapshot is current
-// with Revision and loads the policy only when the revision has moved;
-// without it, each confirmation is a full LoadPolicy.
+// (adapters/pgstore and adapters/sqlitestore read one row). [New] looks
+// for it once, on the source it is given: over a RevisionSource the
+// Authorizer keeps itself current with no further options, polling
+// Revision every [DefaultPollInterval] and loading the policy only when
+// the revision has moved, and fails closed with [ErrStale] once it could
+// not confirm for [DefaultMaxStaleness].
+//
+// A source that is not a RevisionSource (an in-memory store such as
+// adapters/memstore, or a wrapper around a store that does not pass
+// Revision through) gets no poll and no default bound, because confirming
+// it would mean loading the whole policy every second; [Authorizer.Health]
+// says so (RevisionSource false, PollInterval 0, MaxStaleness 0), and
+// [WithMaxStaleness] still sets a bound, confirmed by full loads. The
+// capability is a method rather than part of [PolicySource] so that a
+// source can stay one method; a wrapper around a store should implement
+// Revision by calling the store's, and a test of the wrapper should check
+// Health.RevisionSource.
 type RevisionSource interface {
 	Revision(ctx context.Context) (int64, error)
 }
@@ -84,10 +97,28 @@ const (
 )
 
 // Health is a snapshot of how current an Authorizer's policy is, for a
-// service's health endpoint and metrics.
+// service's health endpoint and metrics. Its JSON form has the lower-case
+// keys in the field tags: times in RFC 3339, durations as seconds (a
+// number, with a _seconds suffix on the key), errors as their messages
+// (omitted when nil).
 type Health struct {
 	// Revision is the revision of the policy snapshot in use.
-	Revision int64
+	Revision int64 `json:"revision"`
+	// Behind is how far behind the store the snapshot may be: the time
+	// since LastConfirmed, on the Authorizer's clock. A change committed
+	// by another process within that time may not be in the snapshot yet;
+	// nothing older is missing. It is 0 when nothing was ever confirmed
+	// (LastConfirmed is zero), and then Stale is true if a bound is set.
+	Behind time.Duration `json:"behind_seconds"`
+	// PollInterval is how often the store's revision is read to find
+	// other processes' changes ([WithPollInterval]); 0 means no poll.
+	// With a [Notifier] that runs, the poll gives way to it.
+	PollInterval time.Duration `json:"poll_interval_seconds"`
+	// RevisionSource reports whether the source can report its revision
+	// cheaply ([RevisionSource]). When false there is no poll and no
+	// default staleness bound: a wrapper that hides its store's Revision
+	// shows up here.
+	RevisionSource bool `json:"revision_source"`
 	// LastConfirmed is when the Authorizer last confirmed that Revision
 	// was the store's current revision: a successful reload or
 	// confirmation, measured on the Authorizer's clock ([WithClock]), or
@@ -96,32 +127,33 @@ type Health struct {
 	// before 2000 confirms nothing, and one in the future counts as the
 	// instant it was read.
 	LastConfirmed time.Time
-	// MaxStaleness is the bound set with [WithMaxStaleness]; 0 means none.
+	// MaxStaleness is the staleness bound ([WithMaxStaleness],
+	// [DefaultMaxStaleness] over a [RevisionSource]); 0 means none.
 	MaxStaleness time.Duration
 	// Stale reports that LastConfirmed is older than MaxStaleness, or zero
 	// with a bound set: checks are being refused with [ErrStale].
-	Stale bool
+	Stale bool `json:"stale"`
 	// LastError is the error of the most recent reload or confirmation
 	// attempt, or nil if it succeeded. A failed reload keeps the previous
 	// snapshot serving.
-	LastError error
+	LastError error `json:"last_error,omitempty"`
 	// LastErrorAt is when the most recent failure happened; zero if none.
-	LastErrorAt time.Time
+	LastErrorAt time.Time `json:"last_error_at,omitempty"`
 	// Watcher is the state of the [Notifier].
-	Watcher WatcherState
+	Watcher WatcherState `json:"watcher"`
 	// Fallback reports that the snapshot in use is the copy kept with
 	// [WithFallback], read because the store could not be read at [New],
 	// and that the store has not been read since.
-	Fallback bool
+	Fallback bool `json:"fallback"`
 	// FallbackMismatch is a [*FallbackMismatchError] once the Authorizer,
 	// reading the store again after serving its fallback copy, found that
 	// the copy was not the store's policy at its revision; nil otherwise.
 	// It stays set for the life of the Authorizer.
-	FallbackMismatch error
+	FallbackMismatch error `json:"fallback_mismatch,omitempty"`
 	// FallbackError is the error of the most recent attempt to save the
 	// fallback copy or record that it is current ([WithFallback]), or nil
 	// if it succeeded.
-	FallbackError error
+	FallbackError error `json:"fallback_error,omitempty"`
 	// Quarantined lists the stored policy rows the snapshot in use was
 	// loaded without — written by another tool with a value this module
 	// refuses, or without the twin or declaration they need — each with
@@ -129,7 +161,7 @@ type Health struct {
 	// and the subjects it could make Casbin deny (its Blocks) are denied
 	// every check while it stays. Remove one with [Admin.Apply] and a
 	// [Change] whose DeleteRows names its id. Empty when every row loaded.
-	Quarantined []QuarantinedRow
+	Quarantined []QuarantinedRow `json:"quarantined,omitempty"`
 }
 
 // freshness is the Authorizer's bookkeeping of how current its snapshot is.
@@ -143,10 +175,18 @@ type freshness struct {
 	// or the Authorizer closes: WaitForRevision waits on it.
 	published atomic.Pointer[chan struct{}]
 	// kick asks the refresh loop for a reload; bursts coalesce.
-	kick        chan struct{}
+	kick chan struct{}
+	// revisions is the source as a RevisionSource, or nil: found once in
+	// New (initFreshness).
+	revisions   RevisionSource
 	looping     bool        // a refresh loop consumes kick; set in New
 	watcherDone atomic.Bool // Notifier.Watch has returned
 	fallback    atomic.Bool // serving the WithFallback copy; see Health.Fallback
+
+	// syncMu serialises the confirmations decisions make themselves
+	// (reconfirm); syncFailed is when the last one failed.
+	syncMu     sync.Mutex
+	syncFailed time.Time
 
 	mu          sync.Mutex
 	lastErr     error
@@ -165,6 +205,36 @@ func (f *freshness) init(bound time.Duration) {
 	ch := make(chan struct{})
 	f.published.Store(&ch)
 	f.kick = make(chan struct{}, 1)
+}
+
+// initFreshness resolves, for the Authorizer's source, the poll interval
+// and the staleness bound the options left to their defaults, and
+// prepares the bookkeeping. New calls it before the first load.
+func (a *Authorizer) initFreshness() {
+	o := &a.opts
+	rs, ok := a.src.(RevisionSource)
+	if ok {
+		a.fresh.revisions = rs
+		if !o.stalenessSet {
+			o.maxStaleness = DefaultMaxStaleness
+		}
+		if !o.pollSet {
+			o.pollInterval = DefaultPollInterval
+		}
+	} else {
+		o.pollInterval = 0 // polling would load the whole policy
+		if o.notifier == nil && !o.stalenessSet {
+			o.logger.Debug("iam: the policy source cannot report its revision (not an iam.RevisionSource), so the Authorizer has no revision poll and no staleness bound; other processes' changes arrive only through Reload")
+		}
+	}
+	a.fresh.init(o.maxStaleness)
+}
+
+// needsRefreshLoop reports whether New starts the refresh loop: something
+// (a Notifier, the poll, the staleness bound, the fallback's retry) will
+// ask for reloads.
+func (a *Authorizer) needsRefreshLoop() bool {
+	return a.opts.notifier != nil || a.opts.maxStaleness > 0 || a.opts.pollInterval > 0 || a.fresh.fallback.Load()
 }
 
 // wake releases everyone waiting for a publication.
@@ -253,18 +323,22 @@ func (a *Authorizer) staleError(s *snapshot, at int64) error {
 // the state of the watcher. It takes no lock that checks or reloads hold
 // for long and does no I/O.
 func (a *Authorizer) Health() Health {
+	now := instant.Of(a.opts.clock())
 	h := Health{
-		Revision:     a.Revision(),
-		MaxStaleness: a.opts.maxStaleness,
-		Stale:        instant.Of(a.opts.clock()) > a.fresh.staleAfter.Load(),
-		Watcher:      WatcherNone,
-		Fallback:     a.fresh.fallback.Load(),
+		Revision:       a.Revision(),
+		PollInterval:   a.opts.pollInterval,
+		RevisionSource: a.fresh.revisions != nil,
+		MaxStaleness:   a.opts.maxStaleness,
+		Stale:          now > a.fresh.staleAfter.Load(),
+		Watcher:        WatcherNone,
+		Fallback:       a.fresh.fallback.Load(),
 	}
 	if s := a.snap.Load(); s != nil && s.policy != nil {
 		h.Quarantined = s.policy.Quarantine()
 	}
 	if c := a.fresh.confirmed.Load(); c > 0 {
 		h.LastConfirmed = time.Unix(0, c)
+		h.Behind = time.Duration(max(now-c, 0))
 	}
 	a.fresh.mu.Lock()
 	h.LastError, h.LastErrorAt = a.fresh.lastErr, a.fresh.lastErrAt
@@ -329,6 +403,51 @@ func (a *Authorizer) WaitForRevision(ctx context.Context, n int64) error {
 	}
 }
 
+// Limits of the confirmation a decision makes itself (reconfirm).
+const (
+	syncConfirmTimeout = time.Second
+	syncConfirmRetry   = 250 * time.Millisecond
+)
+
+// reconfirm is called by a decision that found the snapshot past its
+// staleness deadline. Over a [RevisionSource] it reads the store's
+// revision once, on the calling goroutine, before the decision fails
+// closed: if the revision is the snapshot's, the snapshot is confirmed
+// current and the decision goes ahead. This covers the moment between a
+// jump of the clock (a test's, or the wall clock's after a suspend) and
+// the next poll; a store that does not answer within a second, or has
+// moved on, leaves the decision refused ([ErrStale]; a reload is
+// requested when the revision moved). Concurrent decisions wait for one
+// read, and after a failed read the next one is tried no sooner than a
+// quarter of a second later, so that an unreachable store is not asked
+// once per request. It reports whether the snapshot is now within its
+// deadline.
+func (a *Authorizer) reconfirm() bool {
+	if a.fresh.revisions == nil || a.fresh.fallback.Load() || a.closed.Load() {
+		return false
+	}
+	a.fresh.syncMu.Lock()
+	defer a.fresh.syncMu.Unlock()
+	if instant.Of(a.opts.clock()) <= a.fresh.staleAfter.Load() {
+		return true // another decision, or the poll, confirmed meanwhile
+	}
+	if f := a.fresh.syncFailed; !f.IsZero() && time.Since(f) < syncConfirmRetry {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), syncConfirmTimeout)
+	defer cancel()
+	moved, err := a.confirmRevision(ctx)
+	if err != nil || moved {
+		a.fresh.syncFailed = time.Now()
+		if moved {
+			a.requestReload()
+		}
+		return false
+	}
+	a.fresh.syncFailed = time.Time{}
+	return instant.Of(a.opts.clock()) <= a.fresh.staleAfter.Load()
+}
+
 // requestReload asks the refresh loop for a reload without waiting. A
 // request made while one is pending is merged with it.
 func (a *Authorizer) requestReload() {
@@ -345,11 +464,67 @@ const (
 	minConfirmTimeout = time.Second
 )
 
-// confirmInterval is how often the confirmation poll runs: a quarter of
-// the bound, so that three confirmations in a row may fail before checks
-// are refused.
-func (a *Authorizer) confirmInterval() time.Duration {
-	return max(a.opts.maxStaleness/4, 5*time.Millisecond)
+// minConfirmEvery is the shortest interval between two confirmations.
+const minConfirmEvery = 5 * time.Millisecond
+
+// confirmEvery is how long the confirmation poll waits after one
+// confirmation before the next: the poll interval while no Notifier
+// delivers changes (none is given, or it is down), else a quarter of the
+// staleness bound (so that three confirmations in a row may fail before
+// checks are refused), whichever is shorter; 0 means none is due.
+func (a *Authorizer) confirmEvery() time.Duration {
+	var every time.Duration
+	if a.opts.maxStaleness > 0 {
+		every = max(a.opts.maxStaleness/4, minConfirmEvery)
+	}
+	if p := a.opts.pollInterval; p > 0 && !a.notified() && (every == 0 || p < every) {
+		every = max(p, minConfirmEvery)
+	}
+	return every
+}
+
+// tickEvery is the confirmation poll's tick: the shortest interval
+// confirmEvery can return, so that the poll speeds up at the next tick
+// when a Notifier goes down.
+func (a *Authorizer) tickEvery() time.Duration {
+	tick := time.Duration(math.MaxInt64)
+	if a.opts.maxStaleness > 0 {
+		tick = max(a.opts.maxStaleness/4, minConfirmEvery)
+	}
+	if p := a.opts.pollInterval; p > 0 {
+		tick = min(tick, max(p, minConfirmEvery))
+	}
+	return tick
+}
+
+// notified reports whether a Notifier is delivering changes: one was
+// given, its Watch is running, and, if it reports its connection
+// ([ConnectionReporter]), it is connected.
+func (a *Authorizer) notified() bool {
+	n := a.opts.notifier
+	if n == nil || a.fresh.watcherDone.Load() {
+		return false
+	}
+	if cr, ok := n.(ConnectionReporter); ok {
+		return cr.Connected()
+	}
+	return true
+}
+
+// confirmTimeout bounds one confirming read: the staleness bound or four
+// poll intervals, whichever is shorter, and at least a second.
+func (a *Authorizer) confirmTimeout() time.Duration {
+	d := time.Duration(math.MaxInt64)
+	if b := a.opts.maxStaleness; b > 0 {
+		d = b
+	}
+	if p := a.opts.pollInterval; p > 0 {
+		d = min(d, 4*p)
+	}
+	if d == math.MaxInt64 {
+		d = reloadTimeout
+	}
+	return max(d, minConfirmTimeout)
 }
 
 // confirmRevision asks a [RevisionSource] for the store's revision. If it
@@ -358,11 +533,11 @@ func (a *Authorizer) confirmInterval() time.Duration {
 // source cannot tell its revision cheaply. It takes no lock, so it runs
 // while a long reload is in progress.
 func (a *Authorizer) confirmRevision(ctx context.Context) (moved bool, err error) {
-	rs, ok := a.src.(RevisionSource)
-	if !ok {
+	rs := a.fresh.revisions
+	if rs == nil {
 		return true, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, max(a.opts.maxStaleness, minConfirmTimeout))
+	ctx, cancel := context.WithTimeout(ctx, a.confirmTimeout())
 	defer cancel()
 	if a.fresh.fallback.Load() {
 		return true, nil // leaving fallback takes a full load and a comparison
@@ -399,8 +574,8 @@ func (a *Authorizer) refresh(ctx context.Context) error {
 	return a.Reload(ctx)
 }
 
-// refreshLoop owns the Notifier's goroutine and, with a staleness bound,
-// the confirmation poll's. It refreshes on every kick (from the Notifier,
+// refreshLoop owns the Notifier's goroutine and, with a poll or a
+// staleness bound, the confirmation poll's. It refreshes on every kick (from the Notifier,
 // the poll or WaitForRevision); kicks that arrive during a refresh merge
 // into one more.
 func (a *Authorizer) refreshLoop(ctx context.Context) {
@@ -416,7 +591,7 @@ func (a *Authorizer) refreshLoop(ctx context.Context) {
 			}
 		}()
 	}
-	if a.opts.maxStaleness > 0 {
+	if a.opts.maxStaleness > 0 || a.opts.pollInterval > 0 {
 		a.wg.Add(1)
 		go a.confirmLoop(ctx)
 	}
@@ -432,26 +607,48 @@ func (a *Authorizer) refreshLoop(ctx context.Context) {
 	}
 }
 
-// confirmLoop confirms currency every confirmInterval, on its own
+// confirmLoop confirms currency every confirmEvery (the poll interval,
+// or a quarter of the bound while a Notifier delivers changes), on its own
 // goroutine so that a long reload does not hold it up, and asks for a
-// reload when the revision has moved.
+// reload when the revision has moved. A failure is logged when it starts
+// and then at most once a minute while it lasts, and the recovery once.
 func (a *Authorizer) confirmLoop(ctx context.Context) {
 	defer a.wg.Done()
-	t := time.NewTicker(a.confirmInterval())
+	t := time.NewTicker(a.tickEvery())
 	defer t.Stop()
+	var (
+		last     = time.Now() // last confirmation attempt (New has just loaded)
+		failing  bool
+		reported time.Time // last failure logged
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			moved, err := a.confirmRevision(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
+		}
+		every := a.confirmEvery()
+		if every == 0 || time.Since(last) < every-every/8 { // slack for tick jitter
+			continue
+		}
+		last = time.Now()
+		moved, err := a.confirmRevision(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if !failing || time.Since(reported) >= time.Minute {
 				a.opts.logger.Warn("iam: could not confirm the policy is current", "err", err, "revision", a.Revision(),
 					"stale", instant.Of(a.opts.clock()) > a.fresh.staleAfter.Load())
-			case moved:
+				reported = time.Now()
+			}
+			failing = true
+		case err == nil && failing:
+			failing = false
+			a.opts.logger.Info("iam: policy confirmed current again", "revision", a.Revision())
+			if moved {
 				a.requestReload()
 			}
+		case moved:
+			a.requestReload()
 		}
 	}
 }

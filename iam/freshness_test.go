@@ -176,23 +176,29 @@ func TestUnchangedReloadConfirms(t *testing.T) {
 	}
 }
 
-func TestNoBoundNeverStale(t *testing.T) {
+// TestNoStalenessBound: the bound is off only when asked for, with
+// NoStalenessBound or any negative duration; then a snapshot serves
+// however long the store stays down.
+func TestNoStalenessBound(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	clk := newManualClock(t0)
-	src := &revSource{m: freshModel(false), rev: 1}
-	a, err := iam.New(ctx, src, quiet, iam.WithClock(clk.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	src.fail(errors.New("down"))
-	clk.advance(1000 * time.Hour)
-	if d, err := a.Check(ctx, annSub, readPerm, ward7); err != nil || !d.Allowed {
-		t.Fatalf("without WithMaxStaleness: %+v, %v", d, err)
-	}
-	if h := a.Health(); h.Stale || h.Watcher != iam.WatcherNone || h.MaxStaleness != 0 {
-		t.Errorf("Health: %+v", h)
+	for _, d := range []time.Duration{iam.NoStalenessBound, -time.Hour} {
+		ctx := context.Background()
+		clk := newManualClock(t0)
+		src := &revSource{m: freshModel(false), rev: 1}
+		a, err := iam.New(ctx, src, quiet, iam.WithClock(clk.now), iam.WithMaxStaleness(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		src.fail(errors.New("down"))
+		clk.advance(1000 * time.Hour)
+		if d, err := a.Check(ctx, annSub, readPerm, ward7); err != nil || !d.Allowed {
+			t.Fatalf("WithMaxStaleness(%v): %+v, %v", d, d, err)
+		}
+		if h := a.Health(); h.Stale || h.Watcher != iam.WatcherNone || h.MaxStaleness != 0 ||
+			h.PollInterval != iam.DefaultPollInterval || !h.RevisionSource {
+			t.Errorf("WithMaxStaleness(%v): Health: %+v", d, h)
+		}
 	}
 }
 

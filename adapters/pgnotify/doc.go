@@ -29,8 +29,10 @@
 //
 // Listener also implements iam.ConnectionReporter, so iam's Health says
 // whether the watcher is connected or reconnecting. A Listener does not
-// bound staleness by itself: iam.WithMaxStaleness does, with its own
-// confirmation poll through the store.
+// bound staleness by itself: the Authorizer does (iam.DefaultMaxStaleness,
+// 30 s, over pgstore; iam.WithMaxStaleness changes it), confirming through
+// the store every quarter of the bound while the Listener is connected and
+// every second (iam.DefaultPollInterval) while it is not.
 //
 // # Plain Casbin
 //
