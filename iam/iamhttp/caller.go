@@ -63,6 +63,18 @@ type Caller struct {
 // Anonymous reports whether c is the zero Caller.
 func (c Caller) Anonymous() bool { return c.Subject == "" }
 
+// Authn returns what authentication established about the caller, for
+// iam.CheckAuthenticated and iam.Request.
+func (c Caller) Authn() iam.Authn {
+	var methods []string
+	for _, m := range []session.Method{session.MethodPassword, session.MethodTOTP, session.MethodOIDC, session.MethodSAML, session.MethodAPIKey, session.MethodRecoveryCode} {
+		if c.Methods.Has(m) {
+			methods = append(methods, m.String())
+		}
+	}
+	return iam.Authn{Subject: c.Subject, Methods: methods, MFA: c.MFA == session.MFADone}
+}
+
 // MFADone reports whether the caller gave a second factor.
 func (c Caller) MFADone() bool { return c.MFA == session.MFADone }
 

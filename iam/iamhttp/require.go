@@ -234,18 +234,19 @@ func (m *Middleware) decide(r *http.Request, c *Caller, q Requirement) (iam.Deci
 	if c.key != nil && !c.key.Allows(q.Permission, scope) {
 		return iam.Decision{}, &iam.DeniedError{Subject: c.Subject, Permission: q.Permission, Scope: scope, Reason: "outside the API key's narrowing"}
 	}
-	d, err := m.authz.Check(r.Context(), c.Subject, q.Permission, scope)
+	// One rule for step-up: iam's, given what authentication established.
+	d, err := iam.CheckAuthenticated(r.Context(), m.authz, iam.Authn{Subject: c.Subject, MFA: c.MFA == session.MFADone}, q.Permission, scope)
 	if err != nil {
 		return d, err
 	}
-	if !d.Allowed {
-		return d, &iam.DeniedError{Subject: c.Subject, Permission: q.Permission, Scope: scope, Reason: d.Reason, Revision: d.Revision}
-	}
-	if c.MFA != session.MFADone && iam.RequiresMFA(m.authz, q.Permission) {
+	if d.StepUp {
 		if c.key != nil {
 			return d, &iam.DeniedError{Subject: c.Subject, Permission: q.Permission, Scope: scope, Reason: "requires MFA, which an API key cannot give", Revision: d.Revision}
 		}
 		return d, &iam.StepUpError{Subject: c.Subject, Permission: q.Permission, Scope: scope}
+	}
+	if !d.Allowed {
+		return d, &iam.DeniedError{Subject: c.Subject, Permission: q.Permission, Scope: scope, Reason: d.Reason, Revision: d.Revision}
 	}
 	return d, nil
 }

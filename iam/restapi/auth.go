@@ -169,12 +169,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) sessionInfo(w http.ResponseWriter, r *http.Request) error {
 	c, _ := iamhttp.Principal(r.Context())
-	methods := []string{}
-	for _, m := range []session.Method{session.MethodPassword, session.MethodTOTP, session.MethodOIDC, session.MethodSAML, session.MethodAPIKey, session.MethodRecoveryCode} {
-		if c.Methods.Has(m) {
-			methods = append(methods, m.String())
-		}
-	}
+	methods := append([]string{}, c.Authn().Methods...)
 	writeJSON(w, http.StatusOK, SessionInfo{Subject: string(c.Subject), Source: c.Source.String(), SessionID: c.SessionID,
 		KeyID: c.KeyID, Methods: methods, Level: c.Level.String(), MFA: c.MFA.String()})
 	return nil
