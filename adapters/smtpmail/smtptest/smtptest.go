@@ -1,6 +1,7 @@
 package smtptest
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 type Received struct {
 	From string
 	To   []string
+	// TLS reports whether the message came over a TLS connection.
+	TLS bool
 	// Data is the message as sent after DATA (headers and body, CRLF line
 	// ends, dot-stuffing removed).
 	Data []byte
@@ -35,7 +38,12 @@ type Server struct {
 }
 
 // Start starts a Server on a free loopback port.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return start(nil) }
+
+// StartTLS starts a Server that offers STARTTLS with cfg.
+func StartTLS(cfg *tls.Config) (*Server, error) { return start(cfg) }
+
+func start(cfg *tls.Config) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -43,6 +51,7 @@ func Start() (*Server, error) {
 	s := &Server{ln: ln, done: make(chan struct{}), got: make(chan struct{}, 1)}
 	s.srv = smtp.NewServer(backend{s})
 	s.srv.Domain = "localhost"
+	s.srv.TLSConfig = cfg
 	s.srv.MaxMessageBytes = 1 << 20
 	s.srv.MaxRecipients = 10
 	s.srv.ReadTimeout = 10 * time.Second
@@ -96,10 +105,11 @@ func (s *Server) Wait(n int, d time.Duration) []Received {
 
 type backend struct{ s *Server }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &sess{s: b.s}, nil }
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) { return &sess{s: b.s, conn: c}, nil }
 
 type sess struct {
 	s    *Server
+	conn *smtp.Conn
 	from string
 	to   []string
 }
@@ -123,7 +133,8 @@ func (x *sess) Data(r io.Reader) error {
 		return err
 	}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: append([]string(nil), x.to...), Data: data})
+	_, secure := x.conn.TLSConnectionState()
+	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: append([]string(nil), x.to...), TLS: secure, Data: data})
 	x.s.mu.Unlock()
 	select {
 	case x.s.got <- struct{}{}:
