@@ -14,6 +14,7 @@ type config struct {
 	listen         string
 	postgresDSN    string
 	redisAddr      string
+	redisPrefix    string
 	dataDir        string
 	keyFile        string
 	keysEnv        string // the text of IAMD_KEYS, if set
@@ -41,6 +42,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.listen, "listen", env("IAMD_LISTEN", "127.0.0.1:8080"), "address to listen on (IAMD_LISTEN)")
 	fs.StringVar(&c.postgresDSN, "postgres", env("IAMD_POSTGRES_DSN", ""), "PostgreSQL DSN for the policy and identity stores; empty: embedded SQLite (IAMD_POSTGRES_DSN)")
 	fs.StringVar(&c.redisAddr, "redis", env("IAMD_REDIS_ADDR", ""), "Redis address for sessions and API-key invalidations; empty: in this process (IAMD_REDIS_ADDR)")
+	fs.StringVar(&c.redisPrefix, "redis-prefix", env("IAMD_REDIS_PREFIX", "iamd:"), "prefix of iamd's Redis keys and channels (IAMD_REDIS_PREFIX)")
 	fs.StringVar(&c.dataDir, "data", env("IAMD_DATA", "iamd-data"), "directory of the embedded store and its generated keys (IAMD_DATA)")
 	fs.StringVar(&c.keyFile, "key-file", env("IAMD_KEY_FILE", ""), "key provider: file of id:base64 keys sealing secrets at rest (IAMD_KEY_FILE; or the keys themselves in IAMD_KEYS)")
 	fs.StringVar(&c.hmacKeyFile, "hmac-key-file", env("IAMD_HMAC_KEY_FILE", ""), "file holding the API-key HMAC key, 32+ bytes base64 (IAMD_HMAC_KEY_FILE)")

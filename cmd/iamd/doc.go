@@ -5,7 +5,7 @@
 //	iamd -postgres "$DSN" -redis 127.0.0.1:6379 -key-file /etc/iamd/keys -hmac-key-file /etc/iamd/hmac
 //
 // Every flag has an environment variable (IAMD_LISTEN, IAMD_POSTGRES_DSN,
-// IAMD_REDIS_ADDR, IAMD_DATA, IAMD_KEY_FILE, IAMD_KEYS, IAMD_HMAC_KEY_FILE,
+// IAMD_REDIS_ADDR, IAMD_REDIS_PREFIX, IAMD_DATA, IAMD_KEY_FILE, IAMD_KEYS, IAMD_HMAC_KEY_FILE,
 // IAMD_INSECURE_COOKIES, IAMD_TRACE_STDOUT); a flag given on the command line
 // wins.
 //

@@ -316,11 +316,11 @@ func openSessions(cfg config) (session.Store, apikey.Feed, func() error, error) 
 	if cfg.redisAddr == "" {
 		return session.NewMemoryStore(), nil, func() error { return nil }, nil
 	}
-	rs, err := redisstore.New(rueidis.ClientOption{InitAddress: []string{cfg.redisAddr}}, redisstore.WithPrefix("iamd:"))
+	rs, err := redisstore.New(rueidis.ClientOption{InitAddress: []string{cfg.redisAddr}}, redisstore.WithPrefix(cfg.redisPrefix))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("iamd: redis: %w", err)
 	}
-	return rs, redisstore.NewKeyFeed(rs.Client(), "iamd:apikeys"), func() error { rs.Close(); return nil }, nil
+	return rs, redisstore.NewKeyFeed(rs.Client(), cfg.redisPrefix+"apikeys"), func() error { rs.Close(); return nil }, nil
 }
 
 // loadKeys returns the sealer of secrets at rest (the key provider) and the
