@@ -113,6 +113,35 @@ func Or(fs ...Filter) Filter {
 	return Filter{Any: alts}
 }
 
+// Distinct returns f with each repeated conjunction (the same conditions in
+// the same order, as [Conj.String] writes them) kept once, at its first
+// place, so that a union of overlapping grants renders no clause twice. It
+// matches the same records as f.
+func (f Filter) Distinct() Filter {
+	if f.all || len(f.Any) < 2 {
+		return f
+	}
+	seen := make(map[string]bool, len(f.Any))
+	out := make([]Conj, 0, len(f.Any))
+	for _, c := range f.Any {
+		if k := c.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, c)
+		}
+	}
+	return FromConj(out...)
+}
+
+// In returns the condition "field is one of values": an equality when
+// there is one value, [OpIn] otherwise. It keeps values as given; the
+// caller must not modify them afterwards.
+func In(field string, values ...any) Cond {
+	if len(values) == 1 {
+		return Cond{Field: field, Op: OpEq, Values: values}
+	}
+	return Cond{Field: field, Op: OpIn, Values: values}
+}
+
 // And returns the Filter matching records that both f and g match, for
 // example a data-scope rule intersected with a scope-derived filter. All is
 // the identity and None absorbs. Otherwise the result is distributed into

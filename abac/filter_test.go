@@ -307,3 +307,29 @@ func TestTaggedConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestDistinctAndIn(t *testing.T) {
+	a := abac.Conj{abac.In("ward", "7")}
+	b := abac.Conj{abac.In("department", "social", "roads")}
+	f := abac.Or(abac.FromConj(a, b), abac.FromConj(a), abac.FromConj(abac.Conj{abac.In("ward", "7")}, b))
+	if got, want := f.Distinct().String(), "(ward = '7') or (department in ('social', 'roads'))"; got != want {
+		t.Errorf("Distinct = %s, want %s", got, want)
+	}
+	if len(f.Any) != 5 {
+		t.Fatalf("Distinct modified its receiver: %d conjunctions", len(f.Any))
+	}
+	for _, r := range []abac.Map{{"ward": "7"}, {"department": "roads"}, {"ward": "8"}, {}} {
+		if f.Match(r) != f.Distinct().Match(r) {
+			t.Errorf("Distinct changes what %v matches", r)
+		}
+	}
+	if !abac.All().Distinct().MatchesAll() || !abac.None().Distinct().MatchesNone() {
+		t.Error("Distinct of All or None")
+	}
+	if c := abac.In("ward", "7"); c.Op != abac.OpEq {
+		t.Errorf("In with one value: %v", c.Op)
+	}
+	if c := abac.In("ward", "7", "8"); c.Op != abac.OpIn || len(c.Values) != 2 {
+		t.Errorf("In with two values: %v", c)
+	}
+}

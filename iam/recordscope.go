@@ -130,14 +130,6 @@ func (x *grantIndex) plan(sc *Scoper, p Permission, role RoleID) *rolePlan {
 	return rp
 }
 
-// in returns the condition "field is one of ids".
-func in(field string, ids []any) abac.Cond {
-	if len(ids) == 1 {
-		return abac.Cond{Field: field, Op: abac.OpEq, Values: ids}
-	}
-	return abac.Cond{Field: field, Op: abac.OpIn, Values: ids}
-}
-
 // within returns the filter of the records placed at or beneath scope g:
 // every record for org; otherwise those with a field naming g or a known
 // scope beneath it.
@@ -152,7 +144,7 @@ func (x *grantIndex) within(sc *Scoper, g Scope) abac.Filter {
 	var alts []abac.Conj
 	for c, ids := range b {
 		if sc.fields[c] != "" && len(ids) > 0 {
-			alts = append(alts, abac.Conj{in(sc.fields[c], ids)})
+			alts = append(alts, abac.Conj{abac.In(sc.fields[c], ids...)})
 		}
 	}
 	return abac.FromConj(alts...)
@@ -254,7 +246,7 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at time.Tim
 			openEm = append(openEm, g.within)
 		}
 	}
-	e.open, e.openEmergency = orUnique(open), orUnique(openEm)
+	e.open, e.openEmergency = abac.Or(open...).Distinct(), abac.Or(openEm...).Distinct()
 	if e.needID {
 		e.id = []any{string(sub)}
 	}
@@ -263,24 +255,6 @@ func (x *grantIndex) evaluate(sc *Scoper, sub Subject, p Permission, at time.Tim
 		e.filter, e.emergency = e.compose(nil)
 	}
 	return e, nil
-}
-
-// orUnique returns the Filter matching records that any one of fs
-// matches, each conjunction once, in order.
-func orUnique(fs []abac.Filter) abac.Filter {
-	f := abac.Or(fs...)
-	if f.MatchesAll() || len(f.Any) < 2 {
-		return f
-	}
-	seen := make(map[string]bool, len(f.Any))
-	out := f.Any[:0:0]
-	for _, c := range f.Any {
-		if k := c.String(); !seen[k] {
-			seen[k] = true
-			out = append(out, c)
-		}
-	}
-	return abac.FromConj(out...)
 }
 
 // sorted returns the ids of set in the order of the policy's scopes, so
@@ -360,7 +334,7 @@ func (x *grantIndex) survivors(sc *Scoper, deny []rbac.Bearing) abac.Filter {
 				}
 			}
 			if len(vals) > 0 {
-				alts = append(alts, abac.Conj{in(field, vals)})
+				alts = append(alts, abac.Conj{abac.In(field, vals...)})
 			}
 		}
 		f = f.And(abac.FromConj(alts...)).Simplify()
