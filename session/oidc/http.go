@@ -8,12 +8,16 @@ import (
 )
 
 // CookieResponder is the default [Responder]: on success it sets the
-// session token in an HttpOnly, SameSite=Lax cookie (Secure when the
-// request came over TLS) and redirects to the return path; on failure it
+// session token in an HttpOnly, SameSite=Lax cookie (Secure over TLS
+// or with Secure set) and redirects to the return path; on failure it
 // answers 401 with a fixed message, whatever the reason.
 type CookieResponder struct {
 	// Cookie is the session cookie's name; default "session".
 	Cookie string
+	// Secure marks the cookie Secure even when the request reached this
+	// process without TLS (behind a TLS-terminating proxy). New sets it
+	// for the default responder when the callback URL is https.
+	Secure bool
 }
 
 func (c CookieResponder) name() string {
@@ -26,7 +30,7 @@ func (c CookieResponder) name() string {
 // SignedIn implements [Responder].
 func (c CookieResponder) SignedIn(w http.ResponseWriter, r *http.Request, res sso.Result, returnTo string) {
 	http.SetCookie(w, &http.Cookie{Name: c.name(), Value: res.Token, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: res.Session.Expires})
+		Secure: c.Secure || r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: res.Session.Expires})
 	http.Redirect(w, r, localPath(returnTo), http.StatusSeeOther)
 }
 
@@ -68,7 +72,7 @@ func (rp *RelyingParty) Logout(w http.ResponseWriter, r *http.Request) {
 		// An unknown or ended session is already logged out.
 		_ = rp.o.ender.Logout(r.Context(), c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: rp.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	target := rp.LogoutURL()
 	if target == "" {
 		target = rp.cfg.PostLogoutRedirectURL

@@ -62,9 +62,6 @@ func New(ctx context.Context, cfg Config, accounts Accounts, opts ...Option) (*R
 	if o.once == nil {
 		o.once = sso.NewMemOnce(0, o.now)
 	}
-	if o.responder == nil {
-		o.responder = CookieResponder{}
-	}
 	if o.leeway < 0 || o.leeway > 5*time.Minute {
 		return nil, fmt.Errorf("%w: leeway must be 0-5 minutes", ErrInvalidConfig)
 	}
@@ -118,6 +115,9 @@ func New(ctx context.Context, cfg Config, accounts Accounts, opts ...Option) (*R
 		keys:   &keySet{url: meta.JWKS, client: o.client, now: o.now, interval: o.keyInterval, algs: algs},
 		mfaAMR: cfg.MFAMethods,
 		secure: redirect.Scheme == "https",
+	}
+	if rp.o.responder == nil {
+		rp.o.responder = CookieResponder{Secure: rp.secure}
 	}
 	if rp.mfaAMR == nil {
 		rp.mfaAMR = defaultMFA

@@ -145,9 +145,6 @@ func New(cfg Config, accounts Accounts, opts ...Option) (*ServiceProvider, error
 	if o.replay == nil {
 		o.replay = sso.NewMemReplay(0, o.now)
 	}
-	if o.responder == nil {
-		o.responder = CookieResponder{}
-	}
 	if accounts == nil || cfg.Provider == "" || cfg.EntityID == "" || cfg.ACSURL == "" {
 		return nil, fmt.Errorf("%w: provider, entity id, ACS URL and accounts are required", ErrInvalidConfig)
 	}
@@ -179,6 +176,9 @@ func New(cfg Config, accounts Accounts, opts ...Option) (*ServiceProvider, error
 	}
 	if entity != nil {
 		sp.MetadataURL = *entity
+	}
+	if o.responder == nil {
+		o.responder = CookieResponder{Secure: acs.Scheme == "https"}
 	}
 	return &ServiceProvider{cfg: cfg, o: o, sp: sp, acs: *acs, accounts: accounts, secure: acs.Scheme == "https"}, nil
 }
@@ -507,12 +507,17 @@ func localPath(p string) string {
 }
 
 // CookieResponder is the default [Responder]: on success it sets the
-// session token in an HttpOnly, SameSite=Lax cookie (Secure over TLS) and
+// session token in an HttpOnly, SameSite=Lax cookie (Secure over TLS or
+// with Secure set) and
 // redirects (303) to the return path; on failure it answers 401 with a
 // fixed message, whatever the reason.
 type CookieResponder struct {
 	// Cookie is the session cookie's name; default "session".
 	Cookie string
+	// Secure marks the cookie Secure even when the request reached this
+	// process without TLS (behind a TLS-terminating proxy). New sets it
+	// for the default responder when the callback URL is https.
+	Secure bool
 }
 
 // SignedIn implements [Responder].
@@ -522,7 +527,7 @@ func (c CookieResponder) SignedIn(w http.ResponseWriter, r *http.Request, res ss
 		name = "session"
 	}
 	http.SetCookie(w, &http.Cookie{Name: name, Value: res.Token, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: res.Session.Expires})
+		Secure: c.Secure || r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: res.Session.Expires})
 	http.Redirect(w, r, localPath(returnTo), http.StatusSeeOther)
 }
 
