@@ -99,6 +99,46 @@
 // poll and no bound unless one is set, since confirming it would mean
 // loading the whole policy; Health shows RevisionSource false.
 //
+// # Errors
+//
+// Every error a caller branches on matches exactly one of the sentinels
+// below with errors.Is; two are refinements of another and match both
+// (ErrStepUp is a denial, rbac.ErrEmergency is invalid input). Each error
+// carries detail for operators (subjects, roles, paths, revisions) in its
+// text; [PublicMessage] gives the fixed, client-safe message instead, and
+// [HTTPStatus] the status a service answers with:
+//
+//	sentinel              status  client message
+//	ErrStepUp             403     multi-factor authentication required: verify a second factor and retry
+//	ErrDenied             403     access denied
+//	ErrInvalidInput       400     invalid request   (malformed names, a bad window, an inconsistent change;
+//	                                                 rbac.ErrEmergency: an emergency rule refused it)
+//	ErrNotFound           404     not found         (a change or report names a role, grant, membership,
+//	                                                 rule or activation that does not exist)
+//	ErrExists             409     already exists    (a grant the subject already holds at that scope,
+//	                                                 with any window: Assign is not an upsert)
+//	ErrConflict           409     refused by a segregation-of-duties rule
+//	ErrChanged            409     changed since it was read: read it again and retry
+//	ErrReadOnly           405     policy changes are not accepted here
+//	ErrStale              503     authorization is temporarily unavailable: retry shortly
+//	ErrClosed             503     authorization is temporarily unavailable: retry shortly
+//	context errors        503     authorization is temporarily unavailable: retry shortly
+//	anything else         500     internal error
+//
+// A model read from the store that names a missing role is invalid
+// (ErrInvalidInput); a change that names one is not found (ErrNotFound);
+// a change that deletes a role still granted or inherited is invalid.
+//
+// # Names
+//
+// [User], [Service], [Group] and [Unit] build subjects, [Dept], [Ward] and
+// [Facility] scopes, and [Org] is the whole organisation: iam.User("alice")
+// is "user:alice". They do not validate: an id that is empty, upper-case
+// or holds a separator gives a value that every decision refuses with
+// [ErrInvalidInput] (Check denies it), never a different, valid subject,
+// since an id cannot hold the colon that separates kind and id. Call
+// Validate on the value to check it early.
+//
 // iam never talks to PostgreSQL or Redis itself. Storage and change
 // notifications arrive through the small interfaces [PolicySource] (and,
 // optionally, [CompiledSource] and [RevisionSource]), [PolicyWriter],

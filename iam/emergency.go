@@ -33,8 +33,9 @@ type Activation struct {
 // emergency.activated. The window must be more than zero and at most
 // [MaxEmergencyWindow] and reason must be given, else the error wraps
 // [ErrInvalidInput]; a role that is not an emergency role (marked
-// Emergency, or inheriting one) is refused the same way, and one that does
-// not exist wraps [ErrNotFound].
+// Emergency, or inheriting one) is refused the same way, one that does
+// not exist wraps [ErrNotFound], and an activation of the same subject,
+// role and scope still in force wraps [ErrExists].
 //
 // One person's continuous emergency access is capped at
 // [MaxEmergencyWindow] however it is assembled (see [rbac.Update]): an

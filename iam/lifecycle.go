@@ -66,8 +66,11 @@ func actorOf(ctx context.Context) Subject {
 // composite, or through temporary grants whose windows overlap — is
 // refused atomically with a [*ConflictError] (errors.Is(err, ErrConflict))
 // naming the rule and both paths, and role.assignment_blocked is emitted.
-// A role that does not exist, or a subject that already holds the role at
-// that scope, is refused as invalid input.
+// A role that does not exist is refused with an error wrapping
+// [ErrNotFound]; a subject that already holds the role at that scope (with
+// any window) is refused with one wrapping [ErrExists], and nothing is
+// written: to change a grant's window, Apply a change that revokes and
+// grants it.
 //
 // A grant of an emergency role, through Assign or [Admin.Apply], is an
 // activation like one made with [Admin.ActivateEmergency]: it needs a

@@ -50,6 +50,17 @@ var (
 	// a segregation-of-duties rule; see [ConflictError].
 	ErrConflict = rbac.ErrConflict
 
+	// ErrExists is wrapped by errors refusing a change that adds what is
+	// already there: a grant of a role to a subject at a scope that the
+	// subject already holds (whatever its window). Revoke it first, or
+	// write the new window with a change that revokes and grants.
+	ErrExists = rbac.ErrExists
+
+	// ErrChanged is wrapped by errors refusing a change whose
+	// preconditions ([rbac.Change.ExpectGrants], [rbac.Change.ExpectWaivers])
+	// no longer hold: someone changed the policy since it was read.
+	ErrChanged = rbac.ErrChanged
+
 	// ErrClosed is returned by methods called after [Authorizer.Close].
 	ErrClosed = errors.New("iam: authorizer closed")
 

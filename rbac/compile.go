@@ -492,18 +492,17 @@ func csr(n, m int, each func(yield func(owner, item int32))) csrIndex {
 	return c
 }
 
-// NotFoundErrorInvalid reports a reference to a role that does not exist
-// inside a model being compiled. It wraps both [ErrInvalidInput] and
-// [ErrNotFound].
+// NotFoundErrorInvalid reports a reference to a role or rule that does
+// not exist inside a model being compiled: the model is invalid, so it
+// wraps [ErrInvalidInput] only. A change that names a missing role is
+// refused before compiling, with a [*NotFoundError] ([ErrNotFound]).
 type NotFoundErrorInvalid NotFoundError
 
 // Error implements the error interface.
 func (e *NotFoundErrorInvalid) Error() string { return fmt.Sprintf("missing %s %s", e.Kind, e.Name) }
 
-// Is makes errors.Is report true for ErrInvalidInput and ErrNotFound.
-func (e *NotFoundErrorInvalid) Is(target error) bool {
-	return target == ErrInvalidInput || target == ErrNotFound
-}
+// Is makes errors.Is(err, ErrInvalidInput) true.
+func (e *NotFoundErrorInvalid) Is(target error) bool { return target == ErrInvalidInput }
 
 // window converts a grant's validity window to Unix nanoseconds.
 func window(g Grant) (from, until int64, err error) {

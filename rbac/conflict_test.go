@@ -167,12 +167,14 @@ func TestConflictRuleValidation(t *testing.T) {
 			if !errors.Is(err, rbac.ErrInvalidInput) {
 				t.Fatalf("Compile: %v, want ErrInvalidInput", err)
 			}
-			if errors.Is(err, rbac.ErrNotFound) != tt.notFound {
-				t.Errorf("errors.Is(err, ErrNotFound) = %v, want %v (%v)", !tt.notFound, tt.notFound, err)
+			if errors.Is(err, rbac.ErrNotFound) {
+				t.Errorf("a model naming a missing role is invalid, not not-found: %v", err)
 			}
-			// The same rule added by a change is refused the same way.
-			if _, err := update(t, finance(), rbac.Change{PutConflicts: []rbac.ConflictRule{tt.rule}}); tt.rule.ID != "po-roles" && !errors.Is(err, rbac.ErrInvalidInput) {
-				t.Errorf("Update: %v, want ErrInvalidInput", err)
+			// The same rule added by a change is refused with one sentinel:
+			// not found for a missing role, invalid input otherwise.
+			_, err = update(t, finance(), rbac.Change{PutConflicts: []rbac.ConflictRule{tt.rule}})
+			if tt.rule.ID != "po-roles" && (errors.Is(err, rbac.ErrNotFound) != tt.notFound || errors.Is(err, rbac.ErrInvalidInput) == tt.notFound) {
+				t.Errorf("Update: %v, want ErrNotFound %t and ErrInvalidInput %t", err, tt.notFound, !tt.notFound)
 			}
 		})
 	}
@@ -184,7 +186,6 @@ func TestWaiverValidation(t *testing.T) {
 		name string
 		w    rbac.Waiver
 	}{
-		{"unknown rule", rbac.Waiver{Rule: "ghost", Subject: "user:a", ApprovedBy: "user:b", Reason: "r"}},
 		{"group subject", rbac.Waiver{Rule: "po-roles", Subject: "group:buyers", ApprovedBy: "user:b", Reason: "r"}},
 		{"self approved", rbac.Waiver{Rule: "po-roles", Subject: "user:a", ApprovedBy: "user:a", Reason: "r"}},
 		{"no reason", rbac.Waiver{Rule: "po-roles", Subject: "user:a", ApprovedBy: "user:b", Reason: " "}},
@@ -193,10 +194,15 @@ func TestWaiverValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := update(t, finance(), rbac.Change{PutWaivers: []rbac.Waiver{tt.w}}); !errors.Is(err, rbac.ErrInvalidInput) {
-				t.Fatalf("Update: %v, want ErrInvalidInput", err)
+			if _, err := update(t, finance(), rbac.Change{PutWaivers: []rbac.Waiver{tt.w}}); !errors.Is(err, rbac.ErrInvalidInput) || errors.Is(err, rbac.ErrNotFound) {
+				t.Fatalf("Update: %v, want ErrInvalidInput only", err)
 			}
 		})
+	}
+	// A waiver for a rule that does not exist names something missing.
+	w := rbac.Waiver{Rule: "ghost", Subject: "user:a", ApprovedBy: "user:b", Reason: "r"}
+	if _, err := update(t, finance(), rbac.Change{PutWaivers: []rbac.Waiver{w}}); !errors.Is(err, rbac.ErrNotFound) || errors.Is(err, rbac.ErrInvalidInput) {
+		t.Fatalf("waiver for a missing rule: %v, want ErrNotFound only", err)
 	}
 }
 

@@ -294,6 +294,9 @@ func (m Model) Apply(c Change) (Model, error) {
 	if err := out.deleteRows(c.DeleteRows); err != nil {
 		return Model{}, err
 	}
+	if err := checkReferences(m, out, c); err != nil {
+		return Model{}, err
+	}
 	return out, nil
 }
 

@@ -518,11 +518,14 @@ func testRefused(t *testing.T, h Harness) {
 	f, _ := seeded(t, h)
 	before := snapshot(t, f)
 
+	// Each refusal wraps exactly one of rbac's sentinels: invalid input,
+	// not found, or exists.
 	type refusal struct {
 		name     string
 		c        rbac.Change
-		notFound bool // also wraps rbac.ErrNotFound; otherwise only ErrInvalidInput
+		notFound bool // wraps rbac.ErrNotFound
 		invalid  bool // wraps rbac.ErrInvalidInput
+		exists   bool // wraps rbac.ErrExists
 	}
 	var cases []refusal
 	for _, x := range Hostile {
@@ -551,9 +554,9 @@ func testRefused(t *testing.T, h Harness) {
 		)
 	}
 	cases = append(cases,
-		refusal{name: "grant to a missing role", notFound: true, invalid: true,
+		refusal{name: "grant to a missing role", notFound: true,
 			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "ghost", Scope: "org"}}}},
-		refusal{name: "inherit a missing role", notFound: true, invalid: true,
+		refusal{name: "inherit a missing role", notFound: true,
 			c: rbac.Change{PutRoles: []rbac.Role{{ID: "newrole", Inherits: []rbac.RoleID{"ghost"}}}}},
 		refusal{name: "valid_until before valid_from", invalid: true,
 			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:zoe", Role: "clerk", Scope: "org", NotBefore: Noon, NotAfter: Noon.Add(-time.Second)}}}},
@@ -569,13 +572,13 @@ func testRefused(t *testing.T, h Harness) {
 			c: rbac.Change{Leave: []rbac.Membership{{Member: "user:zoe", Group: "group:clerks"}}}},
 		refusal{name: "delete a missing role", notFound: true,
 			c: rbac.Change{DeleteRoles: []rbac.RoleID{"ghost"}}},
-		refusal{name: "delete a role still granted", notFound: true, invalid: true,
+		refusal{name: "delete a role still granted", invalid: true,
 			c: rbac.Change{DeleteRoles: []rbac.RoleID{"ap"}}},
-		refusal{name: "delete a role still inherited", notFound: true, invalid: true,
+		refusal{name: "delete a role still inherited", invalid: true,
 			c: rbac.Change{DeleteRoles: []rbac.RoleID{"permit-reader"}, Revoke: []rbac.GrantKey{{Subject: "unit:it", Role: "permit-reader", Scope: "org"}}}},
 		refusal{name: "inheritance cycle", invalid: true,
 			c: rbac.Change{PutRoles: []rbac.Role{{ID: "permit-reader", Inherits: []rbac.RoleID{"cbo"}}}}},
-		refusal{name: "grant twice", invalid: true,
+		refusal{name: "grant twice", exists: true,
 			c: rbac.Change{Grant: []rbac.Grant{{Subject: "user:bob", Role: "ap", Scope: "dept:finance"}}}},
 		refusal{name: "role as subject", invalid: true,
 			c: rbac.Change{Grant: []rbac.Grant{{Subject: "role:clerk", Role: "clerk", Scope: "org"}}}},
@@ -603,20 +606,21 @@ func testRefused(t *testing.T, h Harness) {
 			if rev != 0 {
 				t.Errorf("refused change returned revision %d", rev)
 			}
-			if tc.invalid && !errors.Is(err, rbac.ErrInvalidInput) {
-				t.Errorf("error does not wrap rbac.ErrInvalidInput: %v", err)
-			}
-			if !tc.invalid && errors.Is(err, rbac.ErrInvalidInput) {
-				t.Errorf("error wraps rbac.ErrInvalidInput, want only ErrNotFound: %v", err)
-			}
-			if tc.notFound != errors.Is(err, rbac.ErrNotFound) {
-				t.Errorf("errors.Is(err, rbac.ErrNotFound) = %v, want %v: %v", !tc.notFound, tc.notFound, err)
+			for _, x := range []struct {
+				sentinel error
+				want     bool
+			}{{rbac.ErrInvalidInput, tc.invalid}, {rbac.ErrNotFound, tc.notFound}, {rbac.ErrExists, tc.exists},
+				{rbac.ErrConflict, false}, {rbac.ErrChanged, false}} {
+				if errors.Is(err, x.sentinel) != x.want {
+					t.Errorf("errors.Is(err, %v) = %v, want %v: %v", x.sentinel, !x.want, x.want, err)
+				}
 			}
 			var inv *rbac.InvalidError
 			var nf *rbac.NotFoundError
 			var nfi *rbac.NotFoundErrorInvalid
 			var cyc *rbac.CycleError
-			if !errors.As(err, &inv) && !errors.As(err, &nf) && !errors.As(err, &nfi) && !errors.As(err, &cyc) {
+			var ex *rbac.ExistsError
+			if !errors.As(err, &inv) && !errors.As(err, &nf) && !errors.As(err, &nfi) && !errors.As(err, &cyc) && !errors.As(err, &ex) {
 				t.Errorf("error is none of rbac's typed errors: %T %v", err, err)
 			}
 			if tc.name == "inheritance cycle" && !errors.As(err, &cyc) {
@@ -858,8 +862,10 @@ func testConcurrentConflicting(t *testing.T, h Harness) {
 					mu.Lock()
 					wins++
 					mu.Unlock()
-				case !errors.Is(err, rbac.ErrNotFound):
-					t.Errorf("pair %d: refused with %v, want an error wrapping rbac.ErrNotFound", i, err)
+				// The grant lost (its role is gone) or the delete lost (the
+				// role is granted): one sentinel each.
+				case errors.Is(err, rbac.ErrNotFound) == errors.Is(err, rbac.ErrInvalidInput):
+					t.Errorf("pair %d: refused with %v, want an error wrapping exactly one of rbac.ErrNotFound, rbac.ErrInvalidInput", i, err)
 				}
 			}()
 		}
