@@ -18,14 +18,14 @@ const MaxEmergencyWindow = rbac.MaxEmergencyWindow
 // emergency role Role at Scope from From until Until.
 type Activation struct {
 	// ID is the id of the emergency.activated event.
-	ID       string
-	Subject  Subject
-	Role     RoleID
-	Scope    Scope
-	From     time.Time
-	Until    time.Time
-	Reason   string
-	Revision int64
+	ID       string    `json:"id"`
+	Subject  Subject   `json:"subject"`
+	Role     RoleID    `json:"role"`
+	Scope    Scope     `json:"scope"`
+	From     time.Time `json:"from"`  // RFC 3339
+	Until    time.Time `json:"until"` // RFC 3339
+	Reason   string    `json:"reason"`
+	Revision int64     `json:"revision"`
 }
 
 // ActivateEmergency grants the pre-configured emergency role to sub at

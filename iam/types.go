@@ -71,17 +71,17 @@ var (
 
 // Decision is the answer to a check. The zero Decision denies.
 type Decision struct {
-	Allowed bool
+	Allowed bool `json:"allowed"`
 	// StepUp is set, with Allowed false, by a decision that knows how the
 	// caller authenticated ([CheckAuthenticated], or a [Request] with
 	// Authn) when the policy allows but the permission requires
 	// multi-factor authentication ([WithMFARequired]) that the caller has
 	// not done.
-	StepUp bool
+	StepUp bool `json:"step_up,omitempty"`
 	// Reason says why, in words fit for a log line.
-	Reason string
+	Reason string `json:"reason"`
 	// Revision is the policy revision the decision was made on.
-	Revision int64
+	Revision int64 `json:"revision"`
 }
 
 // DeniedError explains a denial. errors.Is(err, ErrDenied) reports true for it.
@@ -118,9 +118,9 @@ type Request struct {
 type Explanation struct {
 	Decision
 	// Decisive is the path of the rule that decided; empty if nothing matched.
-	Decisive Path
+	Decisive Path `json:"decisive"`
 	// Others are further paths to rules of the same effect.
-	Others []Path
+	Others []Path `json:"others,omitempty"`
 }
 
 // String returns a human-readable form of e.

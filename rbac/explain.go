@@ -177,27 +177,27 @@ func (p *Policy) ruleChain(r int32, q *Query, name Permission, want StepKind) ([
 // RoleHolding says that a role holds a permission, and how: Path runs from
 // the role through the roles it inherits to the rule.
 type RoleHolding struct {
-	Role RoleID
+	Role RoleID `json:"role"`
 	// Denied reports that the role also denies the permission, so holding
 	// it never allows.
-	Denied bool
-	Path   Path
+	Denied bool `json:"denied"`
+	Path   Path `json:"path"`
 }
 
 // Holder is a subject that may use a permission at a scope, and the path
 // that allows it.
 type Holder struct {
-	Subject Subject
-	Path    Path
+	Subject Subject `json:"subject"`
+	Path    Path    `json:"path"`
 }
 
 // Access answers "who can": the roles that hold a permission anywhere, and
 // the subjects that hold it at a scope at an instant.
 type Access struct {
-	Permission Permission
-	Scope      Scope
-	Roles      []RoleHolding
-	Subjects   []Holder
+	Permission Permission    `json:"permission"`
+	Scope      Scope         `json:"scope"`
+	Roles      []RoleHolding `json:"roles"`
+	Subjects   []Holder      `json:"subjects"`
 }
 
 // WhoCan lists the roles that hold x (whatever the scope) and the subjects

@@ -100,13 +100,13 @@ type Membership struct {
 // revoked". The window is half-open: the grant is in force from NotBefore
 // up to, not including, NotAfter.
 type Grant struct {
-	Subject   Subject
-	Role      RoleID
-	Scope     Scope
-	NotBefore time.Time
-	NotAfter  time.Time
+	Subject   Subject   `json:"subject"`
+	Role      RoleID    `json:"role"`
+	Scope     Scope     `json:"scope"`
+	NotBefore time.Time `json:"valid_from,omitzero"`  // RFC 3339; absent when open
+	NotAfter  time.Time `json:"valid_until,omitzero"` // RFC 3339; absent when open
 	// Reason is free text for reviewers ("acting CBO during leave").
-	Reason string
+	Reason string `json:"reason,omitempty"`
 }
 
 // ActiveAt reports whether g is in force at t. rbac never reads the clock

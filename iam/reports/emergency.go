@@ -136,18 +136,29 @@ type reviewJSON struct {
 	Actions    []Action  `json:"actions"`
 }
 
-// WriteJSON writes the review as one JSON document (schema version 1,
-// kind "emergency.review").
-func (rv Review) WriteJSON(w io.Writer) error {
+func (rv Review) doc() reviewJSON {
 	a := rv.Activation
 	doc := reviewJSON{V: 1, Header: rv.header(), Kind: KindEmergencyReview, Activation: a.ID, Subject: string(a.Subject), Role: string(a.Role), Scope: string(a.Scope),
 		Reason: a.Reason, From: a.From.UTC(), Until: a.Until.UTC(), Ended: rv.Ended.UTC(), How: rv.How, Actions: rv.Actions}
 	if doc.Actions == nil {
 		doc.Actions = []Action{}
 	}
+	return doc
+}
+
+// MarshalJSON encodes the review as the document [Review.WriteJSON]
+// writes.
+func (rv Review) MarshalJSON() ([]byte, error) { return json.Marshal(rv.doc()) }
+
+// WriteJSON writes the review as one JSON document (schema version 1,
+// kind "emergency.review"): v, header, kind, activation (the event id),
+// subject, role, scope, reason, from, until, ended (RFC 3339), how, and
+// actions (event_id, time, subject, kind, permission, scope, allowed,
+// reason, path).
+func (rv Review) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(rv.doc()); err != nil {
 		return fmt.Errorf("reports: review json: %w", err)
 	}
 	return nil
