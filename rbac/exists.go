@@ -21,7 +21,9 @@ type ExistsError struct {
 }
 
 // Error implements the error interface.
-func (e *ExistsError) Error() string { return fmt.Sprintf("rbac: %s %s already exists", e.Kind, e.Name) }
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("rbac: %s %s already exists", e.Kind, e.Name)
+}
 
 // Is makes errors.Is(err, ErrExists) true.
 func (e *ExistsError) Is(target error) bool { return target == ErrExists }
