@@ -21,6 +21,7 @@ type config struct {
 	hmacKeyFile    string
 	insecureCookie bool
 	traceStdout    bool
+	metricsEvery   time.Duration
 	maxStaleness   time.Duration
 }
 
@@ -48,6 +49,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.hmacKeyFile, "hmac-key-file", env("IAMD_HMAC_KEY_FILE", ""), "file holding the API-key HMAC key, 32+ bytes base64 (IAMD_HMAC_KEY_FILE)")
 	fs.BoolVar(&c.insecureCookie, "insecure-cookies", envBool("IAMD_INSECURE_COOKIES"), "session cookies without Secure, for HTTP on loopback during development (IAMD_INSECURE_COOKIES)")
 	fs.BoolVar(&c.traceStdout, "trace-stdout", envBool("IAMD_TRACE_STDOUT"), "write OpenTelemetry spans to standard error (IAMD_TRACE_STDOUT)")
+	fs.DurationVar(&c.metricsEvery, "metrics-stdout", envDuration(getenv, "IAMD_METRICS_STDOUT"), "write OpenTelemetry metrics to standard error at this interval; 0: off (IAMD_METRICS_STDOUT)")
 	fs.DurationVar(&c.maxStaleness, "max-staleness", 30*time.Second, "refuse decisions when the policy was not confirmed current for this long")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -62,8 +64,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.postgresDSN != "" && c.hmacKeyFile == "" {
 		return config{}, errors.New("iamd: with -postgres, give -hmac-key-file: every process must hash API keys with the same key")
 	}
+	if c.metricsEvery < 0 {
+		return config{}, errors.New("iamd: -metrics-stdout must not be negative")
+	}
 	if c.maxStaleness <= 0 {
 		return config{}, errors.New("iamd: -max-staleness must be positive")
 	}
 	return c, nil
+}
+
+func envDuration(getenv func(string) string, name string) time.Duration {
+	d, _ := time.ParseDuration(getenv(name))
+	return d
 }

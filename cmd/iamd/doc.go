@@ -6,7 +6,7 @@
 //
 // Every flag has an environment variable (IAMD_LISTEN, IAMD_POSTGRES_DSN,
 // IAMD_REDIS_ADDR, IAMD_REDIS_PREFIX, IAMD_DATA, IAMD_KEY_FILE, IAMD_KEYS, IAMD_HMAC_KEY_FILE,
-// IAMD_INSECURE_COOKIES, IAMD_TRACE_STDOUT); a flag given on the command line
+// IAMD_INSECURE_COOKIES, IAMD_TRACE_STDOUT, IAMD_METRICS_STDOUT); a flag given on the command line
 // wins.
 //
 // With nothing configured it runs on the embedded store in the data
@@ -22,6 +22,9 @@
 // requests in flight finish (up to 10 s), then the stores close.
 //
 // Logs are JSON (log/slog) on standard error. -trace-stdout writes
-// OpenTelemetry spans to standard error; decisions, reloads and sign-ins are
-// measured through iam/iamotel.
+// OpenTelemetry spans, and -metrics-stdout 1m the metrics of iam/iamotel
+// (decisions, check latency, reloads, staleness, session cache hits,
+// sign-in failures and lockouts, requests) every minute, to standard error;
+// a deployment that ships them elsewhere swaps the stdout exporters for its
+// own in main.go.
 package main

@@ -21,7 +21,10 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
@@ -93,7 +96,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		closers = append(closers, func() error { return sdk.Shutdown(context.WithoutCancel(ctx)) })
 		tp = sdk
 	}
-	tel, err := iamotel.New(tp, nil)
+	var mp metric.MeterProvider
+	if cfg.metricsEvery > 0 {
+		exp, err := stdoutmetric.New(stdoutmetric.WithWriter(stderr))
+		if err != nil {
+			return err
+		}
+		sdk := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(cfg.metricsEvery))))
+		closers = append(closers, func() error { return sdk.Shutdown(context.WithoutCancel(ctx)) })
+		mp = sdk
+	}
+	tel, err := iamotel.New(tp, mp)
 	if err != nil {
 		return err
 	}
@@ -116,6 +129,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	closers = append(closers, authz.Close)
 	admin := iam.NewOutboxAdmin(authz, st.policy)
+	unwatch, err := tel.WatchAuthorizer(authz)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, unwatch)
 
 	sessStore, keyFeed, closeRedis, err := openSessions(cfg)
 	if err != nil {

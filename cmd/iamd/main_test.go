@@ -160,3 +160,45 @@ func TestConfig(t *testing.T) {
 		t.Error("unknown flag accepted")
 	}
 }
+
+// TestTelemetryExport: with -trace-stdout and -metrics-stdout, spans and
+// decision metrics reach standard error, labelled by module, never by
+// subject.
+func TestTelemetryExport(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	errOut := &syncBuf{}
+	env := map[string]string{"IAMD_DATA": t.TempDir(), "IAMD_LISTEN": "127.0.0.1:0"}
+	out := &syncBuf{}
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-trace-stdout", "-metrics-stdout", "100ms"}, func(k string) string { return env[k] }, out, errOut, func(a string) { addr <- a })
+	}()
+	s := &server{out: out}
+	select {
+	case s.addr = <-addr:
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not started")
+	}
+	tok := s.login(t, passwordLine.FindStringSubmatch(out.String())[1])
+	s.call(t, "GET", "/api/v1/users", tok, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errOut.String(), "iam.decisions") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	logs := errOut.String()
+	for _, want := range []string{"iam.decisions", "iam.check.duration", "iam.policy.staleness", "HTTP GET", "iam.signin", `"Value":"iam"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("standard error lacks %q", want)
+		}
+	}
+	if strings.Contains(logs, `"Value":"user:admin"`) {
+		t.Error("a metric or span carries the subject")
+	}
+}
