@@ -120,6 +120,10 @@ type env struct {
 	events   *recorder
 	clock    *clock
 	rec      *errResponder
+	cfg      saml.Config
+	svc      *sso.Service
+	spOpts   []saml.Option
+	acs      http.HandlerFunc // what POST /saml/acs runs; e.sp.ACS by default
 }
 
 type envOpts struct {
@@ -201,7 +205,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.recorder {
 		opts = append(opts, saml.WithResponder(e.rec))
 	}
-	e.sp, err = saml.New(cfg, svc, append(opts, o.opts...)...)
+	e.cfg, e.svc, e.spOpts = cfg, svc, append(opts, o.opts...)
+	e.sp, err = saml.New(cfg, svc, e.spOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +219,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	mux.HandleFunc("GET /saml/metadata", e.sp.MetadataHandler)
 	mux.HandleFunc("GET /saml/login", e.sp.Begin)
-	mux.HandleFunc("POST /saml/acs", e.sp.ACS)
+	e.acs = e.sp.ACS
+	mux.HandleFunc("POST /saml/acs", func(w http.ResponseWriter, r *http.Request) { e.acs(w, r) })
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie("session")
 		if err != nil {
