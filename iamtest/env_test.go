@@ -93,7 +93,13 @@ func TestEnvClockDrivesGrantWindows(t *testing.T) {
 	if check(t, env.Authorizer, "user:bob", "permits.application.read") {
 		t.Fatal("allowed at the grant's end")
 	}
-	// A long jump does not make the in-memory store look stale.
+	// The Env gets the production defaults for a store that reports its
+	// revision, and a long jump of the clock does not make the in-memory
+	// store look stale: the decision confirms the revision first.
+	h := env.Authorizer.Health()
+	if !h.RevisionSource || h.MaxStaleness <= 0 || h.PollInterval <= 0 {
+		t.Errorf("Health = %+v; want the revision poll and a staleness bound, as over a SQL store", h)
+	}
 	env.Clock.Advance(72 * time.Hour)
 	if !check(t, env.Authorizer, "user:alice", "permits.application.read") {
 		t.Fatal("alice denied after the clock moved three days")
