@@ -50,9 +50,10 @@ type Config struct {
 	// values that do.
 	MFAMethods  []string
 	MFAContexts []string
-	// DepartmentClaim, GroupsClaim and AttributeClaims name the ID token
-	// claims copied into the identity's attributes for mappings
-	// (default groups claim: "groups").
+	// GroupsClaim names the claim holding group ids (default "groups");
+	// AttributeClaims name other ID token claims ("department",
+	// "jobTitle") copied into the identity's attributes for mappings and
+	// provisioning.
 	GroupsClaim     string
 	AttributeClaims []string
 }

@@ -104,7 +104,7 @@ func New(cfg Config) (*Provider, error) {
 			EmailVerified: u.EmailVerified, FirstName: u.Name, PreferredLanguage: language.English}
 	}
 	client := storage.WebClient(cfg.ClientID, cfg.ClientSecret, cfg.RedirectURIs...)
-	st := &store{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{cfg.ClientID: client}), p: p, client: client}
+	st := &store{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{cfg.ClientID: client}), p: p}
 
 	mux := http.NewServeMux()
 	p.srv = httptest.NewUnstartedServer(mux)
@@ -336,7 +336,6 @@ func (u userStore) ExampleClientID() string { return "service" }
 type store struct {
 	*storage.Storage
 	p      *Provider
-	client *storage.Client
 }
 
 type signingKey struct{ p *Provider }
