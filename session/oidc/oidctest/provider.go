@@ -335,7 +335,7 @@ func (u userStore) ExampleClientID() string { return "service" }
 // Entra-shaped ID token claims and the user's amr/acr.
 type store struct {
 	*storage.Storage
-	p      *Provider
+	p *Provider
 }
 
 type signingKey struct{ p *Provider }
