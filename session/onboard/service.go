@@ -286,7 +286,7 @@ func (s *Service) Onboard(ctx context.Context, rec Record) (Result, error) {
 	defer s.lock(rec.EmployeeID)()
 	for attempt := 0; ; attempt++ {
 		res, err := s.onboard(ctx, rec)
-		if attempt == 0 && (errors.Is(err, rbac.ErrChanged) || errors.Is(err, signin.ErrExists)) {
+		if attempt == 0 && (errors.Is(err, rbac.ErrChanged) || errors.Is(err, rbac.ErrExists) || errors.Is(err, signin.ErrExists)) {
 			continue // another process moved first: decide again
 		}
 		return res, err
