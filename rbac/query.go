@@ -160,6 +160,34 @@ func (p *Policy) KnowsPermission(x Permission) bool {
 	return ok
 }
 
+// Covered returns the concrete permissions the policy knows that rule
+// pattern x covers, sorted: x itself when it is exact and known, every
+// known permission under its prefix when it is a wildcard (permits.*), and
+// none for a malformed pattern. A wildcard that covers nothing here still
+// covers permissions added later; callers that configure against a policy
+// (data rules, templates) use this to refuse a wildcard that is a typo.
+func (p *Policy) Covered(x Permission) []Permission {
+	if x.ValidatePattern() != nil {
+		return nil
+	}
+	if !x.IsWildcard() {
+		if p.KnowsPermission(x) {
+			return []Permission{x}
+		}
+		return nil
+	}
+	prefix := x[:len(x)-1]
+	from, _ := slices.BinarySearch(p.permNames, prefix)
+	var out []Permission
+	for _, n := range p.permNames[from:] {
+		if len(n) < len(prefix) || n[:len(prefix)] != prefix {
+			break
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 // KnowsScope reports whether the policy knows scope s: org, a scope the
 // scope tree declares, or a scope some grant names.
 func (p *Policy) KnowsScope(s Scope) bool {

@@ -209,3 +209,33 @@ func TestGrantsInForceAgreesWithDecide(t *testing.T) {
 	}
 	t.Logf("%d decisions compared", checked)
 }
+
+// TestCovered checks Covered against Permission.Covers over the known
+// permissions, for exact, wildcard, unknown and malformed patterns.
+func TestCovered(t *testing.T) {
+	t.Parallel()
+	p, err := rbac.Compile(rbac.Model{
+		Permissions: []rbac.Permission{"permits.application.read", "permits.applicant.read", "permitsx.case.read", "crm.citizen.sin.view"},
+		Roles:       []rbac.Role{{ID: "r", Permissions: []rbac.Permission{"permits.*", "crm.citizen.read"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []rbac.Permission{"permits.*", "permits.application.*", "crm.*", "crm.citizen.*", "crm.citizen.sin.*",
+		"permitsx.*", "roads.*", "permits.application.read", "permits.application.approve", "", "permits", "permits.**", "PERMITS.*"} {
+		var want []rbac.Permission
+		if x.ValidatePattern() == nil {
+			for _, k := range p.KnownPermissions() {
+				if x.Covers(k) {
+					want = append(want, k)
+				}
+			}
+		}
+		if got := p.Covered(x); !slices.Equal(got, want) {
+			t.Errorf("Covered(%q) = %v, want %v", x, got, want)
+		}
+	}
+	if got := p.Covered("permits.*"); len(got) != 2 {
+		t.Errorf("permits.* covers %v; permitsx.case.read is not under permits.", got)
+	}
+}
