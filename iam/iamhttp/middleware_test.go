@@ -484,3 +484,26 @@ func TestOptionsRefuseBadValues(t *testing.T) {
 		t.Error("nil Authorizer accepted")
 	}
 }
+
+// TestIAMErrorsFollowIAMsTable: an error of package iam is answered with
+// iam.HTTPStatus and iam.PublicMessage, so the two packages never disagree.
+func TestIAMErrorsFollowIAMsTable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, err := range []error{iam.ErrDenied, iam.ErrStepUp, iam.ErrInvalidInput, iam.ErrNotFound, iam.ErrConflict,
+		iam.ErrStale, iam.ErrClosed, iam.ErrReadOnly, &iam.DeniedError{Subject: "user:alice", Reason: "secret reason"},
+		context.DeadlineExceeded} {
+		w := httptest.NewRecorder()
+		f.mw.Error(w, httptest.NewRequest("GET", "/", nil), err)
+		p := problem(t, w)
+		if p.Status != iam.HTTPStatus(err) || iamhttp.Status(err) != iam.HTTPStatus(err) {
+			t.Errorf("%v: status %d, iam says %d", err, p.Status, iam.HTTPStatus(err))
+		}
+		if p.Detail != iam.PublicMessage(err) {
+			t.Errorf("%v: detail %q, iam says %q", err, p.Detail, iam.PublicMessage(err))
+		}
+		if strings.Contains(w.Body.String(), "alice") || strings.Contains(w.Body.String(), "secret") {
+			t.Errorf("%v: problem leaks the error's text: %s", err, w.Body)
+		}
+	}
+}

@@ -51,26 +51,26 @@ const (
 	ProblemUnsupported     = "urn:civic-security:problem:unsupported-media-type"
 	ProblemTooLarge        = "urn:civic-security:problem:too-large"
 	ProblemNotImplemented  = "urn:civic-security:problem:not-implemented"
+	ProblemReadOnly        = "urn:civic-security:problem:read-only"
 )
 
-// problemOf is the one table from library errors to client-safe problems.
-// Order matters: the more precise sentinel comes first (a StepUpError is
-// also ErrDenied; an apikey refusal is also 401).
+// problemOf maps an error to a client-safe problem. Errors of package iam
+// take their status and message from iam.HTTPStatus and iam.PublicMessage
+// (iam's one table); this function adds only what iam does not know: the
+// identity packages' errors (session, apikey, signin) and this package's
+// own. The precise sentinel comes first (an apikey refusal is a 401, a
+// lock a 429).
 func problemOf(err error) Problem {
 	switch {
 	case err == nil:
 		return Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError}
-	case errors.Is(err, iam.ErrStepUp):
-		return Problem{Type: ProblemStepUp, Title: "Second factor required", Status: http.StatusForbidden,
-			Detail: "This action needs multi-factor authentication. Verify a second factor and retry."}
 	case errors.Is(err, signin.ErrLocked):
 		return Problem{Type: ProblemTooManyAttempts, Title: "Too many attempts", Status: http.StatusTooManyRequests,
 			Detail: "Too many failed attempts. Try again later."}
 	case errors.Is(err, session.ErrUnavailable), errors.Is(err, apikey.ErrUnavailable),
-		errors.Is(err, iam.ErrStale), errors.Is(err, iam.ErrClosed),
 		errors.Is(err, session.ErrClosed), errors.Is(err, apikey.ErrClosed):
 		return Problem{Type: ProblemUnavailable, Title: "Service unavailable", Status: http.StatusServiceUnavailable,
-			Detail: "Access cannot be decided right now. Retry shortly."}
+			Detail: "Authentication is temporarily unavailable. Retry shortly."}
 	case errors.Is(err, session.ErrInvalidToken), errors.Is(err, apikey.ErrInvalidKey),
 		errors.Is(err, signin.ErrInvalidCredentials), errors.Is(err, signin.ErrInvalidCode), errors.Is(err, signin.ErrMFARequired),
 		errors.Is(err, errUnauthenticated), errors.Is(err, errConflicting):
@@ -79,7 +79,7 @@ func problemOf(err error) Problem {
 	case errors.Is(err, errCrossOrigin):
 		return Problem{Type: ProblemCrossOrigin, Title: "Cross-origin request refused", Status: http.StatusForbidden,
 			Detail: "Requests that change state must come from this site."}
-	case errors.Is(err, iam.ErrDenied), errors.Is(err, apikey.ErrDenied), errors.Is(err, apikey.ErrNarrowed):
+	case errors.Is(err, apikey.ErrDenied), errors.Is(err, apikey.ErrNarrowed):
 		return Problem{Type: ProblemForbidden, Title: "Forbidden", Status: http.StatusForbidden,
 			Detail: "You do not have permission for this action."}
 	case errors.Is(err, ErrTooLarge):
@@ -91,28 +91,48 @@ func problemOf(err error) Problem {
 	case errors.Is(err, ErrNotImplemented):
 		return Problem{Type: ProblemNotImplemented, Title: "Not implemented", Status: http.StatusNotImplemented,
 			Detail: "This endpoint is not available on this server."}
-	case errors.Is(err, iam.ErrConflict), errors.Is(err, apikey.ErrExists), errors.Is(err, signin.ErrExists),
+	case errors.Is(err, apikey.ErrExists), errors.Is(err, signin.ErrExists),
 		errors.Is(err, apikey.ErrState), errors.Is(err, signin.ErrAlreadyEnrolled):
 		return Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict,
-			Detail: "The change conflicts with the current state or a segregation-of-duties rule."}
-	case errors.Is(err, ErrNotFound), errors.Is(err, iam.ErrNotFound), errors.Is(err, apikey.ErrNotFound),
-		errors.Is(err, signin.ErrNotFound), errors.Is(err, session.ErrNotFound), errors.Is(err, signin.ErrNotEnrolled):
-		return Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
-			Detail: "No such resource."}
-	case errors.Is(err, ErrBadRequest), errors.Is(err, iam.ErrInvalidInput), errors.Is(err, session.ErrInvalidInput),
-		errors.Is(err, apikey.ErrInvalidInput), errors.Is(err, signin.ErrInvalidInput),
-		errors.Is(err, apikey.ErrNarrowingExceeds), errors.Is(err, iam.ErrReadOnly):
+			Detail: "The change conflicts with the current state."}
+	case errors.Is(err, ErrNotFound), errors.Is(err, apikey.ErrNotFound), errors.Is(err, signin.ErrNotFound),
+		errors.Is(err, session.ErrNotFound), errors.Is(err, signin.ErrNotEnrolled):
+		return Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "No such resource."}
+	case errors.Is(err, ErrBadRequest), errors.Is(err, session.ErrInvalidInput), errors.Is(err, apikey.ErrInvalidInput),
+		errors.Is(err, signin.ErrInvalidInput), errors.Is(err, apikey.ErrNarrowingExceeds):
 		return Problem{Type: ProblemBadRequest, Title: "Bad request", Status: http.StatusBadRequest,
 			Detail: "The request is malformed or names something invalid."}
 	}
-	return Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
-		Detail: "The server could not complete the request."}
+	// iam's own errors: its status and its client-safe message.
+	status := iam.HTTPStatus(err)
+	p := Problem{Status: status, Title: http.StatusText(status), Detail: iam.PublicMessage(err)}
+	switch {
+	case errors.Is(err, iam.ErrStepUp):
+		p.Type, p.Title = ProblemStepUp, "Second factor required"
+	case status == http.StatusForbidden:
+		p.Type = ProblemForbidden
+	case status == http.StatusBadRequest:
+		p.Type = ProblemBadRequest
+	case status == http.StatusNotFound:
+		p.Type = ProblemNotFound
+	case status == http.StatusConflict:
+		p.Type = ProblemConflict
+	case status == http.StatusServiceUnavailable:
+		p.Type = ProblemUnavailable
+	case status == http.StatusMethodNotAllowed:
+		p.Type = ProblemReadOnly
+	default:
+		p = Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
+			Detail: "The server could not complete the request."}
+	}
+	return p
 }
 
 // Status returns the HTTP status for an error returned by the iam, session,
-// apikey or signin packages (or by this one): 401, 403, 400, 404, 409, 429,
-// 503, or 500 for anything it does not know. A nil error is 500: a caller
-// that has no error has nothing to report.
+// apikey or signin packages (or by this one): iam.HTTPStatus for iam's
+// errors, and 401, 403, 400, 404, 409, 413, 415, 429, 501 or 503 for the
+// others; 500 for anything none of them knows. A nil error is 500: a
+// caller that has no error has nothing to report.
 func Status(err error) int { return problemOf(err).Status }
 
 // Sentinel errors for handlers that answer through [Middleware.Error].

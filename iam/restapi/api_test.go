@@ -411,8 +411,14 @@ func TestLockoutIs429(t *testing.T) {
 // them (and without, they answer 501, see TestEveryEndpointMatchesTheDocument).
 func TestSSOCallbacksWired(t *testing.T) {
 	var oidcHits, samlHits int
-	oidc := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHits++; http.Redirect(w, r, "/", http.StatusSeeOther) })
-	saml := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { samlHits++; http.Redirect(w, r, "/", http.StatusSeeOther) })
+	oidc := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		oidcHits++
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	saml := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		samlHits++
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
 	f := newFixture(t, restapi.WithSSO(oidc, saml))
 	client := *f.srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
