@@ -56,15 +56,18 @@ func serve(b *testing.B, h http.Handler, header, value string) {
 // httptest:
 //
 //   - bare: the handler alone, what net/http and httptest cost;
+//
 //   - iamhttp: Authenticate + Require on a warm session (bearer token);
+//
 //   - iamhttp-cookie: the same with the session cookie (adds the
 //     cross-origin check);
+//
 //   - jwt-casbin: golang-jwt ES256 verification of a bearer token on every
 //     request plus a Casbin SyncedCachedEnforcer check over the same policy
 //     (the model Casbin uses as our reference), at a fixed instant so the
 //     enforcer's cache hits.
 //
-//	go test -run '^$' -bench BenchmarkRequest -benchmem ./internal/httpbench
+//     go test -run '^$' -bench BenchmarkRequest -benchmem ./internal/httpbench
 func BenchmarkRequest(b *testing.B) {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
