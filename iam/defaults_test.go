@@ -58,7 +58,7 @@ func TestDefaultPollSeesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	deadline := start.Add(5 * iam.DefaultPollInterval) // generous: a few poll intervals
+	deadline := start.Add(10 * iam.DefaultPollInterval) // generous: a loaded machine, the race detector
 	for a.Revision() < rev {
 		if time.Now().After(deadline) {
 			t.Fatalf("after %s the Authorizer is at revision %d, want %d: the default poll did not pick up the change", time.Since(start), a.Revision(), rev)
@@ -131,7 +131,9 @@ func TestDecisionConfirmsAfterClockJump(t *testing.T) {
 	ctx := context.Background()
 	clk := newManualClock(t0)
 	src := &revSource{m: freshModel(false), rev: 3}
-	a, err := iam.New(ctx, src, quiet, iam.WithClock(clk.now), iam.WithPollInterval(time.Hour))
+	// A poll and a bound far longer than the test, so that only the
+	// decision reads the revision.
+	a, err := iam.New(ctx, src, quiet, iam.WithClock(clk.now), iam.WithPollInterval(time.Hour), iam.WithMaxStaleness(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
