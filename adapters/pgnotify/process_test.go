@@ -422,8 +422,17 @@ func TestProcessesDenyRevocations(t *testing.T) {
 			}
 		}
 	}
-	cs[0].send(t, "health")
-	f := cs[0].expect(t, 5*time.Second, "health")
+	// The Authorizer's poll may have brought child 0 up to date before its
+	// Listener reconnected: wait for the reconnection.
+	var f []string
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		cs[0].send(t, "health")
+		f = cs[0].expect(t, 5*time.Second, "health")
+		if f[1] == string(iam.WatcherConnected) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if f[1] != string(iam.WatcherConnected) || atoi(t, f[3]) < 2 {
 		t.Errorf("child 0 after the kill: %v; want connected on its second connection", f)
 	}
