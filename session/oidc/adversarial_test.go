@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,18 @@ func TestHostileIDTokens(t *testing.T) {
 			forged := oidctest.Unsigned(map[string]any{"alg": "RS256"}, c, nil)
 			return p[0] + "." + strings.Split(forged, ".")[1] + "." + p[2]
 		}, oidc.ErrSignature},
+		{"typed as an access token", func(e *env, raw string) string {
+			return e.idp.ResignHeader(raw, map[string]any{"kid": e.idp.KeyID(), "typ": "at+jwt"})
+		}, oidc.ErrSignature},
+		{"typed as a logout token", func(e *env, raw string) string {
+			return e.idp.ResignHeader(raw, map[string]any{"kid": e.idp.KeyID(), "typ": "logout+jwt"})
+		}, oidc.ErrSignature},
+		{"nested JWT content type", func(e *env, raw string) string {
+			return e.idp.ResignHeader(raw, map[string]any{"kid": e.idp.KeyID(), "typ": "JWT", "cty": "JWT"})
+		}, oidc.ErrSignature},
+		{"typ of another type", func(e *env, raw string) string {
+			return e.idp.ResignHeader(raw, map[string]any{"kid": e.idp.KeyID(), "typ": 7})
+		}, oidc.ErrSignature},
 		{"oversized", func(e *env, raw string) string { return raw + strings.Repeat("A", oidc.MaxIDToken) }, oidc.ErrMalformed},
 		{"not a JWS", func(e *env, raw string) string { return "not-a-token" }, oidc.ErrMalformed},
 		{"missing", func(e *env, raw string) string { return "" }, oidc.ErrMalformed},
@@ -193,6 +206,26 @@ func TestHostileCallbacks(t *testing.T) {
 			b := browser(t)
 			u := e.callbackURL(t, b)
 			get(t, b, u+"&error=access_denied")
+		}},
+		{name: "iss parameter of another provider (mix-up)", want: oidc.ErrIssuer, run: func(t *testing.T, e *env, _ *errResponder) {
+			b := browser(t)
+			u := e.callbackURL(t, b)
+			get(t, b, u+"&iss="+url.QueryEscape("https://login.microsoftonline.com/evil/v2.0"))
+		}},
+		{name: "iss parameter given twice", want: oidc.ErrIssuer, run: func(t *testing.T, e *env, _ *errResponder) {
+			b := browser(t)
+			u := e.callbackURL(t, b)
+			get(t, b, u+"&iss="+url.QueryEscape(e.idp.Issuer())+"&iss=x")
+		}},
+		{name: "iss parameter with a trailing slash", want: oidc.ErrIssuer, run: func(t *testing.T, e *env, _ *errResponder) {
+			b := browser(t)
+			u := e.callbackURL(t, b)
+			get(t, b, u+"&iss="+url.QueryEscape(e.idp.Issuer()+"/"))
+		}},
+		{name: "iss parameter of ours is accepted", ok: 1, want: nil, run: func(t *testing.T, e *env, _ *errResponder) {
+			b := browser(t)
+			u := e.callbackURL(t, b)
+			get(t, b, u+"&iss="+url.QueryEscape(e.idp.Issuer()))
 		}},
 		{name: "expired token by the clock", want: oidc.ErrExpired, run: func(t *testing.T, e *env, _ *errResponder) {
 			b := browser(t)

@@ -51,27 +51,37 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// strictBool is true only for the JSON value true: a string "true" or
+// anything else reads as false, so an email counts as verified only when
+// the provider says so in the standard form.
+type strictBool bool
+
+func (f *strictBool) UnmarshalJSON(b []byte) error {
+	*f = string(bytes.TrimSpace(b)) == "true"
+	return nil
+}
+
 // claims are the ID token claims the relying party reads.
 type claims struct {
-	Iss           string            `json:"iss"`
-	Sub           string            `json:"sub"`
-	Aud           audience          `json:"aud"`
-	Azp           string            `json:"azp"`
-	Exp           *float64          `json:"exp"`
-	Iat           *float64          `json:"iat"`
-	Nbf           *float64          `json:"nbf"`
-	AuthTime      *float64          `json:"auth_time"`
-	Nonce         *string           `json:"nonce"`
-	Tid           string            `json:"tid"`
-	Oid           string            `json:"oid"`
-	Email         string            `json:"email"`
-	EmailVerified flexBool          `json:"email_verified"`
-	Name          string            `json:"name"`
-	AMR           []string          `json:"amr"`
-	ACR           string            `json:"acr"`
-	ClaimNames    map[string]string `json:"_claim_names"`
-	HasGroups     flexBool          `json:"hasgroups"`
-	Extra         map[string]any    `json:"-"`
+	Iss           string         `json:"iss"`
+	Sub           string         `json:"sub"`
+	Aud           audience       `json:"aud"`
+	Azp           string         `json:"azp"`
+	Exp           *float64       `json:"exp"`
+	Iat           *float64       `json:"iat"`
+	Nbf           *float64       `json:"nbf"`
+	AuthTime      *float64       `json:"auth_time"`
+	Nonce         *string        `json:"nonce"`
+	Tid           string         `json:"tid"`
+	Oid           string         `json:"oid"`
+	Email         string         `json:"email"`
+	EmailVerified strictBool     `json:"email_verified"`
+	Name          string         `json:"name"`
+	AMR           []string       `json:"amr"`
+	ACR           string         `json:"acr"`
+	ClaimNames    map[string]any `json:"_claim_names"`
+	HasGroups     flexBool       `json:"hasgroups"`
+	Extra         map[string]any `json:"-"`
 	groups        []string
 }
 
@@ -195,7 +205,11 @@ func (rp *RelyingParty) identity(c claims) (sso.Identity, error) {
 	}
 	// Group overage: Entra replaces the claim with a link (or, in the
 	// implicit flow, hasgroups). The groups are unknown, not empty.
-	if _, over := c.ClaimNames["groups"]; over || bool(c.HasGroups) {
+	groupsClaim := rp.cfg.GroupsClaim
+	if groupsClaim == "" {
+		groupsClaim = "groups"
+	}
+	if _, over := c.ClaimNames[groupsClaim]; over || bool(c.HasGroups) {
 		id.Groups, id.GroupsUnknown = nil, true
 	}
 	for _, a := range c.AMR {

@@ -22,15 +22,19 @@ var (
 	// JWS with a JSON payload.
 	ErrMalformed = errors.New("oidc: malformed ID token")
 	// ErrSignature: the ID token is unsigned ("alg": "none"), uses an
-	// algorithm outside the allow-list (HMAC among them), or its signature
-	// does not verify with the provider's key.
+	// algorithm outside the allow-list (HMAC among them), has a header
+	// that carries or points to a key, is critical, or types it as
+	// something other than a JWT (at+jwt, a nested cty), or its signature
+	// does not verify with the provider's key. Keys published twice under
+	// one kid, symmetric keys and RSA keys under 2048 bits are never used.
 	ErrSignature = errors.New("oidc: bad ID token signature")
 	// ErrUnknownKey: the ID token names a key id the provider's key set
 	// does not have, and the key set was refreshed too recently to fetch
 	// it again.
 	ErrUnknownKey = errors.New("oidc: unknown signing key")
 	// ErrIssuer: iss is not the configured issuer (for Entra, the v2.0
-	// issuer of the token's tenant).
+	// issuer of the token's tenant), or the redirect's iss parameter
+	// (RFC 9207) names another issuer.
 	ErrIssuer = errors.New("oidc: wrong issuer")
 	// ErrTenant: the token's tenant (tid) is not an allowed tenant.
 	ErrTenant = errors.New("oidc: tenant not allowed")

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -78,9 +79,17 @@ func plainHeader(raw string) error {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return fmt.Errorf("%w: header: %w", ErrMalformed, err)
 	}
-	for _, name := range []string{"jwk", "jku", "x5u", "x5c", "crit"} {
+	for _, name := range []string{"jwk", "jku", "x5u", "x5c", "crit", "cty", "enc", "zip"} {
 		if _, ok := h[name]; ok {
 			return fmt.Errorf("%w: header %s is not accepted", ErrSignature, name)
+		}
+	}
+	// An ID token is typed JWT or not at all; another type (at+jwt, a
+	// logout token, a nested JWT) is a different token presented as one.
+	if raw, ok := h["typ"]; ok {
+		var typ string
+		if json.Unmarshal(raw, &typ) != nil || !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "application/jwt") {
+			return fmt.Errorf("%w: header typ %.40s is not an ID token's", ErrSignature, raw)
 		}
 	}
 	return nil
@@ -148,14 +157,34 @@ func (k *keySet) fetch(ctx context.Context) error {
 		return fmt.Errorf("%w: keys: %w", ErrUnavailable, err)
 	}
 	keys := map[string]jose.JSONWebKey{}
+	seen := map[string]int{}
 	for _, key := range set.Keys {
-		if key.Use != "" && key.Use != "sig" || !key.IsPublic() || !key.Valid() {
+		seen[key.KeyID]++
+		if key.Use != "" && key.Use != "sig" || !key.IsPublic() || !key.Valid() || weak(key) {
 			continue
 		}
 		keys[key.KeyID] = key
 	}
+	// A key id published twice is ambiguous: neither key is used.
+	for kid, n := range seen {
+		if n > 1 {
+			delete(keys, kid)
+		}
+	}
 	k.keys = keys
 	return nil
+}
+
+// minRSABits is the smallest RSA modulus accepted for a signing key.
+const minRSABits = 2048
+
+// weak reports a key too small to trust: an RSA modulus under 2048 bits.
+// (Symmetric keys never get here: they are not public keys.)
+func weak(key jose.JSONWebKey) bool {
+	if k, ok := key.Key.(*rsa.PublicKey); ok {
+		return k.N.BitLen() < minRSABits
+	}
+	return false
 }
 
 // Fetches returns how many times the key set was fetched.

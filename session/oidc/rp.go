@@ -144,6 +144,20 @@ func templateIssuer(cfg Config, iss string) bool {
 	return false
 }
 
+// issuerParam reports whether iss, from the redirect's iss parameter, is
+// the configured issuer or, with an issuer template, an allowed tenant's.
+func (rp *RelyingParty) issuerParam(iss string) bool {
+	if rp.cfg.IssuerTemplate == "" {
+		return iss == rp.cfg.Issuer
+	}
+	for _, t := range rp.cfg.Tenants {
+		if iss == strings.ReplaceAll(rp.cfg.IssuerTemplate, "{tenantid}", t) {
+			return true
+		}
+	}
+	return false
+}
+
 // KeyFetches returns how many times the provider's key set was fetched.
 func (rp *RelyingParty) KeyFetches() int64 { return rp.keys.Fetches() }
 
@@ -301,6 +315,12 @@ func (rp *RelyingParty) verify(r *http.Request) (sso.Identity, pending, string, 
 	c, err := r.Cookie(rp.cookieName(state))
 	if err != nil || subtle.ConstantTimeCompare([]byte(digest(c.Value)), []byte(rec.Binding)) != 1 {
 		return sso.Identity{}, pending{}, "", fmt.Errorf("%w: issued to another browser", ErrState)
+	}
+	// RFC 9207: a provider that names itself in the redirect must name
+	// the configured issuer; an answer from another one (a mix-up) is
+	// refused before the code goes anywhere.
+	if iss, ok := q["iss"]; ok && (len(iss) != 1 || !rp.issuerParam(iss[0])) {
+		return sso.Identity{}, pending{}, "", fmt.Errorf("%w: iss parameter %.100q", ErrIssuer, strings.Join(iss, ","))
 	}
 	if e := q.Get("error"); e != "" {
 		return sso.Identity{}, pending{}, "", fmt.Errorf("%w: %.64q", ErrProviderError, e)

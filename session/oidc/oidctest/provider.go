@@ -214,6 +214,26 @@ func (p *Provider) Resign(raw string, edit func(claims map[string]any)) string {
 	return SignRS256(p.key, p.kid, claims)
 }
 
+// ResignHeader is Resign with a chosen protected header: header replaces
+// the default one (alg RS256 is always set; add "kid" to name the key).
+func (p *Provider) ResignHeader(raw string, header map[string]any) string {
+	opts := &jose.SignerOptions{}
+	for k, v := range header {
+		opts = opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: p.key}, opts)
+	if err != nil {
+		panic(err)
+	}
+	b, _ := json.Marshal(Claims(raw))
+	jws, err := s.Sign(b)
+	if err != nil {
+		panic(err)
+	}
+	out, _ := jws.CompactSerialize()
+	return out
+}
+
 // KeyID returns the id of the provider's signing key.
 func (p *Provider) KeyID() string { return p.kid }
 
