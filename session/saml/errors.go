@@ -11,8 +11,10 @@ var (
 	// its number of XML tokens is over the bound.
 	ErrTooLarge = errors.New("saml: response too large")
 	// ErrMalformed: not base64, not well-formed XML, a DOCTYPE, a
-	// processing instruction, an XML comment anywhere, or an element the
-	// checks need is missing.
+	// processing instruction, an XML comment anywhere, text (a byte-order
+	// mark) outside the root, an ID value used twice or an element with
+	// several ID attributes (ID, Id, id), or an element the checks need is
+	// missing.
 	ErrMalformed = errors.New("saml: malformed response")
 	// ErrAssertionCount: the response holds no assertion or more than
 	// one (signature-wrapping and CVE-2022-41912 shapes), or an encrypted
@@ -23,7 +25,10 @@ var (
 	ErrUnsigned = errors.New("saml: assertion is not signed")
 	// ErrSignature: a signature does not verify with the IdP certificate
 	// from the configured metadata (a certificate inside the message is
-	// never trusted), or uses a refused algorithm.
+	// never trusted), uses a refused algorithm (SHA-1 among them), or the
+	// assertion's signature does not reference exactly the assertion by
+	// its ID (URI="" included), uses a transform other than enveloped
+	// signature and exclusive canonicalisation, or appears twice.
 	ErrSignature = errors.New("saml: bad signature")
 	// ErrUnsolicited: the response answers no request (IdP-initiated)
 	// and IdP-initiated sign-in is off.
@@ -40,8 +45,10 @@ var (
 	// ErrDestination: Destination or the bearer Recipient is not this
 	// service provider's assertion consumer URL.
 	ErrDestination = errors.New("saml: wrong destination or recipient")
-	// ErrExpired: NotOnOrAfter has passed or NotBefore is ahead, beyond
-	// the allowed skew, or the assertion was issued too long ago.
+	// ErrExpired: NotOnOrAfter (of the conditions, the bearer confirmation
+	// or the AuthnStatement's SessionNotOnOrAfter) has passed or NotBefore
+	// is ahead, beyond the allowed skew, or the assertion was issued too
+	// long ago.
 	ErrExpired = errors.New("saml: assertion expired or not yet valid")
 	// ErrReplay: this assertion id was accepted before.
 	ErrReplay = errors.New("saml: assertion replayed")

@@ -442,6 +442,11 @@ func (s *ServiceProvider) checkTimes(a *crewjam.Assertion) (time.Time, error) {
 			}
 		}
 	}
+	for _, st := range a.AuthnStatements {
+		if st.SessionNotOnOrAfter != nil && !st.SessionNotOnOrAfter.IsZero() && !now.Before(st.SessionNotOnOrAfter.Add(skew)) {
+			return time.Time{}, fmt.Errorf("%w: the IdP session (SessionNotOnOrAfter) has ended", ErrExpired)
+		}
+	}
 	if a.IssueInstant.After(now.Add(skew)) || now.Sub(a.IssueInstant) > crewjam.MaxIssueDelay+skew {
 		return time.Time{}, fmt.Errorf("%w: issued outside the allowed delay", ErrExpired)
 	}
@@ -471,7 +476,7 @@ func (s *ServiceProvider) identity(a *crewjam.Assertion) (sso.Identity, error) {
 		if a.Subject == nil || a.Subject.NameID == nil || a.Subject.NameID.Value == "" {
 			return sso.Identity{}, fmt.Errorf("%w: no NameID", ErrClaims)
 		}
-		if a.Subject.NameID.Format == string(crewjam.TransientNameIDFormat) {
+		if f := strings.TrimSpace(a.Subject.NameID.Format); strings.EqualFold(f, string(crewjam.TransientNameIDFormat)) || strings.HasSuffix(strings.ToLower(f), ":transient") {
 			return sso.Identity{}, fmt.Errorf("%w: a transient NameID cannot identify a person twice", ErrClaims)
 		}
 		id.Key = a.Subject.NameID.Value

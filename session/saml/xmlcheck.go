@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 )
 
 // Bounds on a response, checked before any other parser sees it.
@@ -32,6 +34,16 @@ type shape struct {
 	Assertions   int // Assertion elements anywhere, any namespace
 	Encrypted    int // EncryptedAssertion elements anywhere
 	SignedAssert bool
+	References   []string // Reference URIs of the assertion's signature
+}
+
+// allowedTransforms are the only transforms an assertion's signature may
+// apply: enveloped signature and exclusive canonicalisation, what SAML
+// IdPs use. Others (XPath, XSLT, inclusive c14n) widen what a signature
+// can be made to cover.
+var allowedTransforms = []string{
+	"http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+	"http://www.w3.org/2001/10/xml-exc-c14n#",
 }
 
 // preflight streams doc once with bounded depth and token count, refusing
@@ -48,8 +60,10 @@ func preflight(doc []byte) (shape, error) {
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	depth, tokens := 0, 0
-	assertionDepth := -1
+	assertionDepth, sigDepth := -1, -1
 	root := true
+	ids := map[string]bool{}
+	var dup error // a repeated ID or signature, reported after the assertion count
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -65,6 +79,21 @@ func preflight(doc []byte) (shape, error) {
 		case xml.StartElement:
 			if depth++; depth > MaxDepth {
 				return s, fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, MaxDepth)
+			}
+			// Every ID-like attribute (ID, Id, id) is unique in the
+			// document and an element has at most one: a signature can
+			// then name only one element.
+			idAttrs := 0
+			for _, a := range t.Attr {
+				if a.Name.Space == "" && strings.EqualFold(a.Name.Local, "id") {
+					if idAttrs++; idAttrs > 1 {
+						return s, fmt.Errorf("%w: an element with several ID attributes", ErrMalformed)
+					}
+					if ids[a.Value] && dup == nil {
+						dup = fmt.Errorf("%w: ID %.64q appears twice", ErrMalformed, a.Value)
+					}
+					ids[a.Value] = true
+				}
 			}
 			if depth == 1 && !root {
 				return s, fmt.Errorf("%w: more than one root element", ErrMalformed)
@@ -85,14 +114,37 @@ func preflight(doc []byte) (shape, error) {
 				s.Encrypted++
 			case "Signature":
 				if depth == assertionDepth+1 && assertionDepth > 0 && t.Name.Space == nsDSig {
+					if s.SignedAssert && dup == nil {
+						dup = fmt.Errorf("%w: the assertion has two signatures", ErrSignature)
+					}
 					s.SignedAssert = true
+					sigDepth = depth
+				}
+			case "Reference":
+				// Signature > SignedInfo > Reference
+				if sigDepth > 0 && depth == sigDepth+2 && t.Name.Space == nsDSig {
+					s.References = append(s.References, attr(t, "URI"))
+				}
+			case "Transform":
+				// Signature > SignedInfo > Reference > Transforms > Transform
+				if sigDepth > 0 && depth == sigDepth+4 && t.Name.Space == nsDSig && !slices.Contains(allowedTransforms, attr(t, "Algorithm")) {
+					return s, fmt.Errorf("%w: transform %.80q is not accepted", ErrSignature, attr(t, "Algorithm"))
 				}
 			}
 		case xml.EndElement:
 			if depth == assertionDepth {
 				assertionDepth = -1
 			}
+			if depth == sigDepth {
+				sigDepth = -1
+			}
 			depth--
+		case xml.CharData:
+			// Outside the root only white space: no byte-order mark or
+			// text a different parser might read differently.
+			if depth == 0 && len(bytes.TrimLeft(t, " \t\r\n")) > 0 {
+				return s, fmt.Errorf("%w: text outside the root element", ErrMalformed)
+			}
 		case xml.Comment:
 			return s, fmt.Errorf("%w: XML comments are not accepted", ErrMalformed)
 		case xml.ProcInst:
@@ -112,8 +164,16 @@ func preflight(doc []byte) (shape, error) {
 	if s.Assertions != 1 {
 		return s, fmt.Errorf("%w: found %d", ErrAssertionCount, s.Assertions)
 	}
+	if dup != nil {
+		return s, dup
+	}
 	if !s.SignedAssert {
 		return s, ErrUnsigned
+	}
+	// The signature covers exactly the assertion, named by its ID: not
+	// the whole document (URI=""), not another element, not several.
+	if len(s.References) != 1 || s.AssertionID == "" || s.References[0] != "#"+s.AssertionID {
+		return s, fmt.Errorf("%w: the assertion's signature must reference the assertion's ID and nothing else", ErrSignature)
 	}
 	return s, nil
 }
