@@ -70,7 +70,14 @@ type RevisionSource interface {
 
 // ConnectionReporter is implemented by a [Notifier] that can say whether it
 // is connected to its source of change notifications (adapters/pgnotify's
-// Listener is). [Authorizer.Health] reports it.
+// Listener is). [Authorizer.Health] reports it, and while it reports no
+// connection the Authorizer polls the store's revision at the poll
+// interval ([WithPollInterval]) instead of leaving changes to the
+// Notifier. A Notifier that is not a ConnectionReporter (a wrapper that
+// hides Connected) is taken as connected while its Watch runs: Health
+// shows [WatcherRunning] rather than [WatcherConnected], and the staleness
+// bound is still confirmed every quarter of the bound, so nothing is
+// served unconfirmed for longer than the bound either way.
 type ConnectionReporter interface {
 	Connected() bool
 }
