@@ -25,9 +25,9 @@ type StaleError struct {
 	// Revision is the revision of the snapshot that was not used.
 	Revision int64
 	// LastConfirmed is when the snapshot was last confirmed current.
-	LastConfirmed time.Time `json:"last_confirmed,omitempty"`
+	LastConfirmed time.Time
 	// MaxStaleness is the bound that was exceeded.
-	MaxStaleness time.Duration `json:"max_staleness_seconds"`
+	MaxStaleness time.Duration
 	// At is the instant of the refused decision.
 	At time.Time
 }
@@ -133,10 +133,10 @@ type Health struct {
 	// zero if nothing was confirmed: a fallback copy's time that is zero or
 	// before 2000 confirms nothing, and one in the future counts as the
 	// instant it was read.
-	LastConfirmed time.Time
+	LastConfirmed time.Time `json:"last_confirmed,omitempty"`
 	// MaxStaleness is the staleness bound ([WithMaxStaleness],
 	// [DefaultMaxStaleness] over a [RevisionSource]); 0 means none.
-	MaxStaleness time.Duration
+	MaxStaleness time.Duration `json:"max_staleness_seconds"`
 	// Stale reports that LastConfirmed is older than MaxStaleness, or zero
 	// with a bound set: checks are being refused with [ErrStale].
 	Stale bool `json:"stale"`
