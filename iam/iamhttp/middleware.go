@@ -72,10 +72,12 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 		// One allocation holds the writer and the caller.
 		st := &requestState{rw: recoverWriter{ResponseWriter: w}}
 		rw := &st.rw
+		served := r // the request the mux saw, which carries the route pattern
 		if t := m.o.telemetry; t != nil {
 			ctx, end := t.StartRequest(r)
 			r = r.WithContext(ctx)
-			defer func() { end(rw.statusCode()) }()
+			served = r
+			defer func() { end(rw.statusCode(), served.Pattern) }()
 		}
 		defer m.recover(rw, r)
 		found, err := m.authenticate(r, &st.caller)
@@ -91,7 +93,8 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(rw, r)
 			return
 		}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), callerKey{}, &st.caller)))
+		served = r.WithContext(context.WithValue(r.Context(), callerKey{}, &st.caller))
+		next.ServeHTTP(rw, served)
 	})
 }
 

@@ -262,14 +262,15 @@ func (t *Telemetry) StartSignIn(ctx context.Context, method string) (context.Con
 }
 
 // StartRequest starts the server span for an HTTP request ("HTTP GET").
-// iamhttp calls it; end records the status and the request counter.
-func (t *Telemetry) StartRequest(r *http.Request) (context.Context, func(status int)) {
+// iamhttp calls it; end records the status, the route pattern the mux
+// matched ("" if none) and the request counter.
+func (t *Telemetry) StartRequest(r *http.Request) (context.Context, func(status int, route string)) {
 	ctx, span := t.tracer.Start(r.Context(), "HTTP "+methodName(r.Method), trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", methodName(r.Method))))
-	return ctx, func(status int) {
+	return ctx, func(status int, route string) {
 		span.SetAttributes(attribute.Int("http.response.status_code", status))
-		if pattern := r.Pattern; pattern != "" {
-			span.SetAttributes(attribute.String("http.route", pattern))
+		if route != "" {
+			span.SetAttributes(attribute.String("http.route", route))
 		}
 		if status >= 500 {
 			span.SetStatus(codes.Error, http.StatusText(status))

@@ -258,12 +258,14 @@ func TestHTTPSpans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := mw.Authenticate(mw.Require("permits.application.read", iamhttp.Fixed("org"))(http.NotFoundHandler()))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	mux := http.NewServeMux()
+	mux.Handle("GET /permits/{id}", mw.Require("permits.application.read", iamhttp.Fixed("org"))(http.NotFoundHandler()))
+	h := mw.Authenticate(mux)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/permits/p1", nil))
 	ctx, end := e.tel.StartSignIn(context.Background(), "password")
 	_ = ctx
 	end(errors.New("bad password"))
-	var sawHTTP, sawSignIn bool
+	var sawHTTP, sawSignIn, sawRoute bool
 	for _, s := range e.spans.Ended() {
 		switch s.Name() {
 		case "HTTP GET":
@@ -272,13 +274,16 @@ func TestHTTPSpans(t *testing.T) {
 				if a.Key == "http.response.status_code" && a.Value.AsInt64() != 401 {
 					t.Errorf("status attribute %v", a.Value.AsInt64())
 				}
+				if a.Key == "http.route" {
+					sawRoute = a.Value.AsString() == "GET /permits/{id}"
+				}
 			}
 		case "iam.signin":
 			sawSignIn = true
 		}
 	}
-	if !sawHTTP || !sawSignIn {
-		t.Fatalf("spans: http %v, signin %v", sawHTTP, sawSignIn)
+	if !sawHTTP || !sawSignIn || !sawRoute {
+		t.Fatalf("spans: http %v, signin %v, route %v", sawHTTP, sawSignIn, sawRoute)
 	}
 	if got := e.points(t, "iam.http.requests"); got["http.request.method=GET,http.response.status_class=4xx"] != 1 {
 		t.Fatalf("requests = %v", got)
