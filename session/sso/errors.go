@@ -15,7 +15,8 @@ var (
 	ErrInvalidClaim = errors.New("sso: invalid claim")
 	// ErrNoAccount is returned when the identity is linked to no user and
 	// the provider may not create one (no just-in-time provisioning, or no
-	// authoritative verified email).
+	// authoritative verified email), or its link names a user that no
+	// longer exists.
 	ErrNoAccount = errors.New("sso: no account for this identity")
 	// ErrNotAllowed is returned when just-in-time provisioning is
 	// configured but the claims do not match its rules (tenant, email

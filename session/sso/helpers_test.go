@@ -69,6 +69,7 @@ type fixture struct {
 	events   *recorder
 	svc      *sso.Service
 	read     sso.GrantReader
+	admin    sso.Assigner
 }
 
 // policy has the bylaw-officer role, a conflicting ticket-void role and
@@ -110,8 +111,9 @@ func newFixture(t testing.TB, providers ...sso.Provider) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.authz.Close() })
+	f.admin = iam.NewAdmin(f.authz, store)
 	f.svc, err = sso.New(f.users, f.links, f.sessions, providers,
-		sso.WithAssigner(iam.NewAdmin(f.authz, store)), sso.WithEvents(f.events), sso.WithGrantReader(f.read))
+		sso.WithAssigner(f.admin), sso.WithEvents(f.events), sso.WithGrantReader(f.read))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civic-platform/security/iam"
@@ -78,6 +79,42 @@ type Service struct {
 	reader    GrantReader
 	sink      EventSink
 	now       func() time.Time
+	locks     keyLocks
+}
+
+// keyLocks are mutexes by key, kept only while in use.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyLocks) lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // New returns a Service over users (signin's user records), links and
@@ -127,7 +164,19 @@ type Result struct {
 // asserted MFA. Any refusal wraps one of the package's sentinels, emits
 // sso.refused, and creates no user, link or session.
 func (s *Service) SignIn(ctx context.Context, id Identity, client session.Client) (Result, error) {
+	// Sign-ins of one identity run one at a time in this process, so two
+	// browsers finishing a first sign-in together do not both provision.
+	unlock := s.locks.lock(id.Provider + "\x00" + id.Key)
 	res, err := s.signIn(ctx, id, client)
+	if errors.Is(err, ErrAccountConflict) {
+		// Another process linked this identity meanwhile: sign in through
+		// its link (which also restores mappings a losing attempt took
+		// back).
+		if _, lerr := s.links.Link(ctx, id.Provider, id.Key); lerr == nil {
+			res, err = s.signIn(ctx, id, client)
+		}
+	}
+	unlock()
 	if err != nil {
 		s.Refused(ctx, id.Provider, err)
 		return Result{}, err
@@ -149,7 +198,10 @@ func (s *Service) signIn(ctx context.Context, id Identity, client session.Client
 	switch {
 	case err == nil:
 		u, err := s.users.User(ctx, link.UserID)
-		if err != nil {
+		if errors.Is(err, signin.ErrNotFound) {
+			// The linked user was removed: the link signs nobody in.
+			return Result{}, fmt.Errorf("%w: the linked user no longer exists", ErrNoAccount)
+		} else if err != nil {
 			return Result{}, s.storeErr("user", err)
 		}
 		res.User = u
