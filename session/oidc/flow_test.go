@@ -29,6 +29,26 @@ func TestBrowserSignIn(t *testing.T) {
 	if e.events.count("sso.signed_in") != 1 {
 		t.Error("no sso.signed_in event")
 	}
+	// A cross-site GET (an image, a link) does not log out.
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut} {
+		req, _ := http.NewRequestWithContext(ctx, m, e.srv.URL+"/logout", nil)
+		resp, err = b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s /logout = %d, want 405", m, resp.StatusCode)
+		}
+	}
+	resp, err = b.Get(e.srv.URL + "/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("after a GET /logout, /me = %d, want the session alive", resp.StatusCode)
+	}
 	// RP-initiated logout ends the local session and goes through the
 	// provider's end-session endpoint back to us.
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/logout", nil)

@@ -59,11 +59,19 @@ func (rp *RelyingParty) LogoutURL() string {
 	return u.String()
 }
 
-// Logout is the HTTP handler for RP-initiated logout (POST): it ends the
+// Logout is the HTTP handler for RP-initiated logout (POST only; other
+// methods get 405 and change nothing): it ends the
 // local session named by the cookie (with [WithSessionEnder]), clears the
 // cookie, and redirects the browser to the provider's end-session
 // endpoint (or to the post-logout URL if the provider has none).
 func (rp *RelyingParty) Logout(w http.ResponseWriter, r *http.Request) {
+	// Only a POST (a form of this application) logs out: a GET could be
+	// an image or a link on another site ending the session.
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	name := CookieResponder{}.name()
 	if cr, ok := rp.o.responder.(CookieResponder); ok {
 		name = cr.name()
