@@ -126,12 +126,12 @@ func run(ctx context.Context, w io.Writer) error {
 	// the permission from the role: one transaction in the store, which also
 	// writes the role.changed event to the store's outbox (a relay such as
 	// adapters/pgoutbox delivers it), so it never reaches the sink directly.
-	losses, err := reports.DryRunRemove(authz.View(), "tax-assessment-officer", sinView)
+	dry, err := reports.DryRunRemove(authz.View(), "tax-assessment-officer", sinView)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nremoving %s from tax-assessment-officer would remove access from %d subject(s):\n", sinView, len(losses))
-	for _, l := range losses {
+	fmt.Fprintf(w, "\nremoving %s from tax-assessment-officer would remove access from %d subject(s):\n", sinView, len(dry.Losses))
+	for _, l := range dry.Losses {
 		fmt.Fprintf(w, "    %s at %s\n", l.Subject, l.Scope)
 	}
 	rev, err := admin.Apply(ctx, rbac.Change{PutRoles: []rbac.Role{taxOfficer(false)}})

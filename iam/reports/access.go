@@ -1,10 +1,14 @@
 package reports
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/civic-platform/security/internal/csvsafe"
 
 	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/rbac"
@@ -18,24 +22,85 @@ type AccessEntry struct {
 	Path    iam.Path    `json:"path"`
 }
 
+// AccessReviewReport is who may use one permission, and through which
+// path, with the [Header] saying what it evidences.
+type AccessReviewReport struct {
+	Header     Header
+	Permission iam.Permission
+	Entries    []AccessEntry
+}
+
 // AccessReview answers "who holds perm, through which path" across the
 // whole organisation: every subject (users, service accounts, and the
 // groups and units that hold grants) that may use perm at the view's
 // instant at the scope of one of the grants reaching it, with the path
 // that allows it. It scans every grant of the view; use it for reviews,
 // not per request.
-func AccessReview(v *iam.View, perm iam.Permission) ([]AccessEntry, error) {
+func AccessReview(v *iam.View, perm iam.Permission) (AccessReviewReport, error) {
 	if err := v.Err(); err != nil {
-		return nil, fmt.Errorf("reports: access review: %w", err)
+		return AccessReviewReport{}, fmt.Errorf("reports: access review: %w", err)
 	}
 	if err := perm.Validate(); err != nil {
-		return nil, fmt.Errorf("reports: access review: %w", err)
+		return AccessReviewReport{}, fmt.Errorf("reports: access review: %w", err)
 	}
 	out, err := holdersOf(v.Model().Grants, v.Policy(), newMembers(v.Policy()), perm, v.At())
 	if err != nil {
-		return nil, fmt.Errorf("reports: access review: %w", err)
+		return AccessReviewReport{}, fmt.Errorf("reports: access review: %w", err)
 	}
-	return out, nil
+	return AccessReviewReport{Header: NewHeader(KindAccessReview, v.Revision(), v.At(), time.Time{}, time.Time{}),
+		Permission: perm, Entries: out}, nil
+}
+
+type accessEntryJSON struct {
+	Subject    string `json:"subject"`
+	Scope      string `json:"scope"`
+	Permission string `json:"permission,omitempty"`
+	Path       string `json:"path"`
+}
+
+type accessReviewJSON struct {
+	V          int               `json:"v"`
+	Header     Header            `json:"header"`
+	Kind       string            `json:"kind"`
+	Permission string            `json:"permission"`
+	Entries    []accessEntryJSON `json:"entries"`
+}
+
+func (r AccessReviewReport) doc() accessReviewJSON {
+	d := accessReviewJSON{V: SchemaVersion, Header: r.Header, Kind: KindAccessReview, Permission: string(r.Permission), Entries: []accessEntryJSON{}}
+	for _, e := range r.Entries {
+		d.Entries = append(d.Entries, accessEntryJSON{Subject: string(e.Subject), Scope: string(e.Scope), Path: pathText(e.Path)})
+	}
+	return d
+}
+
+// WriteJSON writes the report as one JSON document (kind
+// "access.review"): {"v":1,"header":{…},"kind":…,"permission":…,"entries":[…]}.
+func (r AccessReviewReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r.doc()); err != nil {
+		return fmt.Errorf("reports: access review json: %w", err)
+	}
+	return nil
+}
+
+// MarshalJSON encodes the report as the document
+// [AccessReviewReport.WriteJSON] writes.
+func (r AccessReviewReport) MarshalJSON() ([]byte, error) { return json.Marshal(r.doc()) }
+
+// WriteCSV writes one row per holder (subject, scope, permission, path),
+// then the [Header] as "evidence" rows.
+func (r AccessReviewReport) WriteCSV(w io.Writer) error {
+	rows := [][]string{{"subject", "scope", "permission", "path"}}
+	for _, e := range r.Entries {
+		rows = append(rows, []string{string(e.Subject), string(e.Scope), string(r.Permission), pathText(e.Path)})
+	}
+	rows = append(rows, r.Header.rows(len(rows[0]))...)
+	if err := csvsafe.Write(w, rows); err != nil {
+		return fmt.Errorf("reports: access review csv: %w", err)
+	}
+	return nil
 }
 
 // members answers, once per container, who a grant to a group or org unit
@@ -105,6 +170,62 @@ type Loss struct {
 	Path iam.Path `json:"path"`
 }
 
+// RemovalReport is who would lose what if one rule were removed from a
+// role, with the [Header] saying what it evidences.
+type RemovalReport struct {
+	Header     Header
+	Role       iam.RoleID
+	Permission iam.Permission
+	Losses     []Loss
+}
+
+type removalJSON struct {
+	V          int               `json:"v"`
+	Header     Header            `json:"header"`
+	Kind       string            `json:"kind"`
+	Role       string            `json:"role"`
+	Permission string            `json:"permission"`
+	Losses     []accessEntryJSON `json:"losses"`
+}
+
+func (r RemovalReport) doc() removalJSON {
+	d := removalJSON{V: SchemaVersion, Header: r.Header, Kind: KindRemovalDryRun, Role: string(r.Role), Permission: string(r.Permission), Losses: []accessEntryJSON{}}
+	for _, l := range r.Losses {
+		d.Losses = append(d.Losses, accessEntryJSON{Subject: string(l.Subject), Scope: string(l.Scope), Permission: string(l.Permission), Path: pathText(l.Path)})
+	}
+	return d
+}
+
+// WriteJSON writes the report as one JSON document (kind
+// "access.removal_dry_run"): {"v":1,"header":{…},"kind":…,"role":…,
+// "permission":…,"losses":[…]}.
+func (r RemovalReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r.doc()); err != nil {
+		return fmt.Errorf("reports: dry run json: %w", err)
+	}
+	return nil
+}
+
+// MarshalJSON encodes the report as the document [RemovalReport.WriteJSON]
+// writes.
+func (r RemovalReport) MarshalJSON() ([]byte, error) { return json.Marshal(r.doc()) }
+
+// WriteCSV writes one row per loss (subject, scope, permission, path),
+// then the [Header] as "evidence" rows.
+func (r RemovalReport) WriteCSV(w io.Writer) error {
+	rows := [][]string{{"subject", "scope", "permission", "path"}}
+	for _, l := range r.Losses {
+		rows = append(rows, []string{string(l.Subject), string(l.Scope), string(l.Permission), pathText(l.Path)})
+	}
+	rows = append(rows, r.Header.rows(len(rows[0]))...)
+	if err := csvsafe.Write(w, rows); err != nil {
+		return fmt.Errorf("reports: dry run csv: %w", err)
+	}
+	return nil
+}
+
 // DryRunRemove reports who would lose what if the allow rule perm (exact
 // or wildcard, as written in the role) were removed from role — through
 // the role itself, roles that inherit it, groups and units — without
@@ -112,17 +233,17 @@ type Loss struct {
 // removed and compares the two policies' decisions, each made by rbac. A
 // role that does not exist, or does not have the rule, wraps
 // [iam.ErrNotFound].
-func DryRunRemove(v *iam.View, role iam.RoleID, perm iam.Permission) ([]Loss, error) {
+func DryRunRemove(v *iam.View, role iam.RoleID, perm iam.Permission) (RemovalReport, error) {
 	if err := v.Err(); err != nil {
-		return nil, fmt.Errorf("reports: dry run: %w", err)
+		return RemovalReport{}, fmt.Errorf("reports: dry run: %w", err)
 	}
 	m := v.Model()
 	i := slices.IndexFunc(m.Roles, func(r iam.Role) bool { return r.ID == role })
 	if i < 0 {
-		return nil, fmt.Errorf("reports: dry run: %w", &rbac.NotFoundError{Kind: "role", Name: string(role)})
+		return RemovalReport{}, fmt.Errorf("reports: dry run: %w", &rbac.NotFoundError{Kind: "role", Name: string(role)})
 	}
 	if !slices.Contains(m.Roles[i].Permissions, perm) {
-		return nil, fmt.Errorf("reports: dry run: %w", &rbac.NotFoundError{Kind: "rule", Name: string(perm) + " in role " + string(role)})
+		return RemovalReport{}, fmt.Errorf("reports: dry run: %w", &rbac.NotFoundError{Kind: "rule", Name: string(perm) + " in role " + string(role)})
 	}
 	before := v.Policy()
 	next := m.Clone()
@@ -132,7 +253,7 @@ func DryRunRemove(v *iam.View, role iam.RoleID, perm iam.Permission) ([]Loss, er
 	}
 	after, err := rbac.Compile(next)
 	if err != nil {
-		return nil, fmt.Errorf("reports: dry run: %w", err)
+		return RemovalReport{}, fmt.Errorf("reports: dry run: %w", err)
 	}
 	now := v.At()
 	ms := newMembers(before)
@@ -143,7 +264,7 @@ func DryRunRemove(v *iam.View, role iam.RoleID, perm iam.Permission) ([]Loss, er
 		}
 		was, err := holdersOf(m.Grants, before, ms, x, now)
 		if err != nil {
-			return nil, fmt.Errorf("reports: dry run: %w", err)
+			return RemovalReport{}, fmt.Errorf("reports: dry run: %w", err)
 		}
 		for _, h := range was {
 			if !after.Allows(h.Subject, x, h.Scope, now) {
@@ -151,5 +272,6 @@ func DryRunRemove(v *iam.View, role iam.RoleID, perm iam.Permission) ([]Loss, er
 			}
 		}
 	}
-	return out, nil
+	return RemovalReport{Header: NewHeader(KindRemovalDryRun, v.Revision(), now, time.Time{}, time.Time{}),
+		Role: role, Permission: perm, Losses: out}, nil
 }

@@ -18,6 +18,10 @@ const (
 	KindCertification   = "access.certification"
 	KindEmergencyReview = "emergency.review"
 	KindPIIAccess       = "pii.access"
+	KindAccessReview    = "access.review"
+	KindRemovalDryRun   = "access.removal_dry_run"
+	KindOffboarding     = "user.offboarding"
+	KindHRFeed          = "hr.feed"
 )
 
 // Control is one control of a framework that a report is evidence for.
@@ -87,6 +91,34 @@ var controls = map[string][]Control{
 		iso("A.8.2", "privileged access rights: granted for a window, used, ended"),
 		iso("A.5.18", "temporary access rights are removed"),
 	},
+	KindAccessReview: {
+		soc2("CC6.2", "access to a permission is reviewed: every holder and the path that gives it"),
+		soc2("CC6.3", "access is granted by role; the path shows the role, group or unit behind each holder"),
+		nist("PR.AA-05", "access permissions are managed and reviewed"),
+		iso("A.5.15", "access control: who may use the permission, where"),
+		iso("A.5.18", "access rights are reviewed"),
+	},
+	KindRemovalDryRun: {
+		soc2("CC6.3", "a change to a role's access is assessed before it is made: who would lose what"),
+		nist("PR.AA-05", "access permissions are managed"),
+		iso("A.5.15", "access control rules are changed with their effect known"),
+		iso("A.5.18", "access rights are modified deliberately"),
+	},
+	KindOffboarding: {
+		soc2("CC6.2", "a leaver's access is removed: account disabled, every grant and membership revoked"),
+		soc2("CC6.3", "access removed on termination, temporary and emergency grants included"),
+		nist("PR.AA-01", "identities and credentials of leavers are revoked: sessions ended, API keys revoked"),
+		iso("A.5.16", "identity management: the identity is disabled when the person leaves"),
+		iso("A.5.18", "access rights are removed upon termination"),
+		iso("A.8.5", "secure authentication: the leaver's sessions and keys are refused"),
+	},
+	KindHRFeed: {
+		soc2("CC6.2", "accounts are provisioned and removed from the HR record: joiners, movers, leavers"),
+		soc2("CC6.3", "access is granted by position through role templates, checked for segregation of duties"),
+		nist("PR.AA-01", "identities are managed from the authoritative HR record"),
+		iso("A.5.16", "identity management: the full life cycle of identities"),
+		iso("A.5.18", "access rights are provisioned, changed on a move and removed on leaving"),
+	},
 	KindPIIAccess: {
 		soc2("CC6.1", "access to personal information is restricted to the roles that need it"),
 		soc2("CC6.3", "field-level access to personal information is granted by role and reviewed"),
@@ -104,6 +136,10 @@ var titles = map[string][2]string{
 	KindCertification:   {"Access certification", "Certification des accès"},
 	KindEmergencyReview: {"Emergency access review", "Revue des accès d'urgence"},
 	KindPIIAccess:       {"Personal information field access review", "Revue des accès aux champs de renseignements personnels"},
+	KindAccessReview:    {"Access review", "Revue des accès"},
+	KindRemovalDryRun:   {"Access removal dry run", "Simulation du retrait d'un accès"},
+	KindOffboarding:     {"Offboarding", "Départ d'un employé"},
+	KindHRFeed:          {"HR feed: joiners, movers and leavers", "Flux RH : arrivées, mutations et départs"},
 }
 
 // Controls returns the controls a report of the given kind is evidence

@@ -169,7 +169,7 @@ func TestAccessReviewAndDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var who []string
-	for _, e := range got {
+	for _, e := range got.Entries {
 		who = append(who, string(e.Subject)+"@"+string(e.Scope)+": "+e.Path.String())
 	}
 	want := []string{
@@ -181,11 +181,11 @@ func TestAccessReviewAndDryRun(t *testing.T) {
 	if strings.Join(who, "\n") != strings.Join(want, "\n") {
 		t.Errorf("AccessReview:\n%s\nwant\n%s", strings.Join(who, "\n"), strings.Join(want, "\n"))
 	}
-	loss, err := reports.DryRunRemove(a.View(), "purchasing-agent", "finance.po.create")
+	dry, err := reports.DryRunRemove(a.View(), "purchasing-agent", "finance.po.create")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(loss) != 4 {
+	if loss := dry.Losses; len(loss) != 4 {
 		t.Errorf("DryRunRemove = %+v, want the 4 holders", loss)
 	}
 	// Nothing changed.
@@ -193,8 +193,8 @@ func TestAccessReviewAndDryRun(t *testing.T) {
 		t.Error("dry run changed the policy")
 	}
 	// fran keeps read through finance-director; the agents' holders lose it.
-	if loss, err := reports.DryRunRemove(a.View(), "purchasing-agent", "finance.po.read"); err != nil || len(loss) != 4 {
-		t.Errorf("DryRunRemove read = %+v, %v", loss, err)
+	if dry, err := reports.DryRunRemove(a.View(), "purchasing-agent", "finance.po.read"); err != nil || len(dry.Losses) != 4 {
+		t.Errorf("DryRunRemove read = %+v, %v", dry.Losses, err)
 	}
 	for _, tt := range []struct {
 		role iam.RoleID

@@ -173,6 +173,26 @@ func TestEveryReportCarriesAHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	rv := reports.EmergencyReview(nil, iam.Activation{Subject: "user:ana", Role: "eoc", Scope: "org", From: noon.Add(-time.Hour), Until: noon, Revision: 7})
+	pii, err := reports.PIIAccess(v, nil, reports.PIIOptions{From: noon.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	review, err := reports.AccessReview(v, "crm.citizen.sin.view")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry, err := reports.DryRunRemove(v, "crm-supervisor", "crm.citizen.sin.view")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(review.Entries) == 0 || len(dry.Losses) == 0 || review.Permission != "crm.citizen.sin.view" || dry.Role != "crm-supervisor" {
+		t.Fatalf("review %+v, dry run %+v", review, dry)
+	}
+	for _, h := range []reports.Header{review.Header, dry.Header} {
+		if h.PolicyRevision != v.Revision() || !h.GeneratedAt.Equal(noon) || !h.PeriodFrom.Equal(noon) || !h.PeriodTo.Equal(noon) {
+			t.Errorf("header %+v: want revision %d at %v", h, v.Revision(), noon)
+		}
+	}
 	for _, tt := range []struct {
 		kind  string
 		h     reports.Header
@@ -182,6 +202,9 @@ func TestEveryReportCarriesAHeader(t *testing.T) {
 		{reports.KindCompliance, comp.Header, func(b *bytes.Buffer) error { return comp.WriteCSV(b) }, func(b *bytes.Buffer) error { return comp.WriteJSON(b) }},
 		{reports.KindCertification, cert.Header, func(b *bytes.Buffer) error { return cert.WriteCSV(b) }, func(b *bytes.Buffer) error { return cert.WriteJSON(b) }},
 		{reports.KindEmergencyReview, rv.Header, func(b *bytes.Buffer) error { return rv.WriteCSV(b) }, func(b *bytes.Buffer) error { return rv.WriteJSON(b) }},
+		{reports.KindPIIAccess, pii.Header, func(b *bytes.Buffer) error { return pii.WriteCSV(b, "en") }, func(b *bytes.Buffer) error { return pii.WriteJSON(b) }},
+		{reports.KindAccessReview, review.Header, func(b *bytes.Buffer) error { return review.WriteCSV(b) }, func(b *bytes.Buffer) error { return review.WriteJSON(b) }},
+		{reports.KindRemovalDryRun, dry.Header, func(b *bytes.Buffer) error { return dry.WriteCSV(b) }, func(b *bytes.Buffer) error { return dry.WriteJSON(b) }},
 	} {
 		if tt.h.Report != tt.kind || len(tt.h.Controls) == 0 || tt.h.SchemaVersion != 1 || tt.h.Title == "" || tt.h.TitleFR == "" {
 			t.Errorf("%s: header %+v", tt.kind, tt.h)
@@ -197,9 +220,11 @@ func TestEveryReportCarriesAHeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		var doc struct {
+			V      int            `json:"v"`
 			Header reports.Header `json:"header"`
 		}
-		if err := json.Unmarshal(j.Bytes(), &doc); err != nil || doc.Header.Report != tt.kind || len(doc.Header.Controls) != len(tt.h.Controls) {
+		if err := json.Unmarshal(j.Bytes(), &doc); err != nil || doc.V != reports.SchemaVersion || doc.Header.Report != tt.kind ||
+			doc.Header.SchemaVersion != reports.SchemaVersion || len(doc.Header.Controls) != len(tt.h.Controls) {
 			t.Errorf("%s: json header %+v %v", tt.kind, doc.Header, err)
 		}
 	}
