@@ -5,17 +5,23 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/civic-platform/security/rbac"
 	"github.com/civic-platform/security/rbac/templates"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Positions maps position titles, as an HR system writes them, to the
 // roles an employee in that position receives. Titles match without
-// regard to case, surrounding space or repeated spaces; accents and
-// punctuation must match (Trésorier, not Tresorier), so a title written
-// with look-alike letters from another script matches nothing and is
-// refused. A Positions is immutable and safe for concurrent use.
+// regard to case, accents (Trésorière, Tresoriere: many HR exports drop
+// them), surrounding, repeated or non-breaking spaces, the form of an
+// apostrophe (d'application, d’application) or of a hyphen (By-law,
+// By‑law). Letters must match: a title written with look-alike letters
+// from another script (a Cyrillic О in Officer) matches nothing and is
+// refused. Two titles that would match each other are refused when the
+// mapping is made, so folding never makes a title ambiguous. A Positions
+// is immutable and safe for concurrent use.
 type Positions struct {
 	byTitle map[string][]rbac.RoleID
 }
@@ -134,5 +140,17 @@ func positionKey(title string) (string, string) {
 	if why != "" {
 		return "", why
 	}
-	return strings.ToLower(s), ""
+	var b strings.Builder
+	for _, c := range norm.NFD.String(strings.ToLower(s)) {
+		switch {
+		case unicode.Is(unicode.Mn, c): // an accent, decomposed
+		case strings.ContainsRune("\u2018\u2019\u02bc\u02b9\u0060\u00b4\u2032\uff07", c):
+			b.WriteByte('\'')
+		case strings.ContainsRune("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", c):
+			b.WriteByte('-')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return norm.NFC.String(b.String()), ""
 }

@@ -296,14 +296,14 @@ func TestPositions(t *testing.T) {
 	for title, want := range map[string]rbac.RoleID{
 		"Bylaw Officer": "bylaw-officer", "Agent d'application des règlements municipaux": "bylaw-officer",
 		"agente d'application des règlements municipaux": "bylaw-officer", "Chief Building Official": "cbo",
-		"Chef du service du bâtiment": "cbo", "Trésorière": "treasurer", "Urbaniste": "planner", "  FIRE   chief ": "fire-chief",
+		"Chef du service du bâtiment": "cbo", "Trésorière": "treasurer", "TRESORIERE": "treasurer", "Urbaniste": "planner", "  FIRE   chief ": "fire-chief",
 		"Directeur général": "cao", "Greffier municipal": "clerk", "IT Administrator": "it-admin", "Administrateur des TI": "it-admin",
 	} {
 		if got, ok := p.Roles(title); !ok || len(got) != 1 || got[0] != want {
 			t.Errorf("Roles(%q) = %v %v, want %s", title, got, ok, want)
 		}
 	}
-	for _, title := range []string{"Emergency Operations", "Opérations d'urgence", "Tresoriere", "", "Planner\n"} {
+	for _, title := range []string{"Emergency Operations", "Opérations d'urgence", "Tresoriere-adjointe", "", "Planner\n"} {
 		if _, ok := p.Roles(title); ok {
 			t.Errorf("Roles(%q) matched", title)
 		}

@@ -1,0 +1,64 @@
+package onboard_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/civic-platform/security/session/onboard"
+)
+
+// Position titles as HR systems write them: typographic apostrophes,
+// non-breaking and repeated spaces, dashes of every kind, case.
+func TestPositionTitleSpellings(t *testing.T) {
+	t.Parallel()
+	p, err := onboard.DefaultPositions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{
+		"Agente d\u2019application des règlements municipaux",
+		"AGENTE D'APPLICATION DES RÈGLEMENTS MUNICIPAUX",
+		"Agente d\u02bcapplication des règlements municipaux",
+		"  bylaw\u00a0officer ",
+		"By\u2011law Officer", "By\u2013law Officer", "By\u2010law Officer",
+		"Agente de la re\u0301glementation", // decomposed accent
+		"Agente d'application des reglements municipaux",
+	} {
+		if rs, ok := p.Roles(title); !ok || len(rs) != 1 || rs[0] != "bylaw-officer" {
+			t.Errorf("Roles(%q) = %v, %v; want bylaw-officer", title, rs, ok)
+		}
+	}
+	for _, title := range []string{
+		"Bylaw Оfficer", // Cyrillic O
+		"Bylaw Officer\u200b",
+		"Bylaw Officers",
+		"Bylaw-Officer!",
+	} {
+		if rs, ok := p.Roles(title); ok {
+			t.Errorf("Roles(%q) = %v; want no match", title, rs)
+		}
+	}
+}
+
+func TestOffboardTwiceAndUnknown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cityModel())
+	ctx := context.Background()
+	if _, err := h.svc.Onboard(ctx, bylawOfficer()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Offboard(ctx, "E1042", "left"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := h.svc.Offboard(ctx, "E1042", "left")
+	if err != nil || len(rep.Grants) != 0 {
+		t.Fatalf("second offboarding: %+v, %v", rep, err)
+	}
+	for _, id := range []string{"E9999", "e1042x", "", "E1042\r\nBcc: x", strings.Repeat("9", 65)} {
+		if _, err := h.svc.Offboard(ctx, id, "left"); !errors.Is(err, onboard.ErrNotFound) && !errors.Is(err, onboard.ErrInvalidInput) {
+			t.Errorf("Offboard(%q): %v", id, err)
+		}
+	}
+}
