@@ -44,6 +44,10 @@ type Mailer struct {
 	timeout   time.Duration
 	helo      string
 	now       func() time.Time
+	// dial opens the connection (a net.Dialer by default); tests replace
+	// it to see the mailer through a connection whose peer is not
+	// loopback.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Option configures a Mailer.
@@ -112,8 +116,11 @@ func (m *Mailer) Send(ctx context.Context, msg onboard.Message) error {
 		ctx, cancel = context.WithTimeout(ctx, m.timeout)
 		defer cancel()
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", m.addr)
+	dial := m.dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(ctx, "tcp", m.addr)
 	if err != nil {
 		return fmt.Errorf("smtpmail: connect: %w", err)
 	}

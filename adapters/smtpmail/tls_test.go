@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"testing"
@@ -74,5 +75,107 @@ func TestSTARTTLS(t *testing.T) {
 	got := srv.Wait(1, 5*time.Second)
 	if len(got) != 1 || !got[0].TLS {
 		t.Fatalf("received %+v, want one message over TLS", got)
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	t.Parallel()
+	cert, pool := selfSigned(t)
+	srv, err := smtptest.StartImplicitTLS(&tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	msg := onboard.Message{To: onboard.Address{Name: "Lee", Email: "lee@lakeview.ca"}, Subject: "Welcome", Text: "hi\n"}
+
+	// A certificate the mailer does not trust: nothing is sent.
+	untrusted, err := smtpmail.New(srv.Addr(), from, smtpmail.WithImplicitTLS(), smtpmail.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := untrusted.Send(context.Background(), msg); err == nil {
+		t.Fatal("sent over implicit TLS to an untrusted certificate")
+	}
+	// Without WithImplicitTLS the mailer speaks SMTP in clear to a TLS
+	// port: it fails, and nothing is delivered.
+	plain, err := smtpmail.New(srv.Addr(), from, smtpmail.WithTimeout(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Send(context.Background(), msg); err == nil {
+		t.Fatal("sent in clear to an SMTPS port")
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages delivered without trusted TLS", n)
+	}
+
+	m, err := smtpmail.New(srv.Addr(), from, smtpmail.WithImplicitTLS(),
+		smtpmail.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Send(context.Background(), msg); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := srv.Wait(1, 5*time.Second)
+	if len(got) != 1 || !got[0].TLS {
+		t.Fatalf("received %+v, want one message over TLS", got)
+	}
+}
+
+// farConn is a loopback connection that reports a peer on another
+// network, as a connection to a remote relay would.
+type farConn struct{ net.Conn }
+
+func (farConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.ParseIP("192.0.2.25"), Port: 25} }
+
+// A server that is not on loopback and offers no STARTTLS gets nothing
+// (not the message, not credentials) unless plaintext is allowed
+// explicitly; a loopback relay may be plaintext.
+func TestPlaintextRefusedOffLoopback(t *testing.T) {
+	t.Parallel()
+	srv, err := smtptest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	far := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return farConn{c}, nil
+	}
+	msg := onboard.Message{To: onboard.Address{Name: "Lee", Email: "lee@lakeview.ca"}, Subject: "Welcome", Text: "hi\n"}
+	for _, opts := range [][]smtpmail.Option{nil, {smtpmail.WithAuth("it", "secret")}} {
+		m, err := smtpmail.New(srv.Addr(), from, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		smtpmail.SetDial(m, far)
+		if err := m.Send(context.Background(), msg); !errors.Is(err, smtpmail.ErrInsecure) {
+			t.Fatalf("plaintext to a remote server: %v, want ErrInsecure", err)
+		}
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages sent in clear to a remote server", n)
+	}
+	m, err := smtpmail.New(srv.Addr(), from, smtpmail.InsecureAllowPlaintext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpmail.SetDial(m, far)
+	if err := m.Send(context.Background(), msg); err != nil {
+		t.Fatalf("plaintext explicitly allowed: %v", err)
+	}
+	loop, err := smtpmail.New(srv.Addr(), from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loop.Send(context.Background(), msg); err != nil {
+		t.Fatalf("plaintext to a loopback relay: %v", err)
+	}
+	if got := srv.Wait(2, 5*time.Second); len(got) != 2 || got[0].TLS {
+		t.Fatalf("received %+v", got)
 	}
 }

@@ -43,10 +43,27 @@ func Start() (*Server, error) { return start(nil) }
 // StartTLS starts a Server that offers STARTTLS with cfg.
 func StartTLS(cfg *tls.Config) (*Server, error) { return start(cfg) }
 
-func start(cfg *tls.Config) (*Server, error) {
+// StartImplicitTLS starts a Server that speaks TLS from the first byte
+// (SMTPS, as on port 465) with cfg.
+func StartImplicitTLS(cfg *tls.Config) (*Server, error) {
+	if cfg == nil {
+		return nil, errors.New("smtptest: implicit TLS needs a TLS configuration")
+	}
+	return listen(cfg, nil)
+}
+
+func start(cfg *tls.Config) (*Server, error) { return listen(nil, cfg) }
+
+// listen starts a Server; implicit wraps the listener in TLS, starttls is
+// offered as STARTTLS.
+func listen(implicit, starttls *tls.Config) (*Server, error) {
+	cfg := starttls
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
+	}
+	if implicit != nil {
+		ln = tls.NewListener(ln, implicit)
 	}
 	s := &Server{ln: ln, done: make(chan struct{}), got: make(chan struct{}, 1)}
 	s.srv = smtp.NewServer(backend{s})
