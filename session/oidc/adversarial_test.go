@@ -370,6 +370,32 @@ func TestSingleFactorSession(t *testing.T) {
 	}
 }
 
+// TestTenantMustBeIssuers: with a single Entra issuer, a token whose tid
+// names another (even allowed) tenant than the issuer's is refused.
+func TestTenantMustBeIssuers(t *testing.T) {
+	t.Parallel()
+	const second = "7c3d9e2f-1111-4222-8333-444455556666"
+	for _, tid := range []string{second, "", strings.ToUpper(tenant), tenant + "x"} {
+		rec := &errResponder{}
+		e := newEnv(t, envOpts{
+			cfg:  func(c *oidc.Config) { c.Tenants = []string{tenant, second, "", strings.ToUpper(tenant), tenant + "x"} },
+			opts: []oidc.Option{oidc.WithResponder(rec)},
+		})
+		e.idp.RewriteIDTokens(func(raw string) string {
+			return e.idp.Resign(raw, func(c map[string]any) { c["tid"] = tid })
+		})
+		resp, err := e.idp.Login(context.Background(), browser(t), e.srv.URL+"/login", staff.Username, staff.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got, ok := rec.last(); ok != 0 || !errors.Is(got, oidc.ErrTenant) {
+			t.Errorf("tid %q: err = %v, want ErrTenant", tid, got)
+		}
+		e.nothingCreated(t)
+	}
+}
+
 // TestMultiTenant: a multi-tenant app accepts a configured tenant's token
 // only with that tenant's own issuer, and refuses other tenants.
 func TestMultiTenant(t *testing.T) {

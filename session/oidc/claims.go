@@ -155,6 +155,12 @@ func (rp *RelyingParty) checkClaims(c claims, nonce string) error {
 	if c.Iss == "" || c.Iss != want {
 		return fmt.Errorf("%w: %.100q", ErrIssuer, c.Iss)
 	}
+	// An Entra v2.0 issuer names its tenant (.../<tid>/v2.0); the token's
+	// tid must be that tenant, so a token cannot claim another directory
+	// than the one that issued it.
+	if rp.cfg.Entra && (c.Tid == "" || !strings.Contains(c.Iss+"/", "/"+c.Tid+"/")) {
+		return fmt.Errorf("%w: tid %.64q is not the issuer's tenant", ErrTenant, c.Tid)
+	}
 	if !slices.Contains(c.Aud, rp.cfg.ClientID) {
 		return fmt.Errorf("%w: client id not in aud", ErrAudience)
 	}

@@ -36,7 +36,8 @@ var (
 	// issuer of the token's tenant), or the redirect's iss parameter
 	// (RFC 9207) names another issuer.
 	ErrIssuer = errors.New("oidc: wrong issuer")
-	// ErrTenant: the token's tenant (tid) is not an allowed tenant.
+	// ErrTenant: the token's tenant (tid) is not an allowed tenant, or
+	// (Entra) not the tenant its issuer names.
 	ErrTenant = errors.New("oidc: tenant not allowed")
 	// ErrAudience: aud does not contain the client id, or has other
 	// audiences without azp naming the client.
