@@ -93,3 +93,40 @@ func TestLinkToMissingUser(t *testing.T) {
 		t.Errorf("user created: %v", err)
 	}
 }
+
+// TestMappingConflictsWithExistingGrant: a group mapping whose role
+// conflicts (segregation of duties) with a grant the linked-by-email user
+// already holds is refused; no link or session is created and the
+// existing grant stays.
+func TestMappingConflictsWithExistingGrant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, entra())
+	u, err := signin.User{ID: "sgirard", Email: "sam.girard@lakeview.ca", Department: "bylaw"}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.users.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	held := rbac.GrantKey{Subject: "user:sgirard", Role: "ticket-voider", Scope: "dept:bylaw"}
+	if _, err := f.admin.Apply(ctx, rbac.Change{Grant: []rbac.Grant{{Subject: held.Subject, Role: held.Role, Scope: held.Scope}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.SignIn(ctx, staff("oid-sod2"), session.Client{})
+	if !errors.Is(err, sso.ErrMapping) || !errors.Is(err, rbac.ErrConflict) {
+		t.Fatalf("err = %v, want ErrMapping wrapping rbac.ErrConflict", err)
+	}
+	if n := f.links.Count(); n != 0 {
+		t.Errorf("%d links", n)
+	}
+	if f.sessions.n != 0 {
+		t.Errorf("%d sessions", f.sessions.n)
+	}
+	if gs := f.grants(t, held.Subject); len(gs) != 1 || gs[0] != held {
+		t.Errorf("grants %v, want only %v", gs, held)
+	}
+	if f.events.count("sso.refused") != 1 || f.events.count("sso.mapping.refused") != 1 {
+		t.Errorf("events %v", f.events.types())
+	}
+}
