@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	closers = append(closers, sessions.Close)
-	keyOpts := []apikey.Option{apikey.WithLogger(log), apikey.WithEventSink(audit)}
+	keyOpts := []apikey.Option{apikey.WithLogger(log), apikey.WithEventSink(audit), apikey.WithGrantRevoker(admin)}
 	if keyFeed != nil {
 		keyOpts = append(keyOpts, apikey.WithFeed(keyFeed))
 	}

@@ -596,3 +596,26 @@ func TestNarrowingUndecidableIsRefused(t *testing.T) {
 		t.Fatal("a key was written")
 	}
 }
+
+// Without a GrantRevoker, DeleteAccount still ends the account and its
+// keys but leaves its grants in the policy (listed by reviews, granting
+// nothing usable): revocation is stated by WithGrantRevoker, never
+// discovered from the Policy's type.
+func TestDeleteAccountWithoutRevokerKeepsGrants(t *testing.T) {
+	f := newFixture(t)
+	m, err := apikey.New(f.store, f.authz, f.key, apikey.WithClock(f.clk.now), apikey.WithEventSink(f.rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	c := f.create(t, "permits-sync", apikey.KeySpec{})
+	if err := m.DeleteAccount(f.ctx, "permits-sync", "decommissioned"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(f.ctx, c.Secret); !errors.Is(err, apikey.ErrUnknownKey) {
+		t.Fatalf("key of a deleted account: %v", err)
+	}
+	if d, err := f.authz.Check(f.ctx, "svc:permits-sync", "permits.application.read", "dept:building"); err != nil || !d.Allowed {
+		t.Fatalf("grant revoked without a revoker: %+v %v", d, err)
+	}
+}
