@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,6 +30,19 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	if e.events.count("sso.signed_in") != 1 {
 		t.Error("no sso.signed_in event")
+	}
+	// The sign-in's binding cookie is gone; the session cookie is
+	// HttpOnly (the jar does not say) and present.
+	srvURL, _ := url.Parse(e.srv.URL)
+	names := []string{}
+	for _, c := range b.Jar.Cookies(srvURL) {
+		names = append(names, c.Name)
+		if strings.Contains(c.Name, "sso-oidc-") {
+			t.Errorf("binding cookie %s left after the sign-in", c.Name)
+		}
+	}
+	if !slices.Contains(names, "session") {
+		t.Errorf("cookies %v, want a session cookie", names)
 	}
 	// A cross-site GET (an image, a link) does not log out.
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut} {

@@ -159,13 +159,14 @@ func (k *keySet) fetch(ctx context.Context) error {
 	keys := map[string]jose.JSONWebKey{}
 	seen := map[string]int{}
 	for _, key := range set.Keys {
-		seen[key.KeyID]++
 		if key.Use != "" && key.Use != "sig" || !key.IsPublic() || !key.Valid() || weak(key) {
 			continue
 		}
+		seen[key.KeyID]++
 		keys[key.KeyID] = key
 	}
-	// A key id published twice is ambiguous: neither key is used.
+	// A key id published for two signing keys is ambiguous: neither is
+	// used.
 	for kid, n := range seen {
 		if n > 1 {
 			delete(keys, kid)

@@ -256,6 +256,11 @@ func (rp *RelyingParty) Begin(w http.ResponseWriter, r *http.Request) {
 func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) {
 	res, returnTo, err := rp.Finish(r)
 	w.Header().Set("Cache-Control", "no-store")
+	// The binding cookie has served its one use, whatever the outcome.
+	if state := r.URL.Query().Get("state"); state != "" && len(state) <= maxParam {
+		http.SetCookie(w, &http.Cookie{Name: rp.cookieName(state), Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, Secure: rp.secure, SameSite: http.SameSiteLaxMode})
+	}
 	if err != nil {
 		rp.o.responder.Failed(w, r, err)
 		return
