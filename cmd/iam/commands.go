@@ -779,6 +779,7 @@ func (a *app) offboardCmd() *cobra.Command {
 				return usageError{err}
 			}
 			if rep.User.ID != "" {
+				rep.Header.GeneratedBy = a.by()
 				if a.format == "json" {
 					if jerr := writeJSON(a.out, rep); jerr != nil {
 						return jerr
@@ -862,6 +863,7 @@ func (a *app) hrImportCmd() *cobra.Command {
 }
 
 func (a *app) diff(d onboard.Diff) error {
+	d.Header.GeneratedBy = a.by()
 	if a.format == "json" {
 		return d.WriteJSON(a.out)
 	}

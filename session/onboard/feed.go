@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/internal/csvsafe"
 	"github.com/civic-platform/security/rbac"
 )
@@ -194,10 +195,16 @@ type Change struct {
 // Diff is what a feed would change: joiners, movers, updates and
 // leavers, and the errors that stop it from being applied.
 type Diff struct {
-	Joiners   []Change `json:"joiners"`
-	Movers    []Change `json:"movers"`
-	Updated   []Change `json:"updated"`
-	Unchanged int      `json:"unchanged"`
+	// V is the schema version of the JSON form (reports.SchemaVersion).
+	V int `json:"v"`
+	// Header says what the diff evidences (reports.KindHRFeed) and the
+	// policy revision it was planned against; GeneratedBy is left for
+	// the caller to set.
+	Header    reports.Header `json:"header"`
+	Joiners   []Change       `json:"joiners"`
+	Movers    []Change       `json:"movers"`
+	Updated   []Change       `json:"updated"`
+	Unchanged int            `json:"unchanged"`
 	// Leavers are employees onboarding granted roles to who are not in a
 	// full feed; empty unless the plan was asked for leavers.
 	Leavers []Change `json:"leavers"`
@@ -264,11 +271,11 @@ type PlanOptions struct {
 // row and what someone already holds, is an error. Errors are in
 // Diff.Errors, and the error returned is a [FeedErrors] when there are any.
 func (s *Service) Plan(ctx context.Context, feed Feed, opts PlanOptions) (Diff, error) {
-	m, _, err := s.src.LoadPolicy(ctx)
+	m, rev, err := s.src.LoadPolicy(ctx)
 	if err != nil {
 		return Diff{}, fmt.Errorf("onboard: read policy: %w", err)
 	}
-	var d Diff
+	d := Diff{V: reports.SchemaVersion, Header: reports.NewHeader(reports.KindHRFeed, rev, s.now(), time.Time{}, time.Time{})}
 	var errs FeedErrors
 	present := map[string]bool{}
 	for i, rec := range feed.Records {

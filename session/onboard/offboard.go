@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/rbac"
 	"github.com/civic-platform/security/session/apikey"
 	"github.com/civic-platform/security/session/signin"
@@ -32,7 +34,11 @@ func isPersonal(a apikey.Account, userID string) bool {
 
 // OffboardReport lists what [Service.Offboard] removed.
 type OffboardReport struct {
-	User signin.User
+	// Header says what the report evidences (reports.KindOffboarding):
+	// the controls, the policy revision of the change, when it was made.
+	// GeneratedBy is left for the caller to set.
+	Header reports.Header
+	User   signin.User
 	// Grants are the grants removed: direct, temporary and emergency.
 	Grants []rbac.Grant
 	// Memberships are the groups and org units the user was taken out of.
@@ -110,6 +116,7 @@ func (s *Service) Offboard(ctx context.Context, employeeID, reason string) (Offb
 			errs = append(errs, err)
 		}
 	}
+	rep.Header = reports.NewHeader(reports.KindOffboarding, rep.Revision, s.now(), time.Time{}, time.Time{})
 	s.emit(ctx, Event{Type: EventUserOffboarded, Subject: sub, Revision: rep.Revision, Detail: map[string]string{
 		"employee":          employeeID,
 		"reason":            reason,

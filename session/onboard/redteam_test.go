@@ -1,11 +1,14 @@
 package onboard_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/civic-platform/security/iam/reports"
 	"github.com/civic-platform/security/session/onboard"
 )
 
@@ -60,5 +63,47 @@ func TestOffboardTwiceAndUnknown(t *testing.T) {
 		if _, err := h.svc.Offboard(ctx, id, "left"); !errors.Is(err, onboard.ErrNotFound) && !errors.Is(err, onboard.ErrInvalidInput) {
 			t.Errorf("Offboard(%q): %v", id, err)
 		}
+	}
+}
+
+// The offboarding report and the HR feed's diff say what they evidence.
+func TestOffboardAndFeedCarryAHeader(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cityModel())
+	ctx := context.Background()
+	feed, err := onboard.ParseCSV(strings.NewReader("employee_id,given_name,family_name,email,position,department\nE1042,Julie,Tremblay,julie@lakeview.ca,Bylaw Officer,bylaw\n"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := h.svc.Plan(ctx, feed, onboard.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rev, _ := h.store.LoadPolicy(ctx)
+	if d.V != reports.SchemaVersion || d.Header.Report != reports.KindHRFeed || len(d.Header.Controls) == 0 || d.Header.PolicyRevision != rev || !d.Header.GeneratedAt.Equal(noon) {
+		t.Errorf("diff header: v %d, %+v", d.V, d.Header)
+	}
+	var buf bytes.Buffer
+	if err := d.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		V      int            `json:"v"`
+		Header reports.Header `json:"header"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil || doc.V != reports.SchemaVersion || doc.Header.Report != reports.KindHRFeed {
+		t.Errorf("diff JSON: %+v, %v\n%s", doc, err, buf.String())
+	}
+	res, err := h.svc.ApplyFeed(ctx, feed, onboard.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := h.svc.Offboard(ctx, "E1042", "left")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Header.Report != reports.KindOffboarding || len(rep.Header.Controls) == 0 || rep.Header.PolicyRevision != rep.Revision ||
+		rep.Revision <= res.Revision || rep.Header.Title == "" || rep.Header.TitleFR == "" {
+		t.Errorf("offboarding header %+v (revision %d, feed %d)", rep.Header, rep.Revision, res.Revision)
 	}
 }
