@@ -437,3 +437,39 @@ func TestSSOCallbacksWired(t *testing.T) {
 		t.Fatalf("handlers reached: oidc %d, saml %d", oidcHits, samlHits)
 	}
 }
+
+// TestAmbiguousJSONRefused: a body that two JSON parsers could read
+// differently is refused before anything is decided or written — a key
+// given twice (in any letter case, or as a Unicode spelling Go's decoder
+// folds onto an ASCII name), a non-ASCII key, and text that is not UTF-8.
+func TestAmbiguousJSONRefused(t *testing.T) {
+	f := newFixture(t)
+	root := f.token("root")
+	before := f.do("GET", "/users/erin/assignments", root, nil)
+	for _, tt := range []struct{ name, body string }{
+		{"duplicate key", `{"subject":"user:erin","role":"permit-clerk","role":"iam-admin","scope":"dept:building","reason":"x"}`},
+		{"duplicate in another case", `{"subject":"user:erin","role":"permit-clerk","ROLE":"iam-admin","scope":"dept:building","reason":"x"}`},
+		{"long s folds onto s", `{"subject":"user:erin","role":"permit-clerk","scope":"dept:building","\u017fcope":"org","reason":"x"}`},
+		{"kelvin sign folds onto k", `{"subject":"user:erin","role":"permit-clerk","scope":"dept:building","reason":"x","\u212a":1}`},
+		{"escaped duplicate", `{"subject":"user:erin","role":"permit-clerk","\u0072ole":"iam-admin","scope":"dept:building","reason":"x"}`},
+		{"invalid UTF-8", "{\"subject\":\"user:erin\xff\",\"role\":\"permit-clerk\",\"scope\":\"dept:building\",\"reason\":\"x\"}"},
+		{"duplicate nested", `{"checks":[{"subject":"user:a","subject":"user:root","permission":"a.b.c","scope":"org"}]}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "/assignments"
+			if strings.Contains(tt.body, "checks") {
+				path = "/authz/check"
+			}
+			req, _ := http.NewRequest("POST", f.srv.URL+restapi.Prefix+path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+root)
+			r := f.send(req)
+			if r.status != 400 || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("status %d (%s), want 400: %s", r.status, r.header.Get("Content-Type"), r.body)
+			}
+		})
+	}
+	if after := f.do("GET", "/users/erin/assignments", root, nil); string(after.body) != string(before.body) {
+		t.Errorf("a refused body changed erin's assignments:\n%s\n%s", before.body, after.body)
+	}
+}

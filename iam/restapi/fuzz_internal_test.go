@@ -14,7 +14,8 @@ import (
 // one of the three request sentinels; nothing panics, nothing past MaxBody
 // is read.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{"checks":[]}`, `{"checks":[{"subject":"user:a"}]}`, `{}`, `[]`, `null`, `{"x":1}`, `{"checks":[]} x`, "\xff", strings.Repeat("[", 1000)} {
+	for _, s := range []string{`{"checks":[]}`, `{"checks":[{"subject":"user:a"}]}`, `{}`, `[]`, `null`, `{"x":1}`, `{"checks":[]} x`, "\xff", strings.Repeat("[", 1000),
+		`{"checks":[],"checks":[]}`, `{"checks":[{"subject":"a","SUBJECT":"b"}]}`, `{"\u017fubject":1}`, `[{"a":{"a":[{"a":1}]},"b":2}]`} {
 		f.Add(s, "application/json")
 	}
 	f.Add(`{}`, "text/plain")
@@ -25,6 +26,9 @@ func FuzzDecode(f *testing.F) {
 		var v CheckRequest
 		err := decode(r, &v)
 		if err == nil {
+			if unambiguous([]byte(body)) != nil {
+				t.Fatalf("body %q decoded though ambiguous", body)
+			}
 			return
 		}
 		if !errors.Is(err, iamhttp.ErrBadRequest) && !errors.Is(err, iamhttp.ErrTooLarge) && !errors.Is(err, iamhttp.ErrUnsupportedMediaType) {
