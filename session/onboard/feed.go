@@ -17,9 +17,20 @@ import (
 
 // Columns are the columns of an HR feed, by their header names. Header
 // names match without regard to case, spaces, hyphens or underscores
-// ("Employee ID", "employee_id"); other columns are ignored. employee_id,
+// ("Employee ID", "employee_id"), and their French names are accepted
+// too (Matricule, Prénom, Nom, Courriel, Poste, Service, Gestionnaire,
+// Date de début, Langue); other columns are ignored. employee_id,
 // given_name, family_name, email, position and department are required.
 var Columns = []string{"employee_id", "given_name", "family_name", "email", "position", "department", "manager", "start_date", "language"}
+
+// frenchColumns are the French header names a bilingual HR system may
+// export, matched as the English ones are (accents need not match).
+var frenchColumns = map[string]string{
+	"matricule": "employee_id", "numero d'employe": "employee_id", "prenom": "given_name", "nom": "family_name",
+	"nom de famille": "family_name", "courriel": "email", "adresse courriel": "email", "poste": "position",
+	"titre du poste": "position", "service": "department", "departement": "department", "gestionnaire": "manager",
+	"date de debut": "start_date", "date d'entree en fonction": "start_date", "langue": "language",
+}
 
 var requiredColumns = []string{"employee_id", "given_name", "family_name", "email", "position", "department"}
 
@@ -62,7 +73,7 @@ func (fe FeedErrors) Unwrap() []error { return fe }
 func (fe FeedErrors) Is(target error) bool { return target == ErrInvalidInput }
 
 func headerKey(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s, _ = positionKey(s) // lower case, accents and apostrophe forms folded
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(s)
 }
 
@@ -92,6 +103,9 @@ func ParseCSV(r io.Reader, maxBytes int64) (Feed, error) {
 	known := map[string]string{}
 	for _, c := range Columns {
 		known[headerKey(c)] = c
+	}
+	for fr, c := range frenchColumns {
+		known[headerKey(fr)] = c
 	}
 	for i, h := range header {
 		name, ok := known[headerKey(h)]

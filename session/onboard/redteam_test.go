@@ -107,3 +107,23 @@ func TestOffboardAndFeedCarryAHeader(t *testing.T) {
 		t.Errorf("offboarding header %+v (revision %d, feed %d)", rep.Header, rep.Revision, res.Revision)
 	}
 }
+
+// A bilingual HR system's French export, with a BOM, CRLF line ends and
+// its columns in another order.
+func TestParseCSVFrenchHeader(t *testing.T) {
+	t.Parallel()
+	in := "\ufeffCourriel,Prénom,Nom,Matricule,Poste,Service,Langue,Date de début\r\n" +
+		"julie@lakeview.ca,Julie,Tremblay,E1042,Agente d’application des règlements municipaux,bylaw,fr,2026-12-01\r\n"
+	f, err := onboard.ParseCSV(strings.NewReader(in), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Records) != 1 || f.Records[0].EmployeeID != "E1042" || f.Records[0].GivenName != "Julie" || f.Records[0].FamilyName != "Tremblay" ||
+		f.Records[0].Language != "fr" || f.Records[0].StartDate.Day() != 1 || f.Lines[0] != 2 {
+		t.Fatalf("%+v", f)
+	}
+	// A column named in both languages is one column named twice.
+	if _, err := onboard.ParseCSV(strings.NewReader("employee_id,matricule,given_name,family_name,email,position,department\n"), 0); !errors.Is(err, onboard.ErrInvalidInput) {
+		t.Fatalf("employee id twice: %v", err)
+	}
+}
