@@ -33,7 +33,7 @@ func Example() {
 	//   first:  user:fiona → group:purchasing → grant purchasing-agent at dept:finance → role:purchasing-agent
 	//   second: user:fiona → grant finance-director at dept:finance → role:finance-director
 	// assign quinn purchasing-agent: ok
-	// relayed 3 events from the outbox
+	// audit sink: 4 events about the 2 refused changes (one per rule broken), 3 relayed from the outbox
 	//   event: role.assignment_blocked user:fiona
 	//   event: role.assignment_blocked user:fiona
 	//   event: role.assignment_blocked user:fiona

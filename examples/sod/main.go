@@ -129,7 +129,10 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "assign quinn purchasing-agent: ok")
 
-	// Change events were written to the outbox with each change; relay them.
+	// A refused change commits nothing, so its events (one per rule it
+	// broke) went to the sink at once. Accepted changes wrote theirs to the
+	// outbox in the same transaction; relay them.
+	refused := len(sink.types())
 	relay, err := pgoutbox.New(store.DB(), sink)
 	if err != nil {
 		return err
@@ -138,7 +141,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "relayed %d events from the outbox\n", n)
+	fmt.Fprintf(w, "audit sink: %d events about the 2 refused changes (one per rule broken), %d relayed from the outbox\n", refused, n)
 	for _, t := range sink.types() {
 		fmt.Fprintln(w, "  event:", t)
 	}
