@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,8 @@ func (m *Middleware) CookieName() string { return m.o.cookieName }
 // — never treated as anonymous — and so are two credentials that name
 // different subjects, or one source presented twice with different values.
 // A request carrying the session cookie must pass the cross-origin check
+// (http.CrossOriginProtection; an unsafe request with neither Origin nor
+// Sec-Fetch-Site is judged by its Referer)
 // (403 otherwise). A panic in next is answered with a 500 problem and
 // logged; nothing of it reaches the client.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
@@ -198,8 +201,44 @@ func (m *Middleware) authenticate(r *http.Request, first *Caller) (bool, error) 
 		if err := m.cop.Check(r); err != nil {
 			return false, fmt.Errorf("%w: %w", errCrossOrigin, err)
 		}
+		if err := m.checkReferer(r); err != nil {
+			return false, err
+		}
 	}
 	return found, nil
+}
+
+// checkReferer covers the browsers http.CrossOriginProtection lets
+// through: an unsafe request that carries neither Sec-Fetch-Site nor
+// Origin but names its page in Referer must come from this host or a
+// trusted origin. A request without any of the three is not from a
+// browser form and passes, as with CrossOriginProtection.
+func (m *Middleware) checkReferer(r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" {
+		return nil // CrossOriginProtection decided on them
+	}
+	ref := r.Header.Get("Referer")
+	if ref == "" {
+		return nil
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: unreadable Referer", errCrossOrigin)
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	origin := u.Scheme + "://" + u.Host
+	for _, t := range m.o.trusted {
+		if strings.EqualFold(strings.TrimSuffix(t, "/"), origin) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: Referer from another site", errCrossOrigin)
 }
 
 // credential reads one source. A source given twice with different values

@@ -507,3 +507,47 @@ func TestIAMErrorsFollowIAMsTable(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossSiteRefererRefused: a browser that sends neither Origin nor
+// Sec-Fetch-Site (older browsers, some privacy settings) still names the
+// page in Referer; an unsafe request with the session cookie from another
+// site's page is refused with every unsafe method, and a request from the
+// service's own pages or a trusted origin passes.
+func TestCrossSiteRefererRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, iamhttp.WithTrustedOrigins("https://intranet.city.example"))
+	h := &ran{}
+	route := f.mw.Require("permits.application.approve", iamhttp.Fixed("dept:building"))(h)
+	carol := f.token("user:carol", false)
+	for _, tt := range []struct {
+		method, referer string
+		want            int
+	}{
+		{"POST", "https://evil.example/page", 403},
+		{"PUT", "https://evil.example/page", 403},
+		{"PATCH", "http://civic.test.evil.example/", 403},
+		{"DELETE", "https://evil.example/", 403},
+		{"POST", "https://CIVIC.test.evil.example/x", 403},
+		{"POST", "::not a url", 403},
+		{"POST", "https://civic.test/form", 204},
+		{"POST", "https://intranet.city.example/app", 204},
+		{"GET", "https://evil.example/page", 204},
+		{"POST", "", 204}, // a non-browser client sends none of the three
+	} {
+		t.Run(tt.method+" "+tt.referer, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "https://civic.test/approve", nil)
+			if tt.referer != "" {
+				r.Header.Set("Referer", tt.referer)
+			}
+			r.AddCookie(&http.Cookie{Name: f.mw.CookieName(), Value: carol})
+			before := h.n.Load()
+			w := f.serve(route, r)
+			if w.Code != tt.want || (h.n.Load() != before) != (tt.want == 204) {
+				t.Fatalf("status %d (want %d), ran %v", w.Code, tt.want, h.n.Load() != before)
+			}
+			if tt.want == 403 && problem(t, w).Type != iamhttp.ProblemCrossOrigin {
+				t.Error("wrong problem type")
+			}
+		})
+	}
+}
