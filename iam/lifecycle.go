@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -272,13 +271,7 @@ func (a *Authorizer) activatedBy(c Change) []Grant {
 	}
 	isEmergency := s.policy.IsEmergency
 	if len(c.PutRoles)+len(c.DeleteRoles) > 0 {
-		roles := make([]Role, 0, len(s.model.Roles)+len(c.PutRoles))
-		for _, r := range s.model.Roles {
-			if !slices.Contains(c.DeleteRoles, r.ID) && !slices.ContainsFunc(c.PutRoles, func(p Role) bool { return p.ID == r.ID }) {
-				roles = append(roles, r)
-			}
-		}
-		em := rbac.EmergencyRoles(rbac.Model{Roles: append(roles, c.PutRoles...)})
+		em := rbac.EmergencyRolesAfter(s.model, c)
 		isEmergency = func(r RoleID) bool { return em[r] }
 	}
 	var out []Grant

@@ -128,14 +128,39 @@ func (p *Policy) IsEmergency(r RoleID) bool {
 // EmergencyRoles returns the emergency roles of m: those marked Emergency
 // and every role that inherits one, directly or through other roles.
 func EmergencyRoles(m Model) map[RoleID]bool {
-	parents := make(map[RoleID][]RoleID, len(m.Roles))
-	flagged := make(map[RoleID]bool, len(m.Roles))
+	return emergencyRoles(m.Roles)
+}
+
+// EmergencyRolesAfter returns the emergency roles of m once the role
+// changes of c are applied: its PutRoles replace or add roles and its
+// DeleteRoles remove them. The rest of c (grants, revocations,
+// preconditions) plays no part, so the answer is there whether or not
+// [Update] would accept c; a writer uses it to decide which grants of c
+// activate emergency access before the store has judged the change.
+func EmergencyRolesAfter(m Model, c Change) map[RoleID]bool {
+	if len(c.PutRoles)+len(c.DeleteRoles) == 0 {
+		return emergencyRoles(m.Roles)
+	}
+	roles := make([]Role, 0, len(m.Roles)+len(c.PutRoles))
 	for _, r := range m.Roles {
+		if !slices.Contains(c.DeleteRoles, r.ID) && !slices.ContainsFunc(c.PutRoles, func(p Role) bool { return p.ID == r.ID }) {
+			roles = append(roles, r)
+		}
+	}
+	return emergencyRoles(append(roles, c.PutRoles...))
+}
+
+// emergencyRoles decides which of roles are emergency roles, by the rule
+// Compile folds into [Policy.IsEmergency].
+func emergencyRoles(roles []Role) map[RoleID]bool {
+	parents := make(map[RoleID][]RoleID, len(roles))
+	flagged := make(map[RoleID]bool, len(roles))
+	for _, r := range roles {
 		parents[r.ID] = append(parents[r.ID], r.Inherits...)
 		flagged[r.ID] = flagged[r.ID] || r.Emergency
 	}
-	out := make(map[RoleID]bool, len(m.Roles))
-	state := make(map[RoleID]uint8, len(m.Roles)) // 1 visiting, 2 done
+	out := make(map[RoleID]bool, len(roles))
+	state := make(map[RoleID]uint8, len(roles)) // 1 visiting, 2 done
 	var visit func(id RoleID) bool
 	visit = func(id RoleID) bool {
 		switch state[id] {
@@ -155,7 +180,7 @@ func EmergencyRoles(m Model) map[RoleID]bool {
 		}
 		return e
 	}
-	for _, r := range m.Roles {
+	for _, r := range roles {
 		visit(r.ID)
 	}
 	return out

@@ -2,6 +2,7 @@ package rbac_test
 
 import (
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -517,5 +518,51 @@ func TestCheckEmergencyReplace(t *testing.T) {
 		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
+	}
+}
+
+// EmergencyRolesAfter decides on the roles a change leaves, by the same
+// rule Compile folds into IsEmergency: a role put, replaced or deleted by
+// the change counts as the change leaves it, and inheritance through
+// untouched roles follows.
+func TestEmergencyRolesAfter(t *testing.T) {
+	t.Parallel()
+	m := responders()
+	for name, tc := range map[string]struct {
+		c    rbac.Change
+		want []rbac.RoleID
+	}{
+		"no role change": {rbac.Change{Grant: []rbac.Grant{win("user:eve", "clerk", "dept:fire", 0, h)}},
+			[]rbac.RoleID{"eoc", "eoc-plus", "incident-command"}},
+		"flag cleared at the root": {rbac.Change{PutRoles: []rbac.Role{{ID: "eoc", Permissions: []rbac.Permission{"fire.apparatus.dispatch"}}}},
+			nil},
+		"new role inherits one": {rbac.Change{PutRoles: []rbac.Role{{ID: "deputy", Inherits: []rbac.RoleID{"eoc-plus"}}}},
+			[]rbac.RoleID{"eoc", "eoc-plus", "incident-command", "deputy"}},
+		"clerk flagged reaches the composite": {rbac.Change{PutRoles: []rbac.Role{{ID: "clerk", Emergency: true, Permissions: []rbac.Permission{"permits.application.read"}}},
+			DeleteRoles: []rbac.RoleID{"eoc-plus"}},
+			[]rbac.RoleID{"eoc", "clerk", "incident-command"}},
+		"deleting an unknown role changes nothing": {rbac.Change{DeleteRoles: []rbac.RoleID{"nope"}},
+			[]rbac.RoleID{"eoc", "eoc-plus", "incident-command"}},
+	} {
+		got := rbac.EmergencyRolesAfter(m, tc.c)
+		want := map[rbac.RoleID]bool{}
+		for _, r := range tc.want {
+			want[r] = true
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: EmergencyRolesAfter = %v, want %v", name, got, want)
+		}
+		if next, err := m.Apply(tc.c); err == nil {
+			if p, err := rbac.Compile(next); err == nil {
+				for _, r := range next.Roles {
+					if p.IsEmergency(r.ID) != got[r.ID] {
+						t.Errorf("%s: IsEmergency(%s) = %v after the change, EmergencyRolesAfter says %v", name, r.ID, p.IsEmergency(r.ID), got[r.ID])
+					}
+				}
+			}
+		}
+	}
+	if !maps.Equal(rbac.EmergencyRoles(m), map[rbac.RoleID]bool{"eoc": true, "eoc-plus": true, "incident-command": true}) {
+		t.Error("EmergencyRolesAfter changed m")
 	}
 }
