@@ -235,7 +235,8 @@ func (a *Authorizer) leaveFallback(ctx context.Context, cur *snapshot, m rbac.Mo
 	}
 	a.keep(a.publish(m, p, revision), start)
 	a.confirm(start)
-	a.fresh.fallback.Store(false)
+	// The mismatch is reported (Health, log, event) before Health says
+	// the fallback copy is left, so whoever sees the one sees the other.
 	if mismatch != nil {
 		a.fresh.mu.Lock()
 		a.fresh.mismatch = mismatch
@@ -247,6 +248,7 @@ func (a *Authorizer) leaveFallback(ctx context.Context, cur *snapshot, m rbac.Mo
 			"store_revision": strconv.FormatInt(mismatch.StoreRevision, 10),
 		}})
 	}
+	a.fresh.fallback.Store(false)
 	a.fresh.wake()
 	return nil
 }
