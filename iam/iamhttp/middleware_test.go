@@ -124,6 +124,10 @@ func TestRequire(t *testing.T) {
 					t.Errorf("WWW-Authenticate %q", got)
 				}
 			case 403:
+				// A decision, allowed or refused, names the revision it read.
+				if (tt.wantType == iamhttp.ProblemForbidden || tt.wantType == iamhttp.ProblemStepUp) && w.Header().Get(iamhttp.RevisionHeader) == "" {
+					t.Errorf("refusal without %s", iamhttp.RevisionHeader)
+				}
 				if tt.wantType == iamhttp.ProblemStepUp && !strings.Contains(w.Header().Get("WWW-Authenticate"), "insufficient_user_authentication") {
 					t.Errorf("step-up without challenge: %q", w.Header().Get("WWW-Authenticate"))
 				}

@@ -156,7 +156,9 @@ var (
 
 // Error answers err as a problem: the status from [Status], a client-safe
 // title and detail, and the request id; err itself is logged, not sent. It
-// replaces the errors.Is switch a handler would otherwise need.
+// replaces the errors.Is switch a handler would otherwise need. A refusal
+// decided by the policy (an [iam.DeniedError]) carries the revision in
+// X-Policy-Revision and in the problem.
 func (m *Middleware) Error(w http.ResponseWriter, r *http.Request, err error) {
 	m.fail(w, r, err, 0)
 }
@@ -167,8 +169,17 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error, rev
 		p.Detail = "Present one credential per request."
 	}
 	p.RequestID = requestID(r)
+	var denied *iam.DeniedError
+	if revision == 0 && errors.As(err, &denied) {
+		revision = denied.Revision
+	}
 	p.Revision = revision
 	h := w.Header()
+	if revision > 0 {
+		// A refusal names the revision it was decided on, like an allowed
+		// request, so the client can wait for a grant it has just made.
+		h.Set(RevisionHeader, strconv.FormatInt(revision, 10))
+	}
 	switch p.Status {
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="`+m.o.realm+`"`)

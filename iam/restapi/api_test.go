@@ -473,3 +473,14 @@ func TestAmbiguousJSONRefused(t *testing.T) {
 		t.Errorf("a refused body changed erin's assignments:\n%s\n%s", before.body, after.body)
 	}
 }
+
+// TestRefusalNamesRevision: an admin route refused by the policy names the
+// revision it was decided on in X-Policy-Revision, like an allowed one.
+func TestRefusalNamesRevision(t *testing.T) {
+	f := newFixture(t)
+	alice := f.token("alice")
+	r := f.do("POST", "/assignments", alice, map[string]string{"subject": "user:erin", "role": "cbo", "scope": "dept:building", "reason": "x"})
+	if r.status != 403 || r.header.Get("X-Policy-Revision") == "" {
+		t.Fatalf("status %d, %s %q", r.status, "X-Policy-Revision", r.header.Get("X-Policy-Revision"))
+	}
+}
