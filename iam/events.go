@@ -2,6 +2,7 @@ package iam
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -27,7 +28,10 @@ import (
 //
 //	role.assigned            role, scope, valid_from?, valid_until?, reason?
 //	role.revoked             role, scope, reason?
-//	role.assignment_blocked  rule, role, scope, first_path, second_path, error
+//	role.assignment_blocked  rule, role, scope, first_path, second_path,
+//	                         first_grant, second_grant (the grants holding
+//	                         each side), error (the refusal in words, built
+//	                         from these facts only, the same for every store)
 //	                         (subject: the principal who would hold both sides;
 //	                         no revision: nothing was written)
 //	role.expired             role, scope, valid_until
@@ -163,10 +167,16 @@ func blockedEvents(c rbac.Change, err error, actor Subject) []Event {
 		}
 		seen[k] = true
 		d := map[string]string{
-			"rule":        v.Rule,
-			"first_path":  v.First.Path.String(),
-			"second_path": v.Second.Path.String(),
-			"error":       err.Error(),
+			"rule":         v.Rule,
+			"first_path":   v.First.Path.String(),
+			"second_path":  v.Second.Path.String(),
+			"first_grant":  v.First.Grant.String(),
+			"second_grant": v.Second.Grant.String(),
+			// The refusal in words, from the violation alone: the same
+			// whichever store refused the change, with nothing of its
+			// internals.
+			"error": fmt.Sprintf("conflict rule %s: %s would hold both through %s and through %s",
+				strconv.Quote(v.Rule), v.Subject, v.First.Path, v.Second.Path),
 		}
 		// The grant the change tried to make, when it made one.
 		for _, g := range c.Grant {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -104,6 +105,17 @@ func TestAssignRefusesConflictsOnEveryPath(t *testing.T) {
 			if len(blocked) != 1 || blocked[0].Subject != tt.subject || blocked[0].Detail["rule"] != "po-create-approve" ||
 				blocked[0].Detail["first_path"] == "" || blocked[0].Detail["second_path"] == "" || blocked[0].Actor != "user:hr" || blocked[0].ID == "" {
 				t.Errorf("role.assignment_blocked events = %+v", blocked)
+			}
+			// The detail holds domain facts only: the rule, the paths and
+			// grants of both sides, and a sentence made from them, never
+			// the wrapped error of whichever store refused the change.
+			if len(blocked) == 1 {
+				d := blocked[0].Detail
+				want := fmt.Sprintf("conflict rule %q: %s would hold both through %s and through %s", "po-create-approve", tt.subject, d["first_path"], d["second_path"])
+				if d["error"] != want || strings.Contains(d["error"], "apply") || strings.Contains(d["error"], "store") ||
+					d["first_grant"] == "" || d["second_grant"] == "" || d["first_path"] != ce.First.String() && d["second_path"] != ce.First.String() {
+					t.Errorf("role.assignment_blocked detail = %q, want error %q", d, want)
+				}
 			}
 			if n := len(eventsOf(rec, iam.EventRoleAssigned)); n != 0 {
 				t.Errorf("%d role.assigned events for a refused change", n)
