@@ -81,10 +81,9 @@ func (a *App) Handler() http.Handler {
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	var in struct{ Email, Password string }
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		a.mw.Error(w, r, iamhttp.ErrBadRequest)
+	// application/json only: another site's form cannot sign a browser in.
+	if err := iamhttp.DecodeJSON(r, &in, 4<<10); err != nil {
+		a.mw.Error(w, r, err)
 		return
 	}
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -119,4 +120,48 @@ func TestEndToEnd(t *testing.T) {
 	if code, _ := clara.do("GET", "/permits", ""); code != 401 {
 		t.Fatalf("after logout: %d", code)
 	}
+}
+
+// TestLoginRefusesFormsAndAmbiguousBodies: another site's page can post a
+// form (text/plain, urlencoded) without a CORS preflight; a login it sent
+// would sign the victim's browser in as the attacker. Only application/json
+// signs in, and a body with a key given twice or trailing data is refused.
+func TestLoginRefusesFormsAndAmbiguousBodies(t *testing.T) {
+	svc, err := setup(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.close()
+	srv := httptest.NewTLSServer(svc.app.Handler())
+	defer srv.Close()
+	good := `{"Email":"clara@city.example","Password":"` + demoPassword + `"}`
+	for _, tt := range []struct{ name, ctype, body string }{
+		{"text/plain form", "text/plain", good},
+		{"urlencoded form", "application/x-www-form-urlencoded", good},
+		{"multipart", "multipart/form-data; boundary=x", good},
+		{"no content type", "", good},
+		{"utf-16", "application/json; charset=utf-16", good},
+		{"duplicate key", "application/json", `{"Email":"nobody@city.example","email":"clara@city.example","Password":"` + demoPassword + `"}`},
+		{"trailing data", "application/json", good + ` {"x":1}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t, srv)
+			code, _ := b.do("POST", "/login", tt.body, "Content-Type", tt.ctype)
+			if code == 200 || code < 400 || code >= 500 {
+				t.Fatalf("status %d", code)
+			}
+			if cs := b.c.Jar.Cookies(mustParse(t, srv.URL)); len(cs) != 0 {
+				t.Fatalf("signed in: %v", cs)
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -26,9 +26,6 @@ func FuzzDecode(f *testing.F) {
 		var v CheckRequest
 		err := decode(r, &v)
 		if err == nil {
-			if unambiguous([]byte(body)) != nil {
-				t.Fatalf("body %q decoded though ambiguous", body)
-			}
 			return
 		}
 		if !errors.Is(err, iamhttp.ErrBadRequest) && !errors.Is(err, iamhttp.ErrTooLarge) && !errors.Is(err, iamhttp.ErrUnsupportedMediaType) {
