@@ -62,7 +62,9 @@
 // sso.signed_in, sso.refused (every refusal, by this package or the
 // protocol packages, with its reason), sso.linked, user.provisioned,
 // sso.mapping.applied, sso.mapping.refused and sso.groups.unknown go to an
-// [EventSink]; iam's audit sinks fit.
+// [EventSink]; iam's audit sinks fit. sso.mapping.refused carries the
+// provider, a one-word reason (conflict, invalid, not_found, unavailable)
+// and, for a conflict, the rule: the same whichever store refused.
 //
 // All types are safe for concurrent use.
 package sso

@@ -36,6 +36,19 @@ func (r *recorder) types() []string {
 	return out
 }
 
+// of returns the events of type typ.
+func (r *recorder) of(typ string) []sso.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []sso.Event
+	for _, e := range r.ev {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (r *recorder) count(typ string) int {
 	n := 0
 	for _, t := range r.types() {

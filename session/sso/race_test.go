@@ -129,4 +129,10 @@ func TestMappingConflictsWithExistingGrant(t *testing.T) {
 	if f.events.count("sso.refused") != 1 || f.events.count("sso.mapping.refused") != 1 {
 		t.Errorf("events %v", f.events.types())
 	}
+	// Domain facts only: no wrapped error text naming a store.
+	if es := f.events.of("sso.mapping.refused"); len(es) == 1 {
+		if d := es[0].Detail; len(d) != 3 || d["reason"] != "conflict" || d["rule"] == "" || d["provider"] == "" {
+			t.Errorf("sso.mapping.refused detail = %q", d)
+		}
+	}
 }

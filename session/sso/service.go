@@ -386,7 +386,7 @@ func (s *Service) mapAndCommit(ctx context.Context, p Provider, id Identity, lin
 	applied := !c.IsZero()
 	if applied {
 		if _, err := s.assigner.Apply(ctx, c); err != nil {
-			s.emit(ctx, "sso.mapping.refused", sub, map[string]string{"provider": p.Name, "error": err.Error()})
+			s.emit(ctx, "sso.mapping.refused", sub, mappingRefusal(p.Name, err))
 			if errors.Is(err, rbac.ErrConflict) || errors.Is(err, rbac.ErrInvalidInput) || errors.Is(err, rbac.ErrNotFound) {
 				return fmt.Errorf("%w: %w", ErrMapping, err)
 			}
@@ -465,6 +465,28 @@ func (s *Service) undo(ctx context.Context, c rbac.Change) {
 	if !back.IsZero() {
 		_, _ = s.assigner.Apply(context.WithoutCancel(ctx), back)
 	}
+}
+
+// mappingRefusal is the detail of sso.mapping.refused: the provider, why
+// in one word (conflict, invalid, not_found or unavailable) and, for a
+// conflict, the rule. It holds domain facts only, never the wrapped error
+// text, which names the store and differs between stores.
+func mappingRefusal(provider string, err error) map[string]string {
+	d := map[string]string{"provider": provider}
+	var ce *rbac.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		d["reason"], d["rule"] = "conflict", ce.Rule
+	case errors.Is(err, rbac.ErrConflict):
+		d["reason"] = "conflict"
+	case errors.Is(err, rbac.ErrInvalidInput):
+		d["reason"] = "invalid"
+	case errors.Is(err, rbac.ErrNotFound):
+		d["reason"] = "not_found"
+	default:
+		d["reason"] = "unavailable"
+	}
+	return d
 }
 
 func (s *Service) storeErr(what string, err error) error {
