@@ -18,7 +18,11 @@
 // /healthz answers 200 while the process serves; /readyz answers 200 only
 // when the policy is loaded and confirmed current within the staleness bound
 // (and 503 otherwise), so a load balancer sends no traffic to a process that
-// would refuse every decision. SIGINT and SIGTERM shut down gracefully:
+// would refuse every decision; its body names the policy watcher's state.
+// On PostgreSQL each process LISTENs for policy changes (adapters/pgnotify;
+// the trigger is installed at start), so a change another process commits
+// reaches it within milliseconds, with the one-second poll as the fallback
+// while the listener reconnects. SIGINT and SIGTERM shut down gracefully:
 // requests in flight finish (up to 10 s), then the stores close.
 //
 // Logs are JSON (log/slog) on standard error. -trace-stdout writes

@@ -31,6 +31,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/civic-platform/security/adapters/pgnotify"
 	"github.com/civic-platform/security/adapters/pgstore"
 	"github.com/civic-platform/security/adapters/redisstore"
 	"github.com/civic-platform/security/adapters/sqlitestore"
@@ -64,6 +65,7 @@ type policyStore interface {
 
 // stores are the stores iamd runs on, and how to close them.
 type stores struct {
+	notifier iam.Notifier // nil on the embedded store
 	policy   policyStore
 	identity signin.Store
 	keys     apikey.Store
@@ -122,8 +124,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	audit := iam.SlogSink(log)
 
-	authz, err := iam.New(ctx, st.policy, iam.WithLogger(log), iam.WithMaxStaleness(cfg.maxStaleness),
-		iam.WithObserver(tel), iam.WithAuditSink(audit))
+	authzOpts := []iam.Option{iam.WithLogger(log), iam.WithMaxStaleness(cfg.maxStaleness),
+		iam.WithObserver(tel), iam.WithAuditSink(audit)}
+	if st.notifier != nil {
+		// Policy changes other processes commit arrive within milliseconds;
+		// the poll stays as the fallback while the listener reconnects.
+		authzOpts = append(authzOpts, iam.WithNotifier(st.notifier))
+	}
+	authz, err := iam.New(ctx, st.policy, authzOpts...)
 	if err != nil {
 		return fmt.Errorf("iamd: policy: %w", err)
 	}
@@ -204,7 +212,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			_, _ = io.WriteString(w, why+"\n")
 			return
 		}
-		_, _ = io.WriteString(w, "ready\n")
+		_, _ = io.WriteString(w, "ready; policy watcher: "+string(authz.Health().Watcher)+"\n")
 	})
 	mux.Handle("/", api.Handler())
 
@@ -288,6 +296,15 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 		sqlDB.Close()
 		return stores{}, err
 	}
+	if err := pgnotify.Migrate(ctx, db, ""); err != nil {
+		sqlDB.Close()
+		return stores{}, err
+	}
+	listener, err := pgnotify.New(cfg.postgresDSN, pgnotify.WithApplicationName("iamd"))
+	if err != nil {
+		sqlDB.Close()
+		return stores{}, err
+	}
 	pol, err := pgstore.New(db)
 	if err != nil {
 		sqlDB.Close()
@@ -301,6 +318,7 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 		return stores{}, err
 	}
 	st.close = sqlDB.Close
+	st.notifier = listener
 	return st, nil
 }
 

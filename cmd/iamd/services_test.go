@@ -79,9 +79,18 @@ func TestPostgresAndRedis(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Each process listens for the policy changes the other commits.
 	for _, s := range []*server{a, b} {
-		if code, body := s.call(t, "GET", "/readyz", "", ""); code != 200 {
-			t.Fatalf("readyz: %d %s", code, body)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, body := s.call(t, "GET", "/readyz", "", "")
+			if code == 200 && strings.Contains(string(body), "policy watcher: connected") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz: %d %s", code, body)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
