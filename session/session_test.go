@@ -594,18 +594,15 @@ func (f *failing) Watch(ctx context.Context, interval time.Duration, changed fun
 }
 
 // TestUnreachableStoreFailsClosed: cached sessions are served for the
-// staleness bound after the store goes away, then refused; Health says so;
-// uncached tokens are refused at once; all recovers with the store.
+// staleness bound after the store's feed stops confirming, then refused;
+// Health says so; uncached tokens are refused at once; all recovers with
+// the store.
 func TestUnreachableStoreFailsClosed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mem := session.NewMemoryStore()
-	f := &failing{Store: mem}
+	f := &silent{failing: failing{Store: session.NewMemoryStore()}}
 	key, _ := session.GenerateKey(session.EdDSA, "k1")
 	keys, _ := session.NewKeyring(key)
-	// A bound well above the confirmation interval's scheduling delays on a
-	// loaded machine (the race detector, parallel packages), so that the
-	// cache is seen serving before the bound ends it.
 	const bound = 1500 * time.Millisecond
 	m, err := session.New(f, keys, session.WithMaxStaleness(bound), session.WithLogger(quiet))
 	if err != nil {
@@ -618,7 +615,18 @@ func TestUnreachableStoreFailsClosed(t *testing.T) {
 	if _, err := m.Verify(ctx, cached); err != nil {
 		t.Fatal(err)
 	}
-	f.set(true)
+	// Take the store away just after a confirmation, so that the cache
+	// is normally seen serving; the assertions below hold however late
+	// this goroutine runs.
+	mark := time.Now()
+	for deadline := mark.Add(10 * time.Second); !m.Health().Confirmed.After(mark); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no confirmation: %+v", m.Health())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	confirmed := m.Health().Confirmed
+	f.set(true) // no confirmation reaches the Manager after this
 	down := time.Now()
 	if _, err := m.Verify(ctx, uncached); !errors.Is(err, session.ErrUnavailable) || errors.Is(err, session.ErrInvalidToken) {
 		t.Fatalf("uncached token while down: %v", err)
@@ -631,6 +639,12 @@ func TestUnreachableStoreFailsClosed(t *testing.T) {
 			if !errors.Is(err, session.ErrUnavailable) {
 				t.Fatalf("refusal while down: %v", err)
 			}
+			// Refused within the bound of the last confirmation seen:
+			// the cache was dropped early. (A refusal at or past it is
+			// what the bound asks, however few checks came before.)
+			if age := time.Since(confirmed); age < bound-50*time.Millisecond {
+				t.Errorf("cached session refused %s after the last confirmation (bound %s), after %d served", age, bound, served)
+			}
 			break
 		}
 		served, lastServed = served+1, called
@@ -639,13 +653,18 @@ func TestUnreachableStoreFailsClosed(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	// Confirmations come every bound/4, so nothing is served later than
-	// the bound after the store went away.
-	if served == 0 || lastServed > bound+100*time.Millisecond {
+	// The last confirmation came before the store went away, so nothing
+	// is served later than the bound after that.
+	if lastServed > bound {
 		t.Errorf("served %d times, the last %s after the store went away (bound %s)", served, lastServed, bound)
 	}
-	if h := m.Health(); h.Connected || h.Err == nil {
-		t.Errorf("health while down: %+v", h)
+	t.Logf("served %d times, the last %s after the store went away", served, lastServed)
+	if h := m.Health(); h.Connected {
+		t.Errorf("health past the bound: %+v", h)
+	}
+	waitDown(t, m)
+	if _, err := m.Verify(ctx, cached); !errors.Is(err, session.ErrUnavailable) {
+		t.Errorf("cached session while down, past the bound: %v", err)
 	}
 	f.set(false)
 	waitHealthy(t, m)
@@ -653,6 +672,48 @@ func TestUnreachableStoreFailsClosed(t *testing.T) {
 		if _, err := m.Verify(ctx, tok); err != nil {
 			t.Fatalf("after recovery: %v", err)
 		}
+	}
+}
+
+// TestEndedFeedFailsClosed: a change feed that ends (its connection
+// failed) drops the cache at once, without waiting for the staleness
+// bound: cached sessions are read from the store, and refused while it
+// cannot be reached.
+func TestEndedFeedFailsClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := &failing{Store: session.NewMemoryStore()}
+	key, _ := session.GenerateKey(session.EdDSA, "k1")
+	keys, _ := session.NewKeyring(key)
+	m, err := session.New(f, keys, session.WithMaxStaleness(time.Hour), session.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	waitHealthy(t, m)
+	_, tok, _ := m.Create(ctx, session.Start{Subject: "user:alice", Method: session.MethodPassword})
+	if _, err := m.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.set(true)
+	// Within an hour's bound, only the feed's end can refuse it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		_, err := m.Verify(ctx, tok)
+		if errors.Is(err, session.ErrUnavailable) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("while the feed is down: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cached session still served 10s after the feed ended")
+		}
+	}
+	waitDown(t, m)
+	f.set(false)
+	waitHealthy(t, m)
+	if _, err := m.Verify(ctx, tok); err != nil {
+		t.Fatalf("after recovery: %v", err)
 	}
 }
 
