@@ -530,6 +530,16 @@ func (a *Authorizer) Filter(ctx context.Context, sub Subject, perm Permission, s
 // where an emergency grant covers the record is recorded as an
 // [EventEmergency] event.
 func (a *Authorizer) CheckRecord(ctx context.Context, sub Subject, perm Permission, sc *Scoper, rec abac.Record) (Decision, error) {
+	if o := a.opts.observer; o != nil {
+		start := time.Now()
+		d, err := a.checkRecord(ctx, sub, perm, sc, rec)
+		o.Decision(ctx, perm, d, err, time.Since(start))
+		return d, err
+	}
+	return a.checkRecord(ctx, sub, perm, sc, rec)
+}
+
+func (a *Authorizer) checkRecord(ctx context.Context, sub Subject, perm Permission, sc *Scoper, rec abac.Record) (Decision, error) {
 	e, x, err := a.entry("check record", sub, perm, sc)
 	if err != nil {
 		return Decision{Reason: "no decision"}, err

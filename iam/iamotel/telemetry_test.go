@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/civic-platform/security/abac"
 	"github.com/civic-platform/security/iam"
 	"github.com/civic-platform/security/iam/iamhttp"
 	"github.com/civic-platform/security/iam/iamotel"
@@ -316,5 +317,23 @@ func TestNoAllocationsWithoutProvider(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("%s: %v allocations per check", name, n)
 		}
+	}
+}
+
+// TestRecordDecisionMetrics: CheckRecord's decisions are counted like
+// Check's.
+func TestRecordDecisionMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	sc, err := iam.NewScoper(iam.DataScopes{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = e.authz.CheckRecord(ctx, "user:alice", "permits.application.read", sc, abac.Map{})
+	_, _ = e.authz.CheckRecord(ctx, "user:alice", "finance.ap.payment.release", sc, abac.Map{})
+	got := e.points(t, "iam.decisions")
+	if got["module=permits,outcome=allowed"]+got["module=permits,outcome=denied"] != 1 || got["module=finance,outcome=denied"] != 1 {
+		t.Fatalf("iam.decisions = %v", got)
 	}
 }
