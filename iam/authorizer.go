@@ -298,6 +298,29 @@ func (a *Authorizer) Require(ctx context.Context, sub Subject, perm Permission, 
 // Decision, and the returned error joins every such request's error, each
 // prefixed with its index.
 func (a *Authorizer) CheckMany(ctx context.Context, reqs []Request) ([]Decision, error) {
+	o := a.opts.observer
+	if o == nil {
+		return a.checkMany(ctx, reqs)
+	}
+	start := time.Now()
+	out, err := a.checkMany(ctx, reqs)
+	took := time.Since(start)
+	if len(reqs) > 0 {
+		took /= time.Duration(len(reqs))
+	}
+	for i, d := range out {
+		// Each request is one decision; those refused as malformed or for
+		// a stale policy count as errors.
+		var derr error
+		if err != nil && (d.Reason == "invalid input" || d.Reason == "stale policy" || d.Reason == "") {
+			derr = err
+		}
+		o.Decision(ctx, reqs[i].Permission, d, derr, took)
+	}
+	return out, err
+}
+
+func (a *Authorizer) checkMany(ctx context.Context, reqs []Request) ([]Decision, error) {
 	s, at, err := a.loadAt()
 	if err != nil {
 		out := make([]Decision, len(reqs))

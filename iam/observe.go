@@ -11,8 +11,9 @@ import (
 // must be quick, must not block and must not keep ctx.
 type Observer interface {
 	// Decision reports a decision of [Authorizer.Check] (and so of
-	// [Authorizer.Require]) or [Authorizer.CheckRecord]: its permission,
-	// result, error and how long it took.
+	// [Authorizer.Require]), of each request of [Authorizer.CheckMany]
+	// (took is the batch's time shared out) or of [Authorizer.CheckRecord]:
+	// its permission, result, error and how long it took.
 	Decision(ctx context.Context, perm Permission, d Decision, err error, took time.Duration)
 	// Reload reports a call of [Authorizer.Reload] (the watcher's and the
 	// confirmation poll's included): the revision in use after it, its

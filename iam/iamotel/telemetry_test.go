@@ -337,3 +337,20 @@ func TestRecordDecisionMetrics(t *testing.T) {
 		t.Fatalf("iam.decisions = %v", got)
 	}
 }
+
+// TestBatchDecisionMetrics: each request of CheckMany counts as one
+// decision, a malformed one as an error.
+func TestBatchDecisionMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, _ = e.authz.CheckMany(context.Background(), []iam.Request{
+		{Subject: "user:alice", Permission: "permits.application.read", Scope: "org"},
+		{Subject: "user:alice", Permission: "finance.ap.payment.release", Scope: "org"},
+		{Subject: "user:alice", Permission: "permits.application.read", Scope: "region:x"},
+	})
+	got := e.points(t, "iam.decisions")
+	want := map[string]float64{"module=permits,outcome=allowed": 1, "module=finance,outcome=denied": 1, "module=permits,outcome=error": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("iam.decisions = %v, want %v", got, want)
+	}
+}
