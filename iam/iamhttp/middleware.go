@@ -66,9 +66,8 @@ func (m *Middleware) CookieName() string { return m.o.cookieName }
 // — never treated as anonymous — and so are two credentials that name
 // different subjects, or one source presented twice with different values.
 // A request carrying the session cookie must pass the cross-origin check
-// (http.CrossOriginProtection; an unsafe request with neither Origin nor
-// Sec-Fetch-Site is judged by its Referer)
-// (403 otherwise). A panic in next is answered with a 500 problem and
+// (403 otherwise): http.CrossOriginProtection, and for an unsafe request
+// with neither Origin nor Sec-Fetch-Site, its Referer. A panic in next is answered with a 500 problem and
 // logged; nothing of it reaches the client.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
