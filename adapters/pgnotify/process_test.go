@@ -423,12 +423,14 @@ func TestProcessesDenyRevocations(t *testing.T) {
 		}
 	}
 	// The Authorizer's poll may have brought child 0 up to date before its
-	// Listener reconnected: wait for the reconnection.
+	// Listener noticed the kill (a terminated backend exits when the
+	// server gets to it) or reconnected: wait for the second connection,
+	// not merely for "connected", which the first one also says.
 	var f []string
-	for deadline := time.Now().Add(15 * time.Second); ; {
+	for deadline := time.Now().Add(20 * time.Second); ; {
 		cs[0].send(t, "health")
 		f = cs[0].expect(t, 5*time.Second, "health")
-		if f[1] == string(iam.WatcherConnected) || time.Now().After(deadline) {
+		if (f[1] == string(iam.WatcherConnected) && atoi(t, f[3]) >= 2) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
