@@ -71,15 +71,9 @@ type Accounts interface {
 // token. An error leaves the groups unknown.
 type GroupResolver func(ctx context.Context, id sso.Identity, accessToken string) ([]string, error)
 
-// Responder writes the HTTP answer of [RelyingParty.Callback].
-type Responder interface {
-	// SignedIn is called after a session was created; returnTo is the
-	// local path the sign-in began from ("/" by default).
-	SignedIn(w http.ResponseWriter, r *http.Request, res sso.Result, returnTo string)
-	// Failed is called with the refusal; it must not show err to the
-	// browser in detail.
-	Failed(w http.ResponseWriter, r *http.Request, err error)
-}
+// Responder writes the HTTP answer of [RelyingParty.Callback]; it is
+// [sso.Responder], shared with session/saml.
+type Responder = sso.Responder
 
 // An Option configures a [RelyingParty].
 type Option func(*options)

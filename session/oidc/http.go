@@ -7,37 +7,8 @@ import (
 	"github.com/civic-platform/security/session/sso"
 )
 
-// CookieResponder is the default [Responder]: on success it sets the
-// session token in an HttpOnly, SameSite=Lax cookie (Secure over TLS
-// or with Secure set) and redirects to the return path; on failure it
-// answers 401 with a fixed message, whatever the reason.
-type CookieResponder struct {
-	// Cookie is the session cookie's name; default "session".
-	Cookie string
-	// Secure marks the cookie Secure even when the request reached this
-	// process without TLS (behind a TLS-terminating proxy). New sets it
-	// for the default responder when the callback URL is https.
-	Secure bool
-}
-
-func (c CookieResponder) name() string {
-	if c.Cookie == "" {
-		return "session"
-	}
-	return c.Cookie
-}
-
-// SignedIn implements [Responder].
-func (c CookieResponder) SignedIn(w http.ResponseWriter, r *http.Request, res sso.Result, returnTo string) {
-	http.SetCookie(w, &http.Cookie{Name: c.name(), Value: res.Token, Path: "/", HttpOnly: true,
-		Secure: c.Secure || r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: res.Session.Expires})
-	http.Redirect(w, r, localPath(returnTo), http.StatusSeeOther)
-}
-
-// Failed implements [Responder].
-func (c CookieResponder) Failed(w http.ResponseWriter, _ *http.Request, _ error) {
-	http.Error(w, "sign-in failed", http.StatusUnauthorized)
-}
+// CookieResponder is the default [Responder] ([sso.CookieResponder]).
+type CookieResponder = sso.CookieResponder
 
 // LogoutURL returns the provider's end-session URL for RP-initiated
 // logout, with the client id and the configured post-logout redirect, or
@@ -72,9 +43,9 @@ func (rp *RelyingParty) Logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	name := CookieResponder{}.name()
+	name := CookieResponder{}.CookieName()
 	if cr, ok := rp.o.responder.(CookieResponder); ok {
-		name = cr.name()
+		name = cr.CookieName()
 	}
 	if c, err := r.Cookie(name); err == nil && rp.o.ender != nil {
 		// An unknown or ended session is already logged out.

@@ -209,7 +209,7 @@ func (rp *RelyingParty) cookieName(state string) string {
 // back to afterwards (anything else becomes "/").
 func (rp *RelyingParty) AuthURL(ctx context.Context, returnTo string) (string, *http.Cookie, error) {
 	state, nonce, binding, verifier := random(), random(), random(), oauth2.GenerateVerifier()
-	rec, _ := json.Marshal(pending{Binding: digest(binding), Nonce: nonce, Verifier: verifier, Return: localPath(returnTo), Created: rp.o.now().Unix()})
+	rec, _ := json.Marshal(pending{Binding: digest(binding), Nonce: nonce, Verifier: verifier, Return: sso.LocalPath(returnTo), Created: rp.o.now().Unix()})
 	if err := rp.o.once.Put(ctx, rp.storeKey(state), rec, rp.o.pendingTTL); err != nil {
 		return "", nil, fmt.Errorf("%w: state store: %w", ErrUnavailable, err)
 	}
@@ -220,18 +220,6 @@ func (rp *RelyingParty) AuthURL(ctx context.Context, returnTo string) (string, *
 	c := &http.Cookie{Name: rp.cookieName(state), Value: binding, Path: "/", HttpOnly: true, Secure: rp.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(rp.o.pendingTTL / time.Second)}
 	return rp.oauth.AuthCodeURL(state, opts...), c, nil
-}
-
-// localPath returns p if it is a local absolute path, else "/".
-func localPath(p string) string {
-	if p == "" || len(p) > 512 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") {
-		return "/"
-	}
-	u, err := url.Parse(p)
-	if err != nil || u.IsAbs() || u.Host != "" {
-		return "/"
-	}
-	return p
 }
 
 // Begin is the HTTP handler that starts a sign-in (GET

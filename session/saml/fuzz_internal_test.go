@@ -29,16 +29,3 @@ func FuzzPreflight(f *testing.F) {
 		}
 	})
 }
-
-// FuzzLocalPath: the return path after sign-in is always local.
-func FuzzLocalPath(f *testing.F) {
-	for _, s := range []string{"/me", "//evil.example/", "/\\evil.example", "https://evil.example", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, p string) {
-		got := localPath(p)
-		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.Contains(got, "\\") {
-			t.Fatalf("localPath(%q) = %q", p, got)
-		}
-	})
-}

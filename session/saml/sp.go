@@ -75,11 +75,9 @@ type Accounts interface {
 	Refused(ctx context.Context, provider string, err error)
 }
 
-// Responder writes the HTTP answer of [ServiceProvider.ACS].
-type Responder interface {
-	SignedIn(w http.ResponseWriter, r *http.Request, res sso.Result, returnTo string)
-	Failed(w http.ResponseWriter, r *http.Request, err error)
-}
+// Responder writes the HTTP answer of [ServiceProvider.ACS]; it is
+// [sso.Responder], shared with session/oidc.
+type Responder = sso.Responder
 
 // An Option configures a [ServiceProvider].
 type Option func(*options)
@@ -247,7 +245,7 @@ func (s *ServiceProvider) AuthURL(ctx context.Context, returnTo string) (string,
 		return "", nil, fmt.Errorf("%w: authn request: %w", ErrUnavailable, err)
 	}
 	binding := random()
-	rec, _ := json.Marshal(request{Binding: digest(binding), Return: localPath(returnTo)})
+	rec, _ := json.Marshal(request{Binding: digest(binding), Return: sso.LocalPath(returnTo)})
 	if err := s.o.once.Put(ctx, s.storeKey(req.ID), rec, s.o.ttl); err != nil {
 		return "", nil, fmt.Errorf("%w: request store: %w", ErrUnavailable, err)
 	}
@@ -499,44 +497,5 @@ func (s *ServiceProvider) identity(a *crewjam.Assertion) (sso.Identity, error) {
 	return id, nil
 }
 
-// localPath returns p if it is a local absolute path, else "/".
-func localPath(p string) string {
-	if p == "" || len(p) > 512 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") {
-		return "/"
-	}
-	u, err := url.Parse(p)
-	if err != nil || u.IsAbs() || u.Host != "" {
-		return "/"
-	}
-	return p
-}
-
-// CookieResponder is the default [Responder]: on success it sets the
-// session token in an HttpOnly, SameSite=Lax cookie (Secure over TLS or
-// with Secure set) and
-// redirects (303) to the return path; on failure it answers 401 with a
-// fixed message, whatever the reason.
-type CookieResponder struct {
-	// Cookie is the session cookie's name; default "session".
-	Cookie string
-	// Secure marks the cookie Secure even when the request reached this
-	// process without TLS (behind a TLS-terminating proxy). New sets it
-	// for the default responder when the callback URL is https.
-	Secure bool
-}
-
-// SignedIn implements [Responder].
-func (c CookieResponder) SignedIn(w http.ResponseWriter, r *http.Request, res sso.Result, returnTo string) {
-	name := c.Cookie
-	if name == "" {
-		name = "session"
-	}
-	http.SetCookie(w, &http.Cookie{Name: name, Value: res.Token, Path: "/", HttpOnly: true,
-		Secure: c.Secure || r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: res.Session.Expires})
-	http.Redirect(w, r, localPath(returnTo), http.StatusSeeOther)
-}
-
-// Failed implements [Responder].
-func (c CookieResponder) Failed(w http.ResponseWriter, _ *http.Request, _ error) {
-	http.Error(w, "sign-in failed", http.StatusUnauthorized)
-}
+// CookieResponder is the default [Responder] ([sso.CookieResponder]).
+type CookieResponder = sso.CookieResponder
